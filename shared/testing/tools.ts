@@ -1,0 +1,56 @@
+import { execFile, spawnSync } from "node:child_process";
+import { test } from "vitest";
+
+const found = new Map<string, boolean>();
+
+/** Whether a command-line tool is on the PATH. */
+export function hasTool(tool: string): boolean {
+  let present = found.get(tool);
+  if (present === undefined) {
+    present = spawnSync(tool, ["--version"], { stdio: "ignore" }).error === undefined;
+    found.set(tool, present);
+  }
+  return present;
+}
+
+/**
+ * `test` for a check that drives an outside client such as curl or redis-cli. Under CI the test
+ * always runs, and fails if the tool is missing. Elsewhere it is skipped, and its name says what
+ * to install.
+ */
+export function testWithTool(tool: string, install: string): typeof test {
+  if (hasTool(tool) || process.env.CI) return test;
+  return ((name: string, ...rest: unknown[]) =>
+    (test.skip as (...args: unknown[]) => void)(
+      `${name} (skipped: ${tool} not found; ${install})`,
+      ...rest,
+    )) as typeof test;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs an outside tool without blocking the event loop: the server under test lives in this same
+ * process, so a synchronous spawn would stop it from answering.
+ */
+export function run(
+  tool: string,
+  args: string[],
+  options: { input?: string | Buffer; timeout?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      tool,
+      args,
+      { timeout: options.timeout ?? 4_000, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        if (error) reject(Object.assign(error, { stdout, stderr }));
+        else resolve({ stdout, stderr });
+      },
+    );
+    child.stdin?.end(options.input ?? "");
+  });
+}
