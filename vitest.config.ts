@@ -1,4 +1,4 @@
-import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
@@ -8,13 +8,11 @@ import { defineConfig } from "vitest/config";
 //   vitest --mode solutions -> the reference solutions/ (the "solutions" condition)
 //   vitest --mode stubs     -> the untouched stubs that `npm run check` copies out of git
 export const STUBS_DIR = ".course/stubs";
+const stubsPath = fileURLToPath(new URL(`${STUBS_DIR}/`, import.meta.url));
 
 export default defineConfig(({ mode }) => ({
   resolve: {
-    alias:
-      mode === "stubs"
-        ? [{ find: /^#lesson\/(.*)$/, replacement: path.resolve(STUBS_DIR, "$1") }]
-        : [],
+    alias: mode === "stubs" ? [{ find: /^#lesson\/(.*)$/, replacement: `${stubsPath}$1` }] : [],
   },
   ssr: {
     resolve: {

@@ -50,10 +50,15 @@ export function findLesson(query: string | undefined): Lesson {
   const lessons = listLessons();
   const wanted = query?.replace(/^lesson-/, "") ?? "";
   const lesson = lessons.find(
-    (l) => l.name === query || l.number === wanted.padStart(2, "0") || l.name.startsWith(`lesson-${wanted}`),
+    (l) =>
+      l.name === query ||
+      l.number === wanted.padStart(2, "0") ||
+      l.name.startsWith(`lesson-${wanted}`),
   );
   if (!query || !lesson) {
-    console.error(query ? `No lesson matches "${query}".` : "Name a lesson, for example lesson-01.");
+    console.error(
+      query ? `No lesson matches "${query}".` : "Name a lesson, for example lesson-01.",
+    );
     console.error("Lessons:\n" + lessons.map((l) => `  ${l.name}  ${l.title}`).join("\n"));
     process.exit(2);
   }

@@ -1,0 +1,73 @@
+// npm start: runs every lesson's tests against your exercises and shows where you are.
+import { listLessons } from "./lib/lessons.ts";
+import { readmeSection } from "./lib/readme.ts";
+import { bold, cyan, dim, green, progressBar, red, spinner, yellow } from "./lib/style.ts";
+import { runSuite, type Outcome } from "./lib/suite.ts";
+
+const lessons = listLessons();
+let finished = 0;
+const stop = spinner(() => `Running the tests against your exercises… ${finished} done`);
+let run;
+try {
+  run = await runSuite({ onProgress: (n) => (finished = n) });
+} finally {
+  stop();
+}
+
+const byLesson = new Map<string, Outcome[]>();
+for (const outcome of run.outcomes) {
+  const list = byLesson.get(outcome.lesson) ?? [];
+  list.push(outcome);
+  byLesson.set(outcome.lesson, list);
+}
+
+console.log(bold("\nThe protocol course\n"));
+let passedTotal = 0;
+let testsTotal = 0;
+let lessonsDone = 0;
+let next: { lesson: string; outcome: Outcome } | undefined;
+for (const lesson of lessons) {
+  const outcomes = byLesson.get(lesson.name) ?? [];
+  const passed = outcomes.filter((o) => o.state === "passed").length;
+  const skipped = outcomes.filter((o) => o.state === "skipped").length;
+  const failed = outcomes.filter((o) => o.state === "failed");
+  const total = outcomes.length - skipped;
+  passedTotal += passed;
+  testsTotal += total;
+
+  let status: string;
+  if (outcomes.length === 0) status = red("no tests found");
+  else if (failed.length === 0 && passed > 0) {
+    status = green("✔ done");
+    lessonsDone++;
+  } else if (passed === 0) status = dim("not started");
+  else status = yellow(`${passed} of ${total} tests`);
+  if (skipped > 0) status += dim(` (${skipped} skipped: a tool is missing)`);
+  console.log(`  ${lesson.number}  ${lesson.title.padEnd(40)} ${status}`);
+
+  if (!next && failed[0]) next = { lesson: lesson.name, outcome: failed[0] };
+}
+
+console.log(
+  `\n  ${progressBar(passedTotal, testsTotal)}  ${passedTotal}/${testsTotal} tests, ${lessonsDone}/${lessons.length} lessons\n`,
+);
+
+for (const error of run.errors) console.log(red(`  ${error}\n`));
+
+if (next) {
+  const short = next.lesson.slice(0, "lesson-NN".length);
+  const message = (next.outcome.message ?? "").split("\n").slice(0, 6).join("\n      ");
+  console.log(bold("Next up"));
+  console.log(`  ${next.outcome.name}`);
+  console.log(`  ${dim(next.outcome.file)}`);
+  console.log(`      ${red(message)}`);
+  console.log(`\n  Read:  ${cyan(readmeSection(next.lesson, next.outcome.step))}`);
+  console.log(`  Edit:  ${cyan(`exercises/${next.lesson}/`)}`);
+  console.log(`  Test:  ${cyan(`npm test -- ${short}`)}   (watches your files and re-runs)`);
+  console.log(
+    `  Stuck? The hints at the end of the README open one at a time: ${cyan(`lessons/${next.lesson}/README.md#hints`)}\n`,
+  );
+} else if (testsTotal > 0) {
+  console.log(green(bold("Every lesson passes. Well done!")));
+  console.log(`Compare your code with the reference: ${cyan("npm run compare -- lesson-01")}\n`);
+}

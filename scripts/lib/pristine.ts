@@ -1,0 +1,84 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "./lessons.ts";
+
+/**
+ * The untouched stubs live in git, not in the working tree, where a learner's answers are.
+ * They are read from the branch this clone tracks (the course as published), or from HEAD when
+ * it tracks none.
+ */
+export function pristineRef(): string | undefined {
+  const upstream = git(["rev-parse", "--verify", "--quiet", "@{upstream}"]);
+  if (upstream !== undefined) return upstream.trim();
+  return git(["rev-parse", "--verify", "--quiet", "HEAD"])?.trim();
+}
+
+/** The files under `folder` (e.g. "exercises/lesson-02-custom-protocol") at `ref`. */
+export function filesAt(ref: string, folder: string): string[] {
+  const out = git(["ls-tree", "-r", "-z", "--name-only", ref, "--", folder]);
+  return out ? out.split("\0").filter(Boolean) : [];
+}
+
+/** A file's bytes at `ref`. */
+export function readAt(ref: string, file: string): Buffer {
+  return execFileSync("git", ["show", `${ref}:${file}`], {
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+export interface Materialized {
+  ref: string | undefined;
+  /** Files taken from the working tree because git has no committed version of them. */
+  uncommitted: string[];
+}
+
+/**
+ * Writes the stubs, as committed, to `target` (mirroring exercises/). A file the ref does not
+ * have (a lesson still being written) is copied from the working tree and listed.
+ */
+export function materializeStubs(target: string): Materialized {
+  rmSync(target, { recursive: true, force: true });
+  const ref = pristineRef();
+  const committed = new Set(ref ? filesAt(ref, "exercises") : []);
+  for (const file of committed)
+    write(path.join(target, path.relative("exercises", file)), readAt(ref as string, file));
+  const uncommitted: string[] = [];
+  for (const file of walk(path.join(ROOT, "exercises"))) {
+    const rel = path.relative(ROOT, file).split(path.sep).join("/");
+    if (committed.has(rel)) continue;
+    uncommitted.push(rel);
+    mkdirSync(path.dirname(path.join(target, path.relative("exercises", rel))), {
+      recursive: true,
+    });
+    copyFileSync(file, path.join(target, path.relative("exercises", rel)));
+  }
+  return { ref, uncommitted };
+}
+
+function write(file: string, bytes: Buffer): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, bytes);
+}
+
+function* walk(dir: string): Generator<string> {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else yield full;
+  }
+}
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync("git", args, {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+  } catch {
+    return undefined;
+  }
+}

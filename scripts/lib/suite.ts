@@ -1,0 +1,87 @@
+import path from "node:path";
+import type { Reporter, TestCase, TestModule } from "vitest/node";
+import { createVitest } from "vitest/node";
+import { ROOT } from "./lessons.ts";
+
+/** One test's outcome, as the course scripts use it. */
+export interface Outcome {
+  /** "lesson-02-custom-protocol" */
+  lesson: string;
+  /** "lessons/lesson-02-custom-protocol/resp.test.ts" */
+  file: string;
+  /** The describe chain and the test name, joined with " > ". */
+  name: string;
+  /** The top-level describe block: "Step 2: ...". */
+  step: string | undefined;
+  state: "passed" | "failed" | "skipped" | "pending";
+  /** The first error's message, for a failed test. */
+  message: string | undefined;
+}
+
+export interface SuiteRun {
+  outcomes: Outcome[];
+  /** Files that failed to load, and errors thrown outside any test. */
+  errors: string[];
+}
+
+export interface SuiteOptions {
+  /** "exercises" (the default target), "solutions", or "stubs" (see vitest.config.ts). */
+  mode?: "solutions" | "stubs";
+  /** File filters, as on the command line: ["lesson-02"]. */
+  filters?: string[];
+  /** Extra reporters, e.g. ["dot"] to show failures as vitest prints them. */
+  reporters?: (string | Reporter)[];
+  /** Called after each test finishes, with the number finished so far. */
+  onProgress?: (finished: number) => void;
+}
+
+/** Runs the suite once through vitest's Node API and returns every test's outcome. */
+export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
+  let finished = 0;
+  const progress: Reporter = {
+    onTestCaseResult() {
+      options.onProgress?.(++finished);
+    },
+  };
+  const vitest = await createVitest("test", {
+    root: ROOT,
+    mode: options.mode,
+    watch: false,
+    reporters: [...(options.reporters ?? []), progress],
+  });
+  try {
+    await vitest.start(options.filters ?? []);
+    const modules = vitest.state.getTestModules();
+    const errors = vitest.state
+      .getUnhandledErrors()
+      .map((err) => String((err as Error).message ?? err));
+    for (const module of modules) {
+      for (const error of module.errors()) errors.push(`${relative(module)}: ${error.message}`);
+    }
+    return { outcomes: modules.flatMap(outcomesOf), errors };
+  } finally {
+    await vitest.close();
+  }
+}
+
+function relative(module: TestModule): string {
+  return path.relative(ROOT, module.moduleId).split(path.sep).join("/");
+}
+
+function outcomesOf(module: TestModule): Outcome[] {
+  const file = relative(module);
+  const lesson = file.split("/")[1] ?? file;
+  return [...module.children.allTests()].map((test: TestCase) => {
+    const result = test.result();
+    let top: TestCase["parent"] = test.parent;
+    while (top.type === "suite" && top.parent.type === "suite") top = top.parent;
+    return {
+      lesson,
+      file,
+      name: test.fullName,
+      step: top.type === "suite" ? top.name : undefined,
+      state: result.state,
+      message: result.state === "failed" ? result.errors[0]?.message : undefined,
+    };
+  });
+}
