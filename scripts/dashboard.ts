@@ -6,6 +6,7 @@ import { runSuite, type Outcome } from "./lib/suite.ts";
 
 const lessons = listLessons();
 let finished = 0;
+if (!process.stdout.isTTY) console.log("Running the tests against your exercises…");
 const stop = spinner(() => `Running the tests against your exercises… ${finished} done`);
 let run;
 try {

@@ -9,7 +9,7 @@ import { filesAt, pristineRef, readAt } from "./lib/pristine.ts";
 const args = parseArgs(process.argv.slice(2));
 const lesson = findLesson(args.positional[0]);
 const folder = `exercises/${lesson.name}`;
-const ref = pristineRef();
+const ref = pristineRef("upstream");
 const files = ref ? filesAt(ref, folder) : [];
 if (!ref || files.length === 0) {
   console.error(

@@ -46,7 +46,9 @@ try {
     tree === "exercises" ? "Your server is not ready yet" : "The reference server failed";
   console.error(`${where}: ${(err as Error).message}`);
   if (tree === "exercises")
-    console.error(`To see the reference instead: npm run serve -- ${lesson.number} --solution`);
+    console.error(
+      `To see the reference instead: npm run serve -- lesson-${lesson.number} --solution`,
+    );
   process.exit(1);
 }
 

@@ -5,12 +5,14 @@ import { ROOT } from "./lessons.ts";
 
 /**
  * The untouched stubs live in git, not in the working tree, where a learner's answers are.
- * They are read from the branch this clone tracks (the course as published), or from HEAD when
- * it tracks none.
+ * The check reads them as committed (HEAD). Reset prefers the branch this clone tracks, the
+ * course as published, so that it still finds the stubs after a learner commits answers.
  */
-export function pristineRef(): string | undefined {
-  const upstream = git(["rev-parse", "--verify", "--quiet", "@{upstream}"]);
-  if (upstream !== undefined) return upstream.trim();
+export function pristineRef(from: "HEAD" | "upstream" = "HEAD"): string | undefined {
+  if (from === "upstream") {
+    const upstream = git(["rev-parse", "--verify", "--quiet", "@{upstream}"]);
+    if (upstream !== undefined) return upstream.trim();
+  }
   return git(["rev-parse", "--verify", "--quiet", "HEAD"])?.trim();
 }
 

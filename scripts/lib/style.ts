@@ -14,12 +14,9 @@ export const green = wrap(32, 39);
 export const yellow = wrap(33, 39);
 export const cyan = wrap(36, 39);
 
-/** A spinner on a terminal; a single line elsewhere. Returns a function that clears it. */
+/** A spinner on a terminal (nothing elsewhere). Returns a function that clears it. */
 export function spinner(text: () => string): () => void {
-  if (!process.stdout.isTTY) {
-    console.log(text());
-    return () => {};
-  }
+  if (!process.stdout.isTTY) return () => {};
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
   let frame = 0;
   const draw = (): void => {
