@@ -19,6 +19,8 @@ export default tseslint.config(
   {
     // Stubs keep the solution's signatures, so their parameters are unused until the learner writes the body.
     files: ["exercises/**/*.ts"],
-    rules: { "@typescript-eslint/no-unused-vars": "off" },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { args: "none", varsIgnorePattern: "^_" }],
+    },
   },
 );

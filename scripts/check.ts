@@ -24,12 +24,20 @@ function seconds(since: number): string {
   return dim(`${((performance.now() - since) / 1000).toFixed(1)} s`);
 }
 
-async function tool(label: string, pkg: string, bin: string, args: string[]): Promise<boolean> {
-  const t = performance.now();
-  const stop = spinner(() => label);
-  const { code, output } = await runBin(pkg, bin, args);
-  stop();
-  console.log(`${code === 0 ? green("✔") : red("✘")} ${label} ${seconds(t)}`);
+interface ToolRun {
+  label: string;
+  run: Promise<{ code: number; output: string }>;
+  started: number;
+}
+
+function tool(label: string, pkg: string, bin: string, args: string[]): ToolRun {
+  return { label, run: runBin(pkg, bin, args), started: performance.now() };
+}
+
+/** Waits for a tool started with tool(), prints its verdict, and says whether it passed. */
+async function verdict({ label, run, started }: ToolRun): Promise<boolean> {
+  const { code, output } = await run;
+  console.log(`${code === 0 ? green("✔") : red("✘")} ${label} ${seconds(started)}`);
   if (code !== 0) {
     console.log(output.trimEnd().replace(/^/gm, "    "));
     problems.push(label);
@@ -37,21 +45,26 @@ async function tool(label: string, pkg: string, bin: string, args: string[]): Pr
   return code === 0;
 }
 
-// 1. Lint and format.
-const lint = await tool("lint (eslint)", "eslint", "eslint", ["."]);
-const format = await tool("format (prettier --check)", "prettier", "prettier", [
+// 1 and 2. Lint, format and types: independent, so they run side by side.
+const stopTools = spinner(() => "lint, format and types…");
+const lintRun = tool("lint (eslint)", "eslint", "eslint", ["."]);
+const formatRun = tool("format (prettier --check)", "prettier", "prettier", [
   "--check",
   "--log-level=warn",
   ".",
 ]);
-summary.push(`lint and format   ${lint && format ? "ok" : red("problems above")}`);
-
-// 2. Types, once per target.
-const typesEx = await tool("types, exercises target", "typescript", "tsc", ["-p", "tsconfig.json"]);
-const typesSol = await tool("types, solutions target", "typescript", "tsc", [
+const typesExRun = tool("types, exercises target", "typescript", "tsc", ["-p", "tsconfig.json"]);
+const typesSolRun = tool("types, solutions target", "typescript", "tsc", [
   "-p",
   "tsconfig.solutions.json",
 ]);
+await Promise.all([lintRun, formatRun, typesExRun, typesSolRun].map((t) => t.run));
+stopTools();
+const lint = await verdict(lintRun);
+const format = await verdict(formatRun);
+const typesEx = await verdict(typesExRun);
+const typesSol = await verdict(typesSolRun);
+summary.push(`lint and format   ${lint && format ? "ok" : red("problems above")}`);
 summary.push(
   `types             ${typesEx && typesSol ? "ok (exercises, solutions)" : red("problems above")}`,
 );
