@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -40,7 +40,10 @@ export function listLessons(): Lesson[] {
     .sort()
     .map((name) => {
       const file = path.join(ROOT, "lessons", name, "lesson.json");
-      const manifest = JSON.parse(readFileSync(file, "utf8")) as LessonManifest;
+      // A lesson still being written may have no manifest yet; it is listed by its folder name.
+      const manifest: LessonManifest = existsSync(file)
+        ? (JSON.parse(readFileSync(file, "utf8")) as LessonManifest)
+        : { title: name.slice("lesson-NN-".length).replaceAll("-", " "), summary: "" };
       return { ...manifest, name, number: name.slice("lesson-".length, "lesson-".length + 2) };
     });
 }
