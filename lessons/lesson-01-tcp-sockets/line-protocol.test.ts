@@ -1,0 +1,451 @@
+import { once } from "node:events";
+import net from "node:net";
+import { describe, expect, test } from "vitest";
+import { createClient } from "#lesson/lesson-01-tcp-sockets/client.ts";
+import { LineProtocolError } from "#lesson/lesson-01-tcp-sockets/errors.ts";
+import { LineSplitter } from "#lesson/lesson-01-tcp-sockets/lines.ts";
+import { respond } from "#lesson/lesson-01-tcp-sockets/protocol.ts";
+import { createServer } from "#lesson/lesson-01-tcp-sockets/server.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { listen } from "../../shared/testing/net.ts";
+import { deliver, expectFinalBytes, expectReplies, openPair, thrownBy } from "./helpers.ts";
+
+/** Feeds each chunk in turn and returns every line yielded, shown as bytes. */
+function split(splitter: LineSplitter, ...chunks: (string | Buffer)[]): string[] {
+  const lines: string[] = [];
+  for (const chunk of chunks) {
+    for (const line of splitter.feed(Buffer.from(chunk))) lines.push(show(line));
+  }
+  return lines;
+}
+
+function expectLines(chunks: (string | Buffer)[], expected: (string | Buffer)[], max?: number) {
+  const got = split(new LineSplitter({ maxLineBytes: max }), ...chunks);
+  const want = expected.map((line) => show(line));
+  expect(
+    got,
+    `Fed the chunks ${chunks.map((c) => show(c)).join(" | ")}\n` +
+      `  expected the lines ${want.join(", ") || "(none)"}\n` +
+      `  got               ${got.join(", ") || "(none)"}`,
+  ).toEqual(want);
+}
+
+function byteByByte(text: string): Buffer[] {
+  return [...Buffer.from(text)].map((byte) => Buffer.of(byte));
+}
+
+function expectLineTooLong(error: unknown): void {
+  expect(error, "expected a LineProtocolError with code LINE_TOO_LONG").toBeInstanceOf(
+    LineProtocolError,
+  );
+  expect((error as LineProtocolError).code).toBe("LINE_TOO_LONG");
+}
+
+function expectReply(request: string | Buffer, reply: string | Buffer, close = false): void {
+  const line = Buffer.from(request);
+  const got = respond(line);
+  expect(
+    show(got.bytes),
+    explain("respond() gave the wrong reply.", line, show(reply), got.bytes),
+  ).toBe(show(reply));
+  expect(got.close, `close after replying to ${show(line)}`).toBe(close);
+}
+
+describe("Step 1: Split a byte stream into lines", () => {
+  test("yields nothing until a line's LF arrives, and keeps the bytes meanwhile", () => {
+    const splitter = new LineSplitter();
+    expect(split(splitter, "PING"), "no LF yet, so no line yet").toEqual([]);
+    expect(splitter.pendingBytes, "bytes held for the unfinished line").toBe(4);
+    expect(split(splitter, "\n")).toEqual([show("PING")]);
+    expect(splitter.pendingBytes, "nothing held once the line is complete").toBe(0);
+  });
+
+  test("frames a line that arrives one byte per chunk, even inside a UTF-8 character", () => {
+    expectLines(byteByByte("ECHO 🚀 ok\n"), ["ECHO 🚀 ok"]);
+  });
+
+  test("yields two lines that arrive in one chunk, in order", () => {
+    expectLines(["PING\nECHO two\n"], ["PING", "ECHO two"]);
+  });
+
+  test("keeps the start of the next line that follows a complete one", () => {
+    expectLines(["PING\nEC", "HO hi\n"], ["PING", "ECHO hi"]);
+  });
+
+  test("keeps a UTF-8 character split across two chunks intact", () => {
+    // "é" is the two bytes C3 A9; the chunk boundary falls between them.
+    const splitter = new LineSplitter();
+    const lines = [
+      ...splitter.feed(Buffer.from([0x45, 0x43, 0x48, 0x4f, 0x20, 0x63, 0x61, 0x66, 0xc3])),
+      ...splitter.feed(Buffer.from([0xa9, 0x0a])),
+    ];
+    expect(lines.map((line) => show(line))).toEqual([show("ECHO café")]);
+    expect(lines[0]?.toString("utf8")).toBe("ECHO café");
+  });
+
+  test("accepts LF and CRLF line endings and drops the CR of a CRLF", () => {
+    expectLines(["PING\r\nPING\nECHO crlf\r\n"], ["PING", "PING", "ECHO crlf"]);
+  });
+
+  test("holds a CR at the end of a chunk until its LF comes in the next chunk", () => {
+    expectLines(["PING\r", "\nECHO x\r", "\n"], ["PING", "ECHO x"]);
+  });
+
+  test("keeps a CR that no LF follows as part of the line", () => {
+    expectLines(["ECHO a\rb\n"], ["ECHO a\rb"]);
+    expectLines(["ECHO a\r", "b\n"], ["ECHO a\rb"]);
+  });
+
+  test("yields an empty line for a line ending on its own", () => {
+    expectLines(["\n", "\r\n"], ["", ""]);
+  });
+});
+
+describe("Step 2: Answer one request line", () => {
+  test("answers PING with PONG", () => {
+    expectReply("PING", "PONG\n");
+  });
+
+  test("matches the command word without regard to ASCII case", () => {
+    expectReply("ping", "PONG\n");
+    expectReply("Echo hi", "hi\n");
+  });
+
+  test("answers ECHO with the bytes after the first space, unchanged", () => {
+    expectReply("ECHO  two  spaces ", " two  spaces \n");
+    expectReply("ECHO naïve ☃", "naïve ☃\n");
+    // Not valid UTF-8, and still echoed byte for byte: ECHO never decodes its argument.
+    expectReply(
+      Buffer.from([0x45, 0x43, 0x48, 0x4f, 0x20, 0xff, 0xfe]),
+      Buffer.from([0xff, 0xfe, 0x0a]),
+    );
+  });
+
+  test("answers ECHO without text with an empty line", () => {
+    expectReply("ECHO", "\n");
+    expectReply("ECHO ", "\n");
+  });
+
+  test("answers QUIT with BYE and asks for the connection to close", () => {
+    expectReply("QUIT", "BYE\n", true);
+  });
+
+  test("answers an unknown command, or an empty line, with an ERR line naming it", () => {
+    expectReply("HELLO there", 'ERR unknown command "HELLO"\n');
+    expectReply("", 'ERR unknown command ""\n');
+  });
+});
+
+describe("Step 3: Serve a connection until either side closes", () => {
+  test("answers many requests, one after another, on one connection", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    await expectReplies(pair, "PING\n", "PONG\n");
+    await expectReplies(pair, "ECHO one\n", "one\n");
+    await expectReplies(pair, "ECHO two\r\n", "two\n");
+  });
+
+  test("answers a line that reaches it one byte per data event, once, when the LF arrives", async () => {
+    // A data event is a chunk, not a message: here the server gets six of them for one line.
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    for (const byte of byteByByte("PING\r\n")) await deliver(pair, byte);
+    await expectReplies(pair, "PING\r\n (one byte per data event)", "PONG\n", {
+      alreadySent: true,
+    });
+  });
+
+  test("answers two requests that arrive in one write, in order", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    await expectReplies(pair, "PING\nECHO second\n", "PONG\nsecond\n");
+  });
+
+  test("echoes a UTF-8 character split across two data events intact", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    const request = Buffer.from("ECHO café\n");
+    const cut = request.indexOf(0xa9); // between the two bytes of "é"
+    await deliver(pair, request.subarray(0, cut));
+    await deliver(pair, request.subarray(cut));
+    await expectReplies(pair, request, "café\n", { alreadySent: true });
+  });
+
+  test("replies BYE to QUIT and closes the connection, ignoring lines after it", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    pair.client.write("QUIT\nPING\n");
+    await expectFinalBytes(pair, "QUIT\nPING\n", "BYE\n", "QUIT must be answered, then the FIN.");
+  });
+
+  test("after the client's FIN (half-close), answers every line sent before it, then closes", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server), { allowHalfOpen: true });
+    // end() sends these bytes, then our FIN: "no more requests". Our side can still read.
+    pair.client.end("PING\nECHO sent before the FIN\n");
+    await expectFinalBytes(
+      pair,
+      "PING\nECHO sent before the FIN\n, then FIN",
+      "PONG\nsent before the FIN\n",
+      "A half-closed client still gets its replies.",
+    );
+  });
+
+  test("gives no reply to an unfinished last line before the client's FIN", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server), { allowHalfOpen: true });
+    pair.client.end("PING\nECHO no line ending");
+    await expectFinalBytes(
+      pair,
+      "PING\nECHO no line ending, then FIN",
+      "PONG\n",
+      "A line without its LF is not a request.",
+    );
+  });
+
+  test("counts open connections: one more per accepted client, one less per closed one", async () => {
+    const server = createServer();
+    const address = await listen(server);
+    expect(server.openConnections).toBe(0);
+    const first = await openPair(server, address);
+    const second = await openPair(server, address);
+    expect(server.openConnections, "two clients connected").toBe(2);
+
+    const firstClosed = once(first.peer, "close");
+    first.client.end();
+    await firstClosed;
+    expect(server.openConnections, "the first client half-closed, then the server closed").toBe(1);
+
+    const secondClosed = once(second.peer, "close");
+    second.client.write("QUIT\n");
+    await secondClosed;
+    expect(server.openConnections, "the second client sent QUIT").toBe(0);
+  });
+});
+
+describe("Step 4: Cap the line length", () => {
+  test("accepts a line of exactly maxLineBytes bytes, with either line ending", () => {
+    expectLines(["ECHO 123\n", "ECHO 123\r\n"], ["ECHO 123", "ECHO 123"], 8);
+  });
+
+  test("throws LINE_TOO_LONG for a line one byte over the limit", () => {
+    const splitter = new LineSplitter({ maxLineBytes: 8 });
+    expectLineTooLong(thrownBy(() => split(splitter, "ECHO 1234\n")));
+  });
+
+  test("throws as soon as an unfinished line passes the limit, before any LF", () => {
+    const splitter = new LineSplitter({ maxLineBytes: 8 });
+    expect(split(splitter, "ECHO", " 123"), "8 bytes, no LF: still within the limit").toEqual([]);
+    expectLineTooLong(thrownBy(() => split(splitter, "4")));
+  });
+
+  test("counts bytes, not characters", () => {
+    // "é" is 2 bytes: "ééé" is 3 characters but 6 bytes.
+    expectLines(["éé\n"], ["éé"], 4);
+    expectLineTooLong(thrownBy(() => split(new LineSplitter({ maxLineBytes: 4 }), "ééé\n")));
+  });
+
+  test("does not count a CR that may still be followed by its LF, but counts one that is not", () => {
+    expectLines(["ABCD\r", "\n"], ["ABCD"], 4);
+    const splitter = new LineSplitter({ maxLineBytes: 4 });
+    expect(split(splitter, "ABCD\r")).toEqual([]);
+    expectLineTooLong(thrownBy(() => split(splitter, "X")));
+  });
+
+  test("yields the lines before an over-long line in the same chunk, then throws", () => {
+    const splitter = new LineSplitter({ maxLineBytes: 8 });
+    const yielded: string[] = [];
+    const error = thrownBy(() => {
+      for (const line of splitter.feed(Buffer.from(`PING\n${"x".repeat(20)}\n`))) {
+        yielded.push(show(line));
+      }
+    });
+    expect(yielded, "the line before the over-long one").toEqual([show("PING")]);
+    expectLineTooLong(error);
+  });
+
+  test("sends an error line, then closes a connection whose line is too long", async () => {
+    const server = createServer({ maxLineBytes: 16 });
+    const pair = await openPair(server, await listen(server));
+    const request = `ECHO ${"x".repeat(40)}\n`;
+    pair.client.write(request);
+    await expectFinalBytes(pair, request, "ERR line too long (max 16 bytes)\n", "Over the cap.");
+  });
+
+  test("enforces the cap before the LF arrives", async () => {
+    const server = createServer({ maxLineBytes: 16 });
+    const pair = await openPair(server, await listen(server));
+    const request = "x".repeat(17); // no LF, ever
+    pair.client.write(request);
+    await expectFinalBytes(
+      pair,
+      request,
+      "ERR line too long (max 16 bytes)\n",
+      "The server must not wait for an LF that may never come.",
+    );
+  });
+
+  test("answers the lines before the over-long one first", async () => {
+    const server = createServer({ maxLineBytes: 16 });
+    const pair = await openPair(server, await listen(server));
+    const request = `PING\n${"x".repeat(40)}`;
+    pair.client.write(request);
+    await expectFinalBytes(pair, request, "PONG\nERR line too long (max 16 bytes)\n", "Order.");
+  });
+
+  test("keeps reading after its FIN, so a client still sending gets the error line", async () => {
+    // A socket closed with bytes still unread answers with a reset (RFC 9293 §3.6.1), and a reset
+    // fails the client's pending write and throws away what it has not read yet. This client
+    // sends 16 MB, more than the two kernels buffer between them, and reads nothing until every
+    // byte is written: that only works if the server keeps reading (and dropping) after its FIN,
+    // instead of destroying the socket.
+    const server = createServer({ maxLineBytes: 16 });
+    const pair = await openPair(server, await listen(server));
+    pair.client.pause();
+    pair.client.on("error", () => {}); // a reset is reported by the write callback below
+    const writeError = await new Promise<Error | null | undefined>((resolve) => {
+      pair.client.write(Buffer.alloc(16_000_000, "x"), resolve);
+    });
+    expect(writeError ?? null, "the client's write failed: the server reset the connection").toBe(
+      null,
+    );
+    pair.client.resume();
+    await expectFinalBytes(
+      pair,
+      "16,000,000 x bytes, no LF",
+      "ERR line too long (max 16 bytes)\n",
+      "The error line was lost.",
+    );
+  });
+
+  test("keeps serving other clients when one sends an over-long line", async () => {
+    const server = createServer({ maxLineBytes: 16 });
+    const address = await listen(server);
+    const polite = await openPair(server, address);
+    const flooder = await openPair(server, address);
+    flooder.client.write("x".repeat(100));
+    await expectFinalBytes(flooder, "x".repeat(100), "ERR line too long (max 16 bytes)\n", "Cap.");
+    await expectReplies(polite, "PING\n", "PONG\n");
+    const later = await openPair(server, address);
+    await expectReplies(later, "ECHO still here\n", "still here\n");
+  });
+});
+
+describe("Step 5: Shut down gracefully", () => {
+  test("refuses new connections as soon as shutdown() begins", async () => {
+    const server = createServer();
+    const address = await listen(server);
+    const pair = await openPair(server, address);
+    await deliver(pair, "ECHO in progr"); // keeps the connection, so the server is still closing
+    const done = server.shutdown();
+    const refused = net.connect(address);
+    const [error] = (await once(refused, "error")) as [NodeJS.ErrnoException];
+    expect(error.code, "a new connection after shutdown() began").toBe("ECONNREFUSED");
+    pair.client.write("ess\n");
+    await done;
+  });
+
+  test("ends idle connections with a FIN and no bytes, and resolves once all are closed", async () => {
+    const server = createServer();
+    const address = await listen(server);
+    const first = await openPair(server, address);
+    const second = await openPair(server, address);
+    await expectReplies(second, "PING\n", "PONG\n"); // idle again after an exchange
+    await server.shutdown();
+    await expectFinalBytes(first, "(nothing)", "", "An idle connection gets only a FIN.");
+    await expectFinalBytes(second, "PING\n", "PONG\n", "An idle connection gets only a FIN.");
+    expect(server.openConnections).toBe(0);
+    expect(server.listening).toBe(false);
+  });
+
+  test("lets a line in progress finish: answers it, then ends that connection", async () => {
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    await deliver(pair, "PING\nECHO almost d"); // the server has these bytes before shutdown()
+    let resolved = false;
+    const done = server.shutdown().then(() => {
+      resolved = true;
+    });
+    pair.client.write("one\n");
+    await expectReplies(pair, "PING\nECHO almost done\n", "PONG\nalmost done\n", {
+      alreadySent: true,
+    });
+    expect(resolved, "shutdown() resolved before the last reply was sent").toBe(false);
+    await expectFinalBytes(pair, "PING\nECHO almost done\n", "PONG\nalmost done\n", "Then a FIN.");
+    await done;
+    expect(server.openConnections).toBe(0);
+  });
+});
+
+describe("Step 6: Write a client that pipelines requests", () => {
+  test("request() resolves with the reply line, decoded as UTF-8", async () => {
+    const server = createServer();
+    const client = await createClient(await listen(server));
+    expect(await client.request("PING")).toBe("PONG");
+    expect(await client.request("ECHO naïve ☃ 🚀")).toBe("naïve ☃ 🚀");
+    await client.close();
+  });
+
+  test("matches replies to several requests in flight, in order, on one connection", async () => {
+    const server = createServer();
+    const client = await createClient(await listen(server));
+    const replies = await Promise.all([
+      client.request("ECHO first"),
+      client.request("PING"),
+      client.request("NOPE"),
+      client.request("ECHO last"),
+    ]);
+    expect(replies).toEqual(["first", "PONG", 'ERR unknown command "NOPE"', "last"]);
+    expect(server.openConnections, "all four went over one connection").toBe(1);
+    await client.close();
+  });
+
+  test("close() half-closes: requests already sent still get their replies", async () => {
+    const server = createServer();
+    const client = await createClient(await listen(server));
+    const pending = [client.request("ECHO one"), client.request("ECHO two")];
+    await client.close();
+    await expect(Promise.all(pending)).resolves.toEqual(["one", "two"]);
+  });
+
+  test("rejects a request made after close() with CLIENT_CLOSED", async () => {
+    const server = createServer();
+    const client = await createClient(await listen(server));
+    await client.close();
+    await expect(client.request("PING")).rejects.toMatchObject({
+      name: "LineProtocolError",
+      code: "CLIENT_CLOSED",
+    });
+  });
+
+  test("rejects requests still waiting when the server closes with CONNECTION_CLOSED", async () => {
+    const server = createServer();
+    const client = await createClient(await listen(server));
+    const bye = client.request("QUIT");
+    const orphan = client.request("PING");
+    await expect(bye).resolves.toBe("BYE");
+    await expect(orphan).rejects.toMatchObject({
+      name: "LineProtocolError",
+      code: "CONNECTION_CLOSED",
+    });
+  });
+
+  test("refuses a request containing a line break with NEWLINE_IN_REQUEST, sending nothing", async () => {
+    const server = createServer();
+    const client = await createClient(await listen(server));
+    await expect(client.request("ECHO a\nPING")).rejects.toMatchObject({
+      name: "LineProtocolError",
+      code: "NEWLINE_IN_REQUEST",
+    });
+    // Had "ECHO a\nPING\n" gone out, this request would get "PONG", meant for the smuggled line.
+    expect(await client.request("ECHO in step")).toBe("in step");
+    await client.close();
+  });
+
+  test("createClient() rejects with ECONNREFUSED when nothing listens", async () => {
+    const server = createServer();
+    const address = await listen(server);
+    await server.shutdown();
+    await expect(createClient(address)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+});
