@@ -1,0 +1,179 @@
+import http from "node:http";
+import net from "node:net";
+import { describe, expect, test } from "vitest";
+import { request, ResponseParser } from "#lesson/lesson-03-http/client.ts";
+import { HttpError } from "#lesson/lesson-03-http/parser.ts";
+import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
+import { createServer } from "#lesson/lesson-03-http/server.ts";
+import { show } from "../../shared/testing/bytes.ts";
+import { listen } from "../../shared/testing/net.ts";
+import { crlf, feedAll, oneByOne } from "./helpers.ts";
+
+/** A node:http server that answers every request with `respond`. */
+function nodeServer(
+  respond: (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void,
+) {
+  return http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    respond(req, Buffer.concat(chunks), res);
+  });
+}
+
+/** A TCP server that answers whatever it receives with these exact bytes, then closes. */
+function rawServer(reply: Buffer): net.Server {
+  return net.createServer((socket) => {
+    socket.once("data", () => socket.end(reply));
+  });
+}
+
+describe("Step 6: A client on a raw socket", () => {
+  test("reads a response framed by Content-Length from a node:http server", async () => {
+    const address = await listen(
+      nodeServer((_req, _body, res) => {
+        res.setHeader("Content-Type", "text/plain; charset=utf-8");
+        res.end("Grüße");
+      }),
+    );
+    const response = await request({ ...address, path: "/hello" });
+    expect(response.status).toBe(200);
+    expect(response.reason).toBe("OK");
+    expect(response.headers["content-length"]).toBe("7");
+    expect(response.body.toString("utf8")).toBe("Grüße");
+  });
+
+  test("decodes a chunked response from a node:http server", async () => {
+    const address = await listen(
+      nodeServer((_req, _body, res) => {
+        // Written in pieces with no Content-Length: node:http sends them as chunks.
+        res.write("one, ");
+        res.write("two, ");
+        res.end("three");
+      }),
+    );
+    const response = await request(address);
+    expect(response.headers["transfer-encoding"]).toBe("chunked");
+    expect(response.body.toString()).toBe("one, two, three");
+  });
+
+  test("sends Host, method, path, and a body whose Content-Length counts bytes", async () => {
+    let seen: { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string };
+    const address = await listen(
+      nodeServer((req, body, res) => {
+        seen = { method: req.method, url: req.url, headers: req.headers, body: body.toString() };
+        res.statusCode = 201;
+        res.end();
+      }),
+    );
+    const body = JSON.stringify({ name: "Zoë" });
+    const response = await request({
+      ...address,
+      method: "POST",
+      path: "/profile?x=1",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+    expect(response.status).toBe(201);
+    expect(seen!).toMatchObject({ method: "POST", url: "/profile?x=1", body });
+    expect(seen!.headers).toMatchObject({
+      host: `${address.host}:${address.port}`,
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+    });
+  });
+
+  test("reads no body after a response to HEAD, whatever its Content-Length says", async () => {
+    const address = await listen(
+      nodeServer((_req, _body, res) => {
+        res.setHeader("Content-Length", "1234");
+        res.end();
+      }),
+    );
+    const response = await request({ ...address, method: "HEAD" });
+    expect(response.headers["content-length"]).toBe("1234");
+    expect(response.body.length).toBe(0);
+  });
+
+  test("reads no body after a 204 response", async () => {
+    const address = await listen(
+      nodeServer((_req, _body, res) => {
+        res.statusCode = 204;
+        res.end();
+      }),
+    );
+    const response = await request(address);
+    expect(response.status).toBe(204);
+    expect(response.body.length).toBe(0);
+  });
+
+  test("reads a body with neither Content-Length nor chunked until the server closes", async () => {
+    const reply = crlf(
+      "HTTP/1.1 200 OK\nContent-Type: text/plain\nConnection: close\n\nuntil the end",
+    );
+    const address = await listen(rawServer(reply));
+    const response = await request(address);
+    expect(response.body.toString(), show(reply)).toBe("until the end");
+  });
+
+  test("skips an interim 100 Continue and resolves with the final response", async () => {
+    const reply = crlf("HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok");
+    const address = await listen(rawServer(reply));
+    const response = await request(address);
+    expect(response.status, show(reply)).toBe(200);
+    expect(response.body.toString()).toBe("ok");
+  });
+
+  test("rejects a response the server cut short", async () => {
+    const reply = crlf("HTTP/1.1 200 OK\nContent-Length: 10\n\nonly5");
+    const address = await listen(rawServer(reply));
+    await expect(request(address), show(reply)).rejects.toMatchObject({
+      code: "HTTP_INCOMPLETE_MESSAGE",
+    });
+  });
+
+  test("rejects a response with both Content-Length and Transfer-Encoding", async () => {
+    const reply = crlf(
+      "HTTP/1.1 200 OK\nContent-Length: 5\nTransfer-Encoding: chunked\n\n0\n\nhello",
+    );
+    const address = await listen(rawServer(reply));
+    const error = await request(address).catch((e: unknown) => e);
+    expect(error, show(reply)).toBeInstanceOf(HttpError);
+    expect(error).toMatchObject({ code: "HTTP_CONFLICTING_FRAMING" });
+  });
+
+  test("rejects a malformed status line", async () => {
+    const reply = crlf("HTTP/1.1 OK\nContent-Length: 0\n\n");
+    const address = await listen(rawServer(reply));
+    await expect(request(address), show(reply)).rejects.toMatchObject({
+      code: "HTTP_BAD_STATUS_LINE",
+    });
+  });
+
+  test("parses a chunked response that arrives one byte at a time", () => {
+    const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n1\n!\n0\n\n");
+    const [response] = feedAll(new ResponseParser("GET"), oneByOne(reply));
+    expect(response?.body.toString(), show(reply)).toBe("hello!");
+  });
+
+  test("gets a profile from this lesson's server", async () => {
+    const address = await listen(createServer());
+    const response = await request({ ...address, path: "/profile/123" });
+    expect(response.status).toBe(200);
+    expect(response.headers["content-length"]).toBe(String(response.body.length));
+    expect(JSON.parse(response.body.toString("utf8"))).toEqual(seedProfiles().get(123));
+  });
+
+  test("creates a profile on this lesson's server with a non-ASCII JSON body", async () => {
+    const address = await listen(createServer());
+    const response = await request({
+      ...address,
+      method: "POST",
+      path: "/profile",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Søren Kierkegaard" }),
+    });
+    expect(response.status).toBe(201);
+    expect(response.headers["location"]).toMatch(/^\/profile\/\d+$/);
+    expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ name: "Søren Kierkegaard" });
+  });
+});

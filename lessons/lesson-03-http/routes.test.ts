@@ -1,0 +1,96 @@
+import { describe, expect, test } from "vitest";
+import type { HttpRequest } from "#lesson/lesson-03-http/parser.ts";
+import type { HttpResponse } from "#lesson/lesson-03-http/response.ts";
+import { createProfileApi, seedProfiles } from "#lesson/lesson-03-http/routes.ts";
+
+/** A parsed request, as the parser would hand it to the routes. */
+function request(method: string, target: string, body: string | Buffer = ""): HttpRequest {
+  return {
+    method,
+    target,
+    version: "HTTP/1.1",
+    headers: { host: "example.com" },
+    body: Buffer.from(body),
+  };
+}
+
+function bodyOf(response: HttpResponse): unknown {
+  return JSON.parse(Buffer.from(response.body ?? "").toString("utf8"));
+}
+
+describe("Step 4: Route the profile API", () => {
+  test("answers GET /profile/123 with 200 and the profile as JSON", () => {
+    const response = createProfileApi()(request("GET", "/profile/123"));
+    expect(response.status).toBe(200);
+    expect(response.headers?.["Content-Type"]).toBe("application/json");
+    expect(bodyOf(response)).toEqual(seedProfiles().get(123));
+  });
+
+  test("answers an unknown profile id with 404 and a JSON error", () => {
+    const response = createProfileApi()(request("GET", "/profile/999"));
+    expect(response.status).toBe(404);
+    expect(bodyOf(response)).toMatchObject({ error: expect.any(String) });
+  });
+
+  test("answers HEAD like GET; the response writer leaves out the body", () => {
+    const api = createProfileApi();
+    expect(api(request("HEAD", "/profile/123"))).toEqual(api(request("GET", "/profile/123")));
+  });
+
+  test("ignores the query string when matching a path", () => {
+    expect(createProfileApi()(request("GET", "/profile/123?fields=name")).status).toBe(200);
+  });
+
+  test("creates a profile from a JSON body: 201, a Location, and it reads back", () => {
+    const api = createProfileApi();
+    const created = api(request("POST", "/profile", '{"name":"Grace Hopper","bio":"Ship it."}'));
+    expect(created.status).toBe(201);
+    const location = created.headers?.["Location"] ?? "";
+    expect(location).toMatch(/^\/profile\/\d+$/);
+    const read = api(request("GET", location));
+    expect(bodyOf(read)).toEqual(bodyOf(created));
+    expect(bodyOf(read)).toMatchObject({ name: "Grace Hopper", bio: "Ship it." });
+  });
+
+  test("decodes a body of UTF-8 bytes once, whole", () => {
+    const api = createProfileApi();
+    const created = api(request("POST", "/profile", Buffer.from('{"name":"Zoë Ångström"}')));
+    expect(bodyOf(created)).toMatchObject({ name: "Zoë Ångström" });
+  });
+
+  test.each([
+    ["a body that is not JSON", "{name: Zoë}"],
+    ["a JSON body without a name", '{"bio":"no name"}'],
+    ["a name that is not a string", '{"name":42}'],
+    ["bytes that are not UTF-8", Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d])],
+  ])("answers a POST with %s with 400", (_, body) => {
+    const response = createProfileApi()(request("POST", "/profile", body));
+    expect(response.status).toBe(400);
+    expect(bodyOf(response)).toMatchObject({ error: expect.any(String) });
+  });
+
+  test.each([
+    ["DELETE", "/profile/123", "GET, HEAD"],
+    ["PUT", "/profile/123", "GET, HEAD"],
+    ["POST", "/profile/123", "GET, HEAD"],
+    ["GET", "/profile", "POST"],
+  ])(
+    "answers %s %s with 405 and an Allow header listing %s (RFC 9110 §15.5.6)",
+    (method, target, allow) => {
+      const response = createProfileApi()(request(method, target));
+      expect(response.status).toBe(405);
+      expect(response.headers?.["Allow"]).toBe(allow);
+    },
+  );
+
+  test.each(["BREW", "get", "FETCH"])(
+    "answers the unknown method %s with 501 (methods are case-sensitive)",
+    (method) => {
+      expect(createProfileApi()(request(method, "/profile/123")).status).toBe(501);
+    },
+  );
+
+  test("answers a path it does not know with 404", () => {
+    expect(createProfileApi()(request("GET", "/profiles/123")).status).toBe(404);
+  });
+});

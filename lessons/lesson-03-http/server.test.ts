@@ -1,0 +1,259 @@
+import http from "node:http";
+import { once } from "node:events";
+import { describe, expect, test } from "vitest";
+import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from "#lesson/lesson-03-http/parser.ts";
+import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
+import { createServer } from "#lesson/lesson-03-http/server.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { run, testWithTool } from "../../shared/testing/tools.ts";
+import { crlf, exchange, oneByOne, readResponse, splitAt, withoutDate } from "./helpers.ts";
+
+const PROFILE = seedProfiles().get(123);
+const GET = crlf("GET /profile/123 HTTP/1.1\nHost: example.com\n\n");
+
+function url({ host, port }: Address, path: string): string {
+  return `http://${host}:${port}${path}`;
+}
+
+describe("Step 5: Serve one request per connection", () => {
+  test("answers a GET with the profile as JSON, says Connection: close, and closes", async () => {
+    const address = await listen(createServer());
+    const bytes = await exchange(address, [GET]);
+    const response = readResponse(bytes, GET);
+    expect(response.statusLine, explain("status line", GET, '"HTTP/1.1 200 OK"', bytes)).toBe(
+      "HTTP/1.1 200 OK",
+    );
+    expect(response.headers["connection"], show(bytes)).toBe("close");
+    expect(response.headers["content-length"], show(bytes)).toBe(String(response.body.length));
+    expect(JSON.parse(response.body.toString("utf8"))).toEqual(PROFILE);
+  });
+
+  test("gives the same response when the request arrives one byte at a time", async () => {
+    const address = await listen(createServer());
+    const whole = await exchange(address, [GET]);
+    const byteByByte = await exchange(address, oneByOne(GET));
+    expect(withoutDate(byteByByte), explain("byte by byte", GET, show(whole), byteByByte)).toBe(
+      withoutDate(whole),
+    );
+  });
+
+  test("reads a chunked POST body sent in pieces and creates the profile", async () => {
+    const address = await listen(createServer());
+    const sent = crlf(
+      "POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n" +
+        'b\n{"name":"Zo\n4\në"}\n0\n\n',
+    );
+    const bytes = await exchange(address, splitAt(sent, 60, 70, sent.length - 3));
+    const response = readResponse(bytes, sent);
+    expect(response.status, explain("a created profile", sent, "201 Created", bytes)).toBe(201);
+    expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ name: "Zoë" });
+  });
+
+  test("answers HEAD with the header fields of GET and no body", async () => {
+    const address = await listen(createServer());
+    const sent = crlf("HEAD /profile/123 HTTP/1.1\nHost: x\n\n");
+    const head = await exchange(address, [sent]);
+    const get = readResponse(await exchange(address, [GET]));
+    const response = readResponse(head, sent);
+    expect(response.body.length, explain("HEAD", sent, "no bytes after the head", head)).toBe(0);
+    expect(response.headers["content-length"]).toBe(get.headers["content-length"]);
+  });
+
+  const refusals: { what: string; sent: Buffer; status: number }[] = [
+    { what: "a malformed request line", sent: crlf("GET /profile/123\nHost: x\n\n"), status: 400 },
+    {
+      what: "a bare LF",
+      sent: Buffer.from("GET /profile/123 HTTP/1.1\nHost: x\r\n\r\n"),
+      status: 400,
+    },
+    {
+      what: "whitespace before a colon",
+      sent: crlf("GET /profile/123 HTTP/1.1\nHost : x\n\n"),
+      status: 400,
+    },
+    { what: "no Host", sent: crlf("GET /profile/123 HTTP/1.1\n\n"), status: 400 },
+    {
+      what: "Content-Length with Transfer-Encoding",
+      sent: crlf(
+        "POST /profile HTTP/1.1\nHost: x\nContent-Length: 3\nTransfer-Encoding: chunked\n\n0\n\n",
+      ),
+      status: 400,
+    },
+    {
+      what: "two Content-Lengths",
+      sent: crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: 2\nContent-Length: 3\n\n{}"),
+      status: 400,
+    },
+    {
+      what: "an invalid Content-Length",
+      sent: crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: -2\n\n{}"),
+      status: 400,
+    },
+    {
+      what: "Transfer-Encoding: gzip",
+      sent: crlf("POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: gzip\n\n"),
+      status: 400,
+    },
+    {
+      what: "a header section over the cap",
+      sent: crlf(`GET / HTTP/1.1\nHost: x\nX-Pad: ${"a".repeat(MAX_HEADER_BYTES)}\n\n`),
+      status: 431,
+    },
+    {
+      what: "a body over the cap",
+      sent: crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${MAX_BODY_BYTES + 1}\n\n{}`),
+      status: 413,
+    },
+    {
+      what: "an unknown method",
+      sent: crlf("BREW /profile/123 HTTP/1.1\nHost: x\n\n"),
+      status: 501,
+    },
+    { what: "HTTP/2.0", sent: crlf("GET /profile/123 HTTP/2.0\nHost: x\n\n"), status: 505 },
+  ];
+  test.each(refusals)(
+    "answers $what with $status, Connection: close, and closes the connection",
+    async ({ sent, status }) => {
+      const address = await listen(createServer());
+      const bytes = await exchange(address, [sent]);
+      const response = readResponse(bytes, sent);
+      expect(response.status, explain("a refusal", sent, `status ${status}`, bytes)).toBe(status);
+      expect(
+        response.headers["connection"],
+        explain("a refusal", sent, "Connection: close", bytes),
+      ).toBe("close");
+      expect(response.headers["date"], show(bytes)).toBeDefined();
+    },
+  );
+
+  test("answers a known method on a route without it with 405 and Allow", async () => {
+    const address = await listen(createServer());
+    const sent = crlf("DELETE /profile/123 HTTP/1.1\nHost: x\n\n");
+    const response = readResponse(await exchange(address, [sent]), sent);
+    expect(response.status).toBe(405);
+    expect(response.headers["allow"]).toBe("GET, HEAD");
+  });
+
+  test("reads and drops the rest of a refused body, so the 413 arrives intact", async () => {
+    const address = await listen(createServer());
+    const head = crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${4 * MAX_BODY_BYTES}\n\n`);
+    const bytes = await exchange(address, [head, Buffer.alloc(4 * MAX_BODY_BYTES, "a")]);
+    expect(readResponse(bytes, head).status, show(bytes)).toBe(413);
+  });
+
+  test("keeps serving other clients while one is mid-request and another is refused", async () => {
+    const address = await listen(createServer());
+    // A sends half a request and waits.
+    const slow = await connect(address);
+    const slowInbox = new Inbox(slow);
+    slow.write(GET.subarray(0, 20));
+    // B sends garbage and is refused.
+    const refused = readResponse(await exchange(address, [crlf("GET /\n\n")]));
+    expect(refused.status).toBe(400);
+    // C is served as usual.
+    expect(readResponse(await exchange(address, [GET])).status).toBe(200);
+    // A finishes its request and is served too.
+    slow.write(GET.subarray(20));
+    const bytes = await slowInbox.untilEnd();
+    expect(readResponse(bytes, GET).status, show(bytes)).toBe(200);
+  });
+
+  describe("checked by real clients", () => {
+    test("Node's fetch reads the profile", async () => {
+      const address = await listen(createServer());
+      const response = await fetch(url(address, "/profile/123"));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("application/json");
+      expect(await response.json()).toEqual(PROFILE);
+    });
+
+    test("Node's fetch creates a profile with a JSON body and reads it back", async () => {
+      const address = await listen(createServer());
+      const created = await fetch(url(address, "/profile"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Zoë", bio: "ünïcödé" }),
+      });
+      expect(created.status).toBe(201);
+      const location = created.headers.get("location") ?? "";
+      const read = await fetch(url(address, location));
+      expect(await read.json()).toMatchObject({ name: "Zoë", bio: "ünïcödé" });
+    });
+
+    test("Node's fetch gets headers and no body for HEAD", async () => {
+      const address = await listen(createServer());
+      const response = await fetch(url(address, "/profile/123"), { method: "HEAD" });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-length")).toBe(
+        String(Buffer.byteLength(JSON.stringify(PROFILE))),
+      );
+      expect(await response.text()).toBe("");
+    });
+
+    test("node:http's client reads a 404 for an unknown id", async () => {
+      const address = await listen(createServer());
+      const req = http.get(url(address, "/profile/999"));
+      const [res] = (await once(req, "response")) as [http.IncomingMessage];
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      expect(res.statusCode).toBe(404);
+      expect(res.headers["connection"]).toBe("close");
+      expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({
+        error: expect.any(String),
+      });
+    });
+
+    test("node:http's client uploads a chunked body, and it is decoded", async () => {
+      const address = await listen(createServer());
+      const req = http.request(url(address, "/profile"), { method: "POST" });
+      // No Content-Length: node:http sends the body with Transfer-Encoding: chunked.
+      req.write('{"name":"');
+      req.write("Ada Lovelace");
+      req.end('"}');
+      const [res] = (await once(req, "response")) as [http.IncomingMessage];
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      expect(res.statusCode).toBe(201);
+      expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({ name: "Ada Lovelace" });
+    });
+
+    testWithTool("curl", "install curl")(
+      "curl -v shows the request it sent and the response it got",
+      async () => {
+        const address = await listen(createServer());
+        const { stdout, stderr } = await run("curl", ["-sS", "-v", url(address, "/profile/123")]);
+        expect(stderr).toContain("> GET /profile/123 HTTP/1.1");
+        expect(stderr).toContain(`> Host: ${address.host}:${address.port}`);
+        expect(stderr).toContain("< HTTP/1.1 200 OK");
+        expect(stderr).toContain("< Connection: close");
+        expect(JSON.parse(stdout)).toEqual(PROFILE);
+      },
+    );
+
+    testWithTool("curl", "install curl")("curl -I gets the head only", async () => {
+      const address = await listen(createServer());
+      const { stdout } = await run("curl", ["-sS", "-I", url(address, "/profile/123")]);
+      expect(stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(stdout).toContain("Content-Length: ");
+      expect(stdout.endsWith("\r\n\r\n"), show(stdout)).toBe(true);
+    });
+
+    testWithTool("curl", "install curl")("curl uploads a chunked body from stdin", async () => {
+      const address = await listen(createServer());
+      const { stdout } = await run(
+        "curl",
+        [
+          "-sS",
+          "-H",
+          "Transfer-Encoding: chunked",
+          "--data-binary",
+          "@-",
+          url(address, "/profile"),
+        ],
+        { input: '{"name":"Grace Hopper"}' },
+      );
+      expect(JSON.parse(stdout)).toMatchObject({ name: "Grace Hopper" });
+    });
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Writing a response (RFC 9112 §4, RFC 9110 §6):
+ *
+ *   "HTTP/1.1 200 OK\r\n"                         status-line
+ *   "Content-Type: application/json\r\n"          header fields
+ *   "Content-Length: 27\r\n"                      the body's length in BYTES
+ *   "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+ *   "Connection: close\r\n"
+ *   "\r\n"
+ *   "{\"id\":123,\"name\":\"Zoë\"}"                the body (omitted for HEAD)
+ */
+import type { HttpError } from "./parser.ts";
+
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** Reason phrases (RFC 9110 §15). Given: a table, not the point of the exercise. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  200: "OK",
+  201: "Created",
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Content Too Large",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  505: "HTTP Version Not Supported",
+};
+
+/** A JSON response. JSON is UTF-8, and its media type has no charset parameter (RFC 8259 §11). */
+export function json(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(value),
+  };
+}
+
+/** The reply to a request the parser refused: its status, and a body that names the problem. */
+export function errorResponse(error: HttpError): HttpResponse {
+  return json(error.status, { error: error.message, code: error.code });
+}
+
+export interface WriteOptions {
+  /** A response to HEAD: the same header fields as for GET, and no body (RFC 9110 §9.3.2). */
+  head?: boolean;
+  /** The Date header's time; now, unless a test pins it. */
+  date?: Date;
+}
+
+/** The bytes of a complete response. This lesson's server always closes after one. */
+export function serializeResponse(response: HttpResponse, options: WriteOptions = {}): Buffer {
+  const { status, headers = {}, body = "" } = response;
+  const reason = STATUS_TEXT[status];
+  if (!Number.isInteger(status) || status < 100 || status > 599 || reason === undefined) {
+    throw new Error(`Invalid status code: ${JSON.stringify(status)}`);
+  }
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+
+  // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
+  const lines = [`HTTP/1.1 ${status} ${reason}`];
+  for (const [name, value] of Object.entries(headers)) {
+    // A CR or LF in a value would end the header early and let it inject its own lines
+    // (response splitting, RFC 9112 §11.1).
+    if (/[\r\n]/.test(value))
+      throw new Error(`Invalid ${name} header value: ${JSON.stringify(value)}`);
+    lines.push(`${name}: ${value}`);
+  }
+  // RFC 9110 §8.6: Content-Length is the number of octets, not of characters: "Zoë" is 4 bytes.
+  // A response to HEAD carries the length a GET would have had.
+  lines.push(`Content-Length: ${bytes.length}`);
+  // RFC 9110 §6.6.1: an origin server with a clock MUST send Date in 2xx, 3xx and 4xx
+  // responses (and may in the others), as an IMF-fixdate
+  // ("Sun, 06 Nov 1994 08:49:37 GMT"), which is what toUTCString() produces.
+  lines.push(`Date: ${(options.date ?? new Date()).toUTCString()}`);
+  // RFC 9112 §9.6: "A server that sends a "close" connection option MUST initiate closure of the
+  // connection (see below) after it sends the response containing the "close" connection
+  // option."
+  lines.push("Connection: close");
+
+  const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+  return options.head ? head : Buffer.concat([head, bytes]);
+}
