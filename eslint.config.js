@@ -17,10 +17,13 @@ export default tseslint.config(
     },
   },
   {
-    // Stubs keep the solution's signatures, so their parameters are unused until the learner writes the body.
+    // A stub is the solution with its bodies taken out: it keeps the solution's imports, constants,
+    // fields and parameters for the code the learner will write, so they are unused until then.
     files: ["exercises/**/*.ts"],
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { args: "none", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": "off",
+      "no-unused-private-class-members": "off",
+      "prefer-const": "off",
     },
   },
 );

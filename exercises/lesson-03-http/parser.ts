@@ -143,7 +143,6 @@ export abstract class MessageParser<Message> {
   private consume(chunk: Buffer): Message[] {
     const done: Message[] = [];
     // The stub's cases do not move `at` yet; yours will.
-    // eslint-disable-next-line prefer-const
     let at = 0;
     while (at < chunk.length) {
       switch (this.state) {
