@@ -1,0 +1,95 @@
+import { describe, expect, test } from "vitest";
+import { createLineClient } from "#lesson/lesson-02-custom-protocol/line-client.ts";
+import { createLineServer } from "#lesson/lesson-02-custom-protocol/line-server.ts";
+import type { LineProtocolError } from "#lesson/lesson-02-custom-protocol/lines.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+
+/** Writes each chunk (waiting a turn of the event loop between them) and waits for `expected`. */
+async function expectReplies(address: Address, chunks: string[], expected: string) {
+  const inbox = new Inbox(await connect(address));
+  for (const chunk of chunks) {
+    inbox.socket.write(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const got = await inbox
+    .until((b) => b.length >= Buffer.byteLength(expected))
+    .catch(() => inbox.bytes());
+  expect(
+    show(got),
+    explain("The line server's replies", chunks.join(""), show(expected), got),
+  ).toBe(show(expected));
+  return inbox;
+}
+
+describe("Step 1: a line protocol of your own", () => {
+  test("SET stores a value, spaces and all, that GET returns", async () => {
+    const address = await listen(createLineServer());
+    await expectReplies(
+      address,
+      ["SET greeting hello world\nGET greeting\n"],
+      "OK\nVALUE hello world\n",
+    );
+  });
+
+  test("GET and DEL of a missing key answer NOT_FOUND; DEL of a key answers DELETED", async () => {
+    const address = await listen(createLineServer());
+    await expectReplies(
+      address,
+      ["GET k\nSET k v\nDEL k\nDEL k\n"],
+      "NOT_FOUND\nOK\nDELETED\nNOT_FOUND\n",
+    );
+  });
+
+  test("a request split across two writes is still one request", async () => {
+    const address = await listen(createLineServer());
+    await expectReplies(address, ["SET k hel", "lo\r", "\nGET k\r\n"], "OK\nVALUE hello\n");
+  });
+
+  test("an unknown command or a missing argument gets an ERR line", async () => {
+    const address = await listen(createLineServer());
+    await expectReplies(
+      address,
+      ["FLY away\nGET\n"],
+      "ERR unknown command 'FLY'\nERR usage: GET key\n",
+    );
+  });
+
+  test("a line longer than the cap gets ERR and the connection closes", async () => {
+    const address = await listen(createLineServer());
+    const inbox = new Inbox(await connect(address));
+    inbox.socket.write(`GET k\nSET k ${"x".repeat(70 * 1024)}`);
+    const got = await inbox.untilEnd();
+    expect(show(got)).toBe(show("NOT_FOUND\nERR line longer than 65536 bytes\n"));
+  });
+
+  test("a value containing a newline arrives as two requests: the line protocol cannot carry it", async () => {
+    const address = await listen(createLineServer());
+    // The sender meant one value, "two\nlines". The server sees the end of a message at the \n.
+    await expectReplies(
+      address,
+      ["SET k two\nlines\nGET k\n"],
+      "OK\nERR unknown command 'lines'\nVALUE two\n",
+    );
+  });
+
+  test("the client sets, gets and deletes", async () => {
+    const client = await createLineClient(await listen(createLineServer()));
+    await client.set("city", "São Paulo");
+    expect(await client.get("city")).toBe("São Paulo");
+    expect(await client.del("city")).toBe(true);
+    expect(await client.get("city")).toBe(null);
+    await client.close();
+  });
+
+  test("the client refuses a value with a newline rather than send two requests", async () => {
+    const client = await createLineClient(await listen(createLineServer()));
+    const err = await client.set("k", "two\nlines").then(
+      () => undefined,
+      (e: LineProtocolError) => e,
+    );
+    expect(err?.code).toBe("LINE_UNSAFE_ARGUMENT");
+    expect(await client.get("k"), "nothing was stored").toBe(null);
+    await client.close();
+  });
+});

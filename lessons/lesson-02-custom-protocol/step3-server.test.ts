@@ -1,0 +1,490 @@
+import type net from "node:net";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
+import { Store } from "#lesson/lesson-02-custom-protocol/store.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { hasTool, run, testWithTool } from "../../shared/testing/tools.ts";
+import { command, exchange, startRedisServer } from "./helpers.ts";
+
+/** Sends `bytes` on a fresh connection and waits for exactly `expected` back. */
+async function expectReply(address: Address, bytes: string | Buffer, expected: string | Buffer) {
+  const inbox = new Inbox(await connect(address));
+  inbox.socket.write(bytes);
+  const want = Buffer.from(expected);
+  // If the server closes early, what did arrive is shown against what was expected.
+  const got = await inbox.until((b) => b.length >= want.length).catch(() => inbox.bytes());
+  expect(show(got), explain("The server's reply", bytes, show(want), got)).toBe(show(want));
+  return inbox;
+}
+
+/** Sends `bytes` on a fresh connection; returns all bytes received once the server closes. */
+async function expectReplyThenClose(address: Address, bytes: string, expected: string) {
+  const inbox = new Inbox(await connect(address));
+  inbox.socket.write(bytes);
+  const got = await inbox.untilEnd();
+  expect(
+    show(got),
+    explain("A protocol error: reply, then close", bytes, show(expected), got),
+  ).toBe(show(expected));
+}
+
+const cmd = command;
+
+describe("Step 3: a key-value server that Redis clients can use", () => {
+  describe("commands", () => {
+    test("answers PING with +PONG, and PING with a message with that message", async () => {
+      const address = await listen(createServer());
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
+      await expectReply(address, cmd("PING", "hi"), "$2\r\nhi\r\n");
+      await expectReply(address, cmd("ECHO", "hé"), "$3\r\nhé\r\n");
+    });
+
+    test("answers an inline command typed by hand, as in nc or telnet", async () => {
+      const address = await listen(createServer());
+      await expectReply(address, "PING\r\nECHO hello\n", "+PONG\r\n$5\r\nhello\r\n");
+    });
+
+    test("SET stores a value that GET returns; GET of a missing key is the null bulk string", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        [cmd("SET", "k", "v"), cmd("GET", "k"), cmd("GET", "nope")].map(String).join(""),
+        "+OK\r\n$1\r\nv\r\n$-1\r\n",
+      );
+    });
+
+    test("DEL and EXISTS count keys, as many times as they are named", async () => {
+      const address = await listen(createServer());
+      const bytes = Buffer.concat([
+        cmd("SET", "a", "1"),
+        cmd("EXISTS", "a", "a", "b"),
+        cmd("DEL", "a", "b"),
+        cmd("EXISTS", "a"),
+      ]);
+      await expectReply(address, bytes, "+OK\r\n:2\r\n:1\r\n:0\r\n");
+    });
+
+    test("INCR counts from 0 and refuses a value that is not an integer", async () => {
+      const address = await listen(createServer());
+      const bytes = Buffer.concat([
+        cmd("INCR", "n"),
+        cmd("INCR", "n"),
+        cmd("SET", "s", "1.5"),
+        cmd("INCR", "s"),
+      ]);
+      await expectReply(
+        address,
+        bytes,
+        ":1\r\n:2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n",
+      );
+    });
+
+    test("SET NX sets only a missing key, SET XX only an existing one", async () => {
+      const address = await listen(createServer());
+      const bytes = Buffer.concat([
+        cmd("SET", "k", "1", "XX"),
+        cmd("SET", "k", "2", "NX"),
+        cmd("SET", "k", "3", "NX"),
+        cmd("SET", "k", "4", "xx"),
+        cmd("GET", "k"),
+      ]);
+      await expectReply(address, bytes, "$-1\r\n+OK\r\n$-1\r\n+OK\r\n$1\r\n4\r\n");
+    });
+
+    test("SET with PX or EX expires the key once its time has passed (lazily, on read)", async () => {
+      let now = 1_000_000;
+      const address = await listen(createServer({ store: new Store({ now: () => now }) }));
+      const inbox = await expectReply(
+        address,
+        Buffer.concat([cmd("SET", "a", "1", "PX", "100"), cmd("SET", "b", "2", "EX", "1")]),
+        "+OK\r\n+OK\r\n",
+      );
+      now += 100;
+      inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "b")]));
+      await inbox.until((b) => b.length >= 17, "two replies");
+      expect(show(inbox.bytes())).toBe(show("+OK\r\n+OK\r\n$-1\r\n$1\r\n2\r\n"));
+    });
+
+    test("a plain SET removes a key's TTL; INCR keeps it", async () => {
+      let now = 0;
+      const address = await listen(createServer({ store: new Store({ now: () => now }) }));
+      const setup = [
+        cmd("SET", "a", "1", "PX", "10"),
+        cmd("SET", "a", "2"),
+        cmd("SET", "n", "1", "PX", "10"),
+        cmd("INCR", "n"),
+      ];
+      const inbox = await expectReply(address, Buffer.concat(setup), "+OK\r\n+OK\r\n+OK\r\n:2\r\n");
+      now = 10;
+      inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "n")]));
+      const all = "+OK\r\n+OK\r\n+OK\r\n:2\r\n$1\r\n2\r\n$-1\r\n";
+      await inbox.until((b) => b.length >= all.length, show(all));
+      expect(show(inbox.bytes())).toBe(show(all));
+    });
+
+    test("refuses an expire time of 0 or a non-number, as Redis words it", async () => {
+      const address = await listen(createServer());
+      const bytes = Buffer.concat([
+        cmd("SET", "k", "v", "EX", "0"),
+        cmd("SET", "k", "v", "PX", "soon"),
+        cmd("SET", "k", "v", "EX"),
+      ]);
+      await expectReply(
+        address,
+        bytes,
+        "-ERR invalid expire time in 'set' command\r\n-ERR value is not an integer or out of range\r\n-ERR syntax error\r\n",
+      );
+    });
+
+    test("sweeps expired keys that nobody reads, with no timer per key", () => {
+      let now = 0;
+      const store = new Store({ now: () => now });
+      for (let i = 0; i < 1000; i++) store.set(Buffer.from(`k${i}`), Buffer.from("v"), 50);
+      store.set(Buffer.from("forever"), Buffer.from("v"));
+      now = 50;
+      expect(store.sweep()).toBe(1000);
+      expect(store.size).toBe(1);
+    });
+
+    test("values are binary-safe: CRLF and bytes that are not UTF-8 come back unchanged", async () => {
+      const address = await listen(createServer());
+      const value = Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0xfe, 0x24, 0x2a, 0x0d, 0x0a]);
+      const reply = Buffer.concat([Buffer.from("+OK\r\n$9\r\n"), value, Buffer.from("\r\n")]);
+      await expectReply(
+        address,
+        Buffer.concat([cmd("SET", "bin", value), cmd("GET", "bin")]),
+        reply,
+      );
+    });
+
+    test("keys are bytes: keys differing only in bytes that are not UTF-8 stay apart", async () => {
+      const address = await listen(createServer());
+      const k1 = Buffer.from([0xff]);
+      const k2 = Buffer.from([0xfe]);
+      const bytes = Buffer.concat([cmd("SET", k1, "one"), cmd("SET", k2, "two"), cmd("GET", k1)]);
+      await expectReply(address, bytes, "+OK\r\n+OK\r\n$3\r\none\r\n");
+    });
+
+    test("__proto__ and constructor are ordinary keys, and unknown commands", async () => {
+      const address = await listen(createServer());
+      const bytes = Buffer.concat([
+        cmd("GET", "__proto__"),
+        cmd("SET", "__proto__", "a"),
+        cmd("SET", "constructor", "b"),
+        cmd("GET", "__proto__"),
+        cmd("EXISTS", "constructor", "toString"),
+        cmd("__proto__"),
+      ]);
+      await expectReply(
+        address,
+        bytes,
+        "$-1\r\n+OK\r\n+OK\r\n$1\r\na\r\n:1\r\n-ERR unknown command '__proto__', with args beginning with: \r\n",
+      );
+    });
+  });
+
+  describe("framing on a real connection", () => {
+    test("answers a command that arrives one byte at a time, once", async () => {
+      const address = await listen(createServer());
+      const inbox = new Inbox(await connect(address));
+      for (const byte of cmd("ECHO", "slow")) {
+        inbox.socket.write(Buffer.from([byte]));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      inbox.socket.write(cmd("PING"));
+      const all = "$4\r\nslow\r\n+PONG\r\n";
+      await inbox.until((b) => b.length >= all.length, show(all));
+      expect(show(inbox.bytes())).toBe(show(all));
+    });
+
+    test("1,000 pipelined commands in one write get 1,000 replies, in order", async () => {
+      const address = await listen(createServer());
+      const commands = Array.from({ length: 1000 }, (_, i) => cmd("ECHO", String(i)));
+      const expected = Array.from(
+        { length: 1000 },
+        (_, i) => `$${String(i).length}\r\n${i}\r\n`,
+      ).join("");
+      const inbox = new Inbox(await connect(address));
+      inbox.socket.write(Buffer.concat(commands));
+      const got = await inbox.until((b) => b.length >= expected.length, "1,000 replies");
+      expect(
+        got.toString("latin1") === expected,
+        explain("1,000 pipelined ECHOs", "ECHO 0 ... ECHO 999", show(expected, 60), got),
+      ).toBe(true);
+    });
+
+    test("stops reading a client's commands while that client does not read its replies", async () => {
+      const server = createServer();
+      const paused = new Promise<net.Socket>((resolve) => {
+        server.on("connection", (socket: net.Socket) => {
+          const pause = socket.pause.bind(socket);
+          socket.pause = () => {
+            resolve(socket);
+            return pause();
+          };
+        });
+      });
+      const address = await listen(server);
+      const client = await connect(address);
+      // Counted here rather than with an Inbox: 32 MiB is too much to keep re-joining.
+      let received = 0;
+      let last: Buffer = Buffer.alloc(0);
+      const receivedAtLeast = (n: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => received >= n && resolve();
+          client.on("data", check);
+          check();
+        });
+      client.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        last = chunk;
+      });
+      client.pause();
+      const big = Buffer.alloc(1024 * 1024, 0x61);
+      const gets = Array.from({ length: 32 }, () => cmd("GET", "big"));
+      client.write(Buffer.concat([cmd("SET", "big", big), ...gets]));
+      const serverSide = await paused;
+      expect(serverSide.isPaused(), "the server pauses the socket when write() returns false").toBe(
+        true,
+      );
+      client.resume();
+      const replies = 5 + 32 * (big.length + 12); // +OK, then 32 times $1048576\r\n...\r\n
+      await receivedAtLeast(replies);
+      // Reading resumes on 'drain': a command sent now is answered.
+      client.write(cmd("PING"));
+      await receivedAtLeast(replies + 7);
+      expect(show(last.subarray(-7)), "PING after the backlog drained").toBe(show("+PONG\r\n"));
+    });
+  });
+
+  describe("bad input", () => {
+    test("an unknown command gets Redis's wording, naming its first arguments", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        cmd("FOO", "a", "b"),
+        "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
+      );
+    });
+
+    test("a command with the wrong number of arguments gets Redis's wording", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        Buffer.concat([cmd("GET"), cmd("ECHO", "a", "b")]),
+        "-ERR wrong number of arguments for 'get' command\r\n-ERR wrong number of arguments for 'echo' command\r\n",
+      );
+    });
+
+    test("an invalid bulk length gets an error, then the connection closes", async () => {
+      const address = await listen(createServer());
+      await expectReplyThenClose(
+        address,
+        "*1\r\n$x\r\nPING\r\n",
+        "-ERR Protocol error: invalid bulk length\r\n",
+      );
+    });
+
+    test("a bulk length above the server's cap is refused before any data is read", async () => {
+      const address = await listen(createServer({ maxBulkLength: 1024 }));
+      await expectReplyThenClose(
+        address,
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1025\r\n",
+        "-ERR Protocol error: invalid bulk length\r\n",
+      );
+    });
+
+    test("an invalid array count, or an item that is not a bulk string, closes the connection", async () => {
+      const address = await listen(createServer());
+      await expectReplyThenClose(
+        address,
+        "*x\r\n",
+        "-ERR Protocol error: invalid multibulk length\r\n",
+      );
+      await expectReplyThenClose(
+        address,
+        "*1\r\n:1\r\n",
+        "-ERR Protocol error: expected '$', got ':'\r\n",
+      );
+    });
+
+    test("an inline command over the cap closes the connection: too big inline request", async () => {
+      const address = await listen(createServer({ maxLineLength: 1024 }));
+      await expectReplyThenClose(
+        address,
+        "a".repeat(2048),
+        "-ERR Protocol error: too big inline request\r\n",
+      );
+    });
+
+    test("commands before a protocol error in the same write are still answered", async () => {
+      const address = await listen(createServer());
+      await expectReplyThenClose(
+        address,
+        "PING\r\n*1\r\n$-5\r\n",
+        "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n",
+      );
+    });
+
+    test("one client's protocol error leaves the server serving the others", async () => {
+      const address = await listen(createServer());
+      const good = new Inbox(await connect(address));
+      good.socket.write(cmd("SET", "k", "still here"));
+      await good.until((b) => b.length >= 5, "+OK");
+      await expectReplyThenClose(
+        address,
+        "*1\r\n$1\r\nxyz\r\n",
+        "-ERR Protocol error: expected '\\r\\n' after 1 bytes of bulk data\r\n",
+      );
+      good.socket.write(cmd("GET", "k"));
+      const all = "+OK\r\n$10\r\nstill here\r\n";
+      await good.until((b) => b.length >= all.length, show(all));
+      expect(show(good.bytes())).toBe(show(all));
+    });
+  });
+
+  describe("real clients", () => {
+    test("ioredis connects with its default options and uses the server", async () => {
+      const address = await listen(createServer());
+      const redis = new Redis({
+        ...address,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      try {
+        await redis.connect();
+        expect(redis.status, "ioredis sends CLIENT SETINFO and INFO before it is ready").toBe(
+          "ready",
+        );
+        expect(await redis.set("greeting", "héllo")).toBe("OK");
+        expect(await redis.get("greeting")).toBe("héllo");
+        expect(await redis.getBuffer("missing")).toBe(null);
+        expect(await redis.set("ttl", "1", "EX", 100)).toBe("OK");
+        expect(await redis.incr("visits")).toBe(1);
+        const results = await redis.pipeline().incr("visits").incr("visits").get("visits").exec();
+        expect(results).toEqual([
+          [null, 2],
+          [null, 3],
+          [null, "3"],
+        ]);
+        await expect(redis.call("NOPE")).rejects.toThrow("ERR unknown command 'NOPE'");
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    testWithTool("redis-cli", "install redis-tools")(
+      "redis-cli sets and gets a value",
+      async () => {
+        const { port } = await listen(createServer());
+        const args = ["-h", "127.0.0.1", "-p", String(port)];
+        expect((await run("redis-cli", [...args, "SET", "k", "hello world"])).stdout).toBe("OK\n");
+        expect((await run("redis-cli", [...args, "GET", "k"])).stdout).toBe("hello world\n");
+        expect((await run("redis-cli", [...args, "FOO"])).stdout).toContain(
+          "ERR unknown command 'FOO'",
+        );
+      },
+    );
+
+    testWithTool("redis-cli", "install redis-tools")(
+      "redis-cli's interactive mode starts (it sends COMMAND DOCS first)",
+      async () => {
+        const { port } = await listen(createServer());
+        const { stdout } = await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], {
+          input: "PING\nECHO hi\n",
+        });
+        expect(stdout).toBe("PONG\nhi\n");
+      },
+    );
+
+    testWithTool("redis-benchmark", "install redis-tools")(
+      "redis-benchmark runs SET and GET against the server",
+      async () => {
+        const { port } = await listen(createServer());
+        const { stdout, stderr } = await run("redis-benchmark", [
+          "-h",
+          "127.0.0.1",
+          "-p",
+          String(port),
+          "-t",
+          "set,get",
+          "-n",
+          "2000",
+          "-c",
+          "10",
+          "-q",
+        ]);
+        expect(stderr, "redis-benchmark prints errors (e.g. a failed CONFIG GET) on stderr").toBe(
+          "",
+        );
+        expect(stdout).toMatch(/SET: [\d.]+ requests per second/);
+        expect(stdout).toMatch(/GET: [\d.]+ requests per second/);
+      },
+    );
+  });
+
+  // Needs redis-server (Debian/Ubuntu: apt-get install redis-server); always runs under CI.
+  describe.skipIf(!hasTool("redis-server") && !process.env.CI)(
+    "the same bytes as redis-server",
+    () => {
+      let redis: { path: string; stop(): Promise<void> };
+      beforeAll(async () => {
+        redis = await startRedisServer();
+      });
+      afterAll(async () => {
+        await redis?.stop();
+      });
+
+      const cases: [string, string | Buffer][] = [
+        ["PING and ECHO", Buffer.concat([cmd("PING"), cmd("ECHO", "héllo")])],
+        [
+          "SET, GET, DEL, EXISTS",
+          Buffer.concat([
+            cmd("SET", "diff:k", "v"),
+            cmd("GET", "diff:k"),
+            cmd("EXISTS", "diff:k", "diff:k"),
+            cmd("DEL", "diff:k"),
+            cmd("GET", "diff:k"),
+          ]),
+        ],
+        [
+          "INCR and its errors",
+          Buffer.concat([
+            cmd("DEL", "diff:n", "diff:s"),
+            cmd("INCR", "diff:n"),
+            cmd("SET", "diff:s", " 1"),
+            cmd("INCR", "diff:s"),
+          ]),
+        ],
+        [
+          "SET's options and their errors",
+          Buffer.concat([
+            cmd("SET", "diff:o", "1", "NX"),
+            cmd("SET", "diff:o", "1", "NX"),
+            cmd("SET", "diff:o", "2", "EX", "0"),
+            cmd("SET", "diff:o", "2", "NX", "XX"),
+            cmd("SET", "diff:o", "2", "PX"),
+          ]),
+        ],
+        ["an unknown command", cmd("FOO", "a", "b")],
+        ["wrong arity", Buffer.concat([cmd("GET"), cmd("get", "a", "b"), cmd("INCR")])],
+        ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n"],
+        ["an invalid bulk length", "*1\r\n$x\r\n"],
+        ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
+        ["an invalid multibulk length", "*abc\r\n"],
+        ["an item that is not a bulk string", "*1\r\n+PING\r\n"],
+      ];
+      test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {
+        const address = await listen(createServer());
+        const ours = await exchange(address, bytes);
+        const theirs = await exchange({ path: redis.path }, bytes);
+        expect(show(ours), explain("Compared with redis-server", bytes, show(theirs), ours)).toBe(
+          show(theirs),
+        );
+      });
+    },
+  );
+});

@@ -1,0 +1,360 @@
+import {
+  array,
+  bulk,
+  error,
+  integer,
+  NULL_ARRAY,
+  NULL_BULK,
+  RespError,
+  simple,
+  type RespValue,
+} from "./resp.ts";
+
+/**
+ * An incremental RESP2 parser. Give it each chunk as it arrives; it yields every value that is
+ * now complete and keeps the rest for the next chunk:
+ *
+ *   feed("*2\r\n$3\r\nGE")   yields nothing (an array of 2 is open, its first bulk is half read)
+ *   feed("T\r\n$1\r\nk\r\n") yields ["GET", "k"] as an array of two bulk strings
+ *
+ * A syntax error is thrown (a RespError) from the iteration, after every value before it was
+ * yielded. The parser is then unusable: the bytes after a framing error cannot be trusted, so the
+ * connection has to close.
+ */
+
+export interface ParserOptions {
+  /**
+   * "replies" (the default) reads any RESP2 value, as a client reads a server's replies.
+   * "commands" reads what a Redis server accepts from clients: an array of bulk strings, or an
+   * inline command (a plain line such as `PING\r\n`, typed by hand in nc or telnet).
+   */
+  mode?: "replies" | "commands";
+  /** Largest `$` length accepted. Redis's proto-max-bulk-len defaults to 512 MiB. */
+  maxBulkLength?: number;
+  /** Largest `*` count accepted. */
+  maxArrayLength?: number;
+  /** Longest line (header, simple string, inline command). Redis's PROTO_INLINE_MAX_SIZE: 64 KiB. */
+  maxLineLength?: number;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const PLUS = 0x2b; // +
+const MINUS = 0x2d; // -
+const COLON = 0x3a; // :
+const DOLLAR = 0x24; // $
+const STAR = 0x2a; // *
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/** The parser's states. Each names what the bytes at the read position are expected to be. */
+type State =
+  /** The type byte that starts every value: `+ - : $ *`. */
+  | "TYPE"
+  /** The rest of the first line: the text of `+`/`-`, the number of `:`, the length of `$`/`*`. */
+  | "HEADER"
+  /** The bytes of a bulk string and the CRLF after them. */
+  | "BULK_DATA"
+  /** A whole inline command line ("commands" mode only). */
+  | "INLINE";
+
+/** "Not enough bytes yet": its own outcome, never confused with the RESP null. */
+const NEED_MORE = Symbol("need more bytes");
+/** The state changed, and no value is complete yet. */
+const CONTINUE = Symbol("continue");
+type Step = RespValue | typeof NEED_MORE | typeof CONTINUE;
+
+/** An array whose items are still arriving. */
+interface OpenArray {
+  readonly length: number;
+  readonly items: RespValue[];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class RespParser {
+  readonly #commands: boolean;
+  readonly #maxBulkLength: number;
+  readonly #maxArrayLength: number;
+  readonly #maxLineLength: number;
+
+  #state: State = "TYPE";
+  /** Bytes not yet parsed are `#buffer` from `#offset`, then the `#held` chunks. */
+  #buffer: Buffer = EMPTY;
+  #offset = 0;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  /** The type byte whose header line is being read. */
+  #type = 0;
+  /** The length of the bulk string being read. */
+  #bulkLength = 0;
+  /** Arrays still waiting for items, innermost last. */
+  readonly #open: OpenArray[] = [];
+
+  constructor(options: ParserOptions = {}) {
+    this.#commands = options.mode === "commands";
+    this.#maxBulkLength = options.maxBulkLength ?? 512 * 1024 * 1024;
+    this.#maxArrayLength = options.maxArrayLength ?? 1024 * 1024;
+    this.#maxLineLength = options.maxLineLength ?? 64 * 1024;
+  }
+
+  /** Takes one chunk, as a `data` event gives it, and yields the values it completes. */
+  feed(chunk: Buffer): Generator<RespValue, void, undefined> {
+    // The chunk is kept now, not when the caller starts iterating, so no byte is ever lost.
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    return this.#parse(chunk);
+  }
+
+  *#parse(chunk: Buffer): Generator<RespValue, void, undefined> {
+    if (this.#isStillWaiting(chunk)) return;
+    this.#join();
+    for (;;) {
+      const step = this.#step();
+      if (step === NEED_MORE) return;
+      if (step === CONTINUE) continue;
+      const done = this.#finish(step);
+      if (done) yield done;
+    }
+  }
+
+  /** One move of the state machine. */
+  #step(): Step {
+    switch (this.#state) {
+      case "TYPE":
+        return this.#readType();
+      case "HEADER":
+        return this.#readHeader();
+      case "BULK_DATA":
+        return this.#readBulkData();
+      case "INLINE":
+        return this.#readInline();
+    }
+  }
+
+  /**
+   * Joining chunks costs a copy, so it waits until the awaited bytes can all be there: a large
+   * bulk string arriving in many chunks, or a long line arriving byte by byte, is copied once
+   * rather than once per chunk.
+   */
+  #isStillWaiting(chunk: Buffer): boolean {
+    const available = this.#buffer.length - this.#offset + this.#heldBytes;
+    switch (this.#state) {
+      case "BULK_DATA":
+        return available < this.#bulkLength + 2;
+      case "HEADER":
+      case "INLINE":
+        // No LF in the new chunk: the line is still incomplete (it had no LF before either).
+        if (chunk.includes(LF)) return false;
+        if (available > this.#maxLineLength + 1) throw this.#lineTooLong();
+        return true;
+      case "TYPE":
+        return false;
+    }
+  }
+
+  #join(): void {
+    const rest = this.#buffer.subarray(this.#offset);
+    this.#buffer =
+      rest.length === 0 && this.#held.length === 1
+        ? (this.#held[0] as Buffer)
+        : Buffer.concat([rest, ...this.#held]);
+    this.#offset = 0;
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** A value is complete: it is either a top-level value or the next item of an open array. */
+  #finish(value: RespValue): RespValue | undefined {
+    this.#state = "TYPE";
+    let done = value;
+    for (;;) {
+      const open = this.#open.at(-1);
+      if (open === undefined) return done;
+      open.items.push(done);
+      if (open.items.length < open.length) return undefined;
+      // The array's last item arrived, so the array is complete, and may complete its parent.
+      this.#open.pop();
+      done = array(open.items);
+    }
+  }
+
+  #readType(): Step {
+    if (this.#offset >= this.#buffer.length) return NEED_MORE;
+    const byte = this.#buffer[this.#offset] as number;
+    if (this.#commands) {
+      // Redis reads a request starting with `*` as an array of bulk strings, anything else as
+      // an inline command (processInputBuffer in Redis's networking.c).
+      if (this.#open.length === 0 && byte !== STAR) {
+        this.#state = "INLINE";
+        return CONTINUE;
+      }
+      if (this.#open.length > 0 && byte !== DOLLAR) {
+        throw new RespError(
+          "RESP_EXPECTED_BULK",
+          `Protocol error: expected '$', got '${String.fromCharCode(byte)}'`,
+        );
+      }
+    } else if (![PLUS, MINUS, COLON, DOLLAR, STAR].includes(byte)) {
+      throw new RespError(
+        "RESP_UNKNOWN_TYPE",
+        `Protocol error: unknown type byte 0x${byte.toString(16).padStart(2, "0")}`,
+      );
+    }
+    this.#type = byte;
+    this.#offset += 1;
+    this.#state = "HEADER";
+    return CONTINUE;
+  }
+
+  #readHeader(): Step {
+    const line = this.#readLine();
+    if (line === NEED_MORE) return NEED_MORE;
+    switch (this.#type) {
+      case PLUS:
+        return simple(line.toString("utf8"));
+      case MINUS:
+        return error(line.toString("utf8"));
+      case COLON: {
+        const value = parseInteger(line);
+        if (value === undefined) {
+          throw new RespError(
+            "RESP_INVALID_INTEGER",
+            `Protocol error: invalid integer ${quote(line)}`,
+          );
+        }
+        return integer(value);
+      }
+      case DOLLAR:
+        return this.#startBulk(parseInteger(line));
+      default:
+        return this.#startArray(parseInteger(line));
+    }
+  }
+
+  #startBulk(length: bigint | undefined): Step {
+    // `$-1` is RESP2's null bulk string, a value that does not exist (GET of a missing key).
+    // Clients never send one: a command's words exist.
+    if (length === -1n && !this.#commands) return NULL_BULK;
+    if (length === undefined || length < 0n || length > BigInt(this.#maxBulkLength)) {
+      throw new RespError("RESP_INVALID_BULK_LENGTH", "Protocol error: invalid bulk length");
+    }
+    this.#bulkLength = Number(length);
+    this.#state = "BULK_DATA";
+    return CONTINUE;
+  }
+
+  #startArray(count: bigint | undefined): Step {
+    if (count === undefined || count < -1n || count > BigInt(this.#maxArrayLength)) {
+      throw new RespError("RESP_INVALID_ARRAY_LENGTH", "Protocol error: invalid multibulk length");
+    }
+    if (this.#commands && count <= 0n) {
+      // Redis skips `*0\r\n` and `*-1\r\n` from a client: an empty command, with no reply.
+      this.#state = "TYPE";
+      return CONTINUE;
+    }
+    if (count === -1n) return NULL_ARRAY;
+    if (count === 0n) return array([]);
+    this.#open.push({ length: Number(count), items: [] });
+    this.#state = "TYPE";
+    return CONTINUE;
+  }
+
+  #readBulkData(): Step {
+    const end = this.#offset + this.#bulkLength;
+    // Check the count first: the data and its CRLF must all be here.
+    if (this.#buffer.length < end + 2) return NEED_MORE;
+    if (this.#buffer[end] !== CR || this.#buffer[end + 1] !== LF) {
+      throw new RespError(
+        "RESP_EXPECTED_CRLF",
+        `Protocol error: expected '\\r\\n' after ${this.#bulkLength} bytes of bulk data`,
+      );
+    }
+    // A copy, so that a stored value does not keep the whole network chunk alive.
+    const data = Buffer.from(this.#buffer.subarray(this.#offset, end));
+    this.#offset = end + 2;
+    return bulk(data);
+  }
+
+  #readInline(): Step {
+    const lf = this.#buffer.indexOf(LF, this.#offset);
+    if (lf === -1) {
+      if (this.#buffer.length - this.#offset > this.#maxLineLength + 1) throw this.#lineTooLong();
+      return NEED_MORE;
+    }
+    // Inline commands end in LF, with or without a CR before it (people type them).
+    const end = lf > this.#offset && this.#buffer[lf - 1] === CR ? lf - 1 : lf;
+    if (end - this.#offset > this.#maxLineLength) throw this.#lineTooLong();
+    const words = splitWords(this.#buffer.subarray(this.#offset, end));
+    this.#offset = lf + 1;
+    if (words.length === 0) {
+      // An empty line is skipped, as Redis does: pressing Enter in telnet is not a command.
+      this.#state = "TYPE";
+      return CONTINUE;
+    }
+    // Copies, like bulk data: a word may be stored as a value.
+    return array(words.map((word) => bulk(Buffer.from(word))));
+  }
+
+  /** The line at the read position without its CRLF, or NEED_MORE. */
+  #readLine(): Buffer | typeof NEED_MORE {
+    const lf = this.#buffer.indexOf(LF, this.#offset);
+    if (lf === -1) {
+      if (this.#buffer.length - this.#offset > this.#maxLineLength + 1) throw this.#lineTooLong();
+      return NEED_MORE;
+    }
+    // RESP2: every line, the header of each value included, ends in CRLF.
+    if (lf === this.#offset || this.#buffer[lf - 1] !== CR) {
+      throw new RespError(
+        "RESP_EXPECTED_CRLF",
+        `Protocol error: expected '\\r\\n', got a bare '\\n' after ${quote(this.#buffer.subarray(this.#offset, lf))}`,
+      );
+    }
+    if (lf - 1 - this.#offset > this.#maxLineLength) throw this.#lineTooLong();
+    const line = this.#buffer.subarray(this.#offset, lf - 1);
+    this.#offset = lf + 1;
+    return line;
+  }
+
+  #lineTooLong(): RespError {
+    // Worded as Redis words each case.
+    const what =
+      this.#state === "INLINE"
+        ? "too big inline request"
+        : this.#type === STAR
+          ? "too big mbulk count string"
+          : this.#type === DOLLAR
+            ? "too big bulk count string"
+            : `line longer than ${this.#maxLineLength} bytes`;
+    return new RespError("RESP_LINE_TOO_LONG", `Protocol error: ${what}`);
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A signed 64-bit decimal such as `-42`, or undefined. No sign `+`, no spaces, no leading zeros. */
+function parseInteger(line: Buffer): bigint | undefined {
+  const text = line.toString("latin1");
+  if (!/^(0|-?[1-9][0-9]{0,18})$/.test(text)) return undefined;
+  const value = BigInt(text);
+  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
+}
+
+/** The words of an inline command, split on spaces and tabs. */
+function splitWords(line: Buffer): Buffer[] {
+  const words: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= line.length; i++) {
+    if (i === line.length || line[i] === SPACE || line[i] === TAB) {
+      if (i > start) words.push(line.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return words;
+}
+
+/** A short piece of input for an error message, as text. */
+function quote(bytes: Buffer): string {
+  return JSON.stringify(bytes.subarray(0, 40).toString("latin1"));
+}
