@@ -26,18 +26,18 @@ function seconds(since: number): string {
 
 interface ToolRun {
   label: string;
-  run: Promise<{ code: number; output: string }>;
-  started: number;
+  run: Promise<{ code: number; output: string; seconds: string }>;
 }
 
 function tool(label: string, pkg: string, bin: string, args: string[]): ToolRun {
-  return { label, run: runBin(pkg, bin, args), started: performance.now() };
+  const started = performance.now();
+  return { label, run: runBin(pkg, bin, args).then((r) => ({ ...r, seconds: seconds(started) })) };
 }
 
 /** Waits for a tool started with tool(), prints its verdict, and says whether it passed. */
-async function verdict({ label, run, started }: ToolRun): Promise<boolean> {
-  const { code, output } = await run;
-  console.log(`${code === 0 ? green("✔") : red("✘")} ${label} ${seconds(started)}`);
+async function verdict({ label, run }: ToolRun): Promise<boolean> {
+  const { code, output, seconds } = await run;
+  console.log(`${code === 0 ? green("✔") : red("✘")} ${label} ${seconds}`);
   if (code !== 0) {
     console.log(output.trimEnd().replace(/^/gm, "    "));
     problems.push(label);
