@@ -72,3 +72,6 @@ if (next) {
   console.log(green(bold("Every lesson passes. Well done!")));
   console.log(`Compare your code with the reference: ${cyan("npm run compare -- lesson-01")}\n`);
 }
+
+// Failing tests are where a learner is, not an error of this command (vitest sets the exit code).
+process.exitCode = 0;
