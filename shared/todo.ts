@@ -18,5 +18,8 @@ export class NotImplementedError extends Error {
 }
 
 export function todo(lesson: string, fn: string, step: string): never {
-  throw new NotImplementedError(lesson, fn, step);
+  const error = new NotImplementedError(lesson, fn, step);
+  // Start the stack at the stub that called todo(), so a test failure points at the learner's file.
+  Error.captureStackTrace(error, todo);
+  throw error;
 }
