@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from "node:child_process";
-import { test } from "vitest";
+import { describe, test } from "vitest";
 
 const found = new Map<string, boolean>();
 
@@ -25,6 +25,16 @@ export function testWithTool(tool: string, install: string): typeof test {
       `${name} (skipped: ${tool} not found; ${install})`,
       ...rest,
     )) as typeof test;
+}
+
+/** `describe` for a group of tests that all need an outside tool; the same rules as testWithTool. */
+export function describeWithTool(tool: string, install: string): typeof describe {
+  if (hasTool(tool) || process.env.CI) return describe;
+  return ((name: string, ...rest: unknown[]) =>
+    (describe.skip as (...args: unknown[]) => void)(
+      `${name} (skipped: ${tool} not found; ${install})`,
+      ...rest,
+    )) as typeof describe;
 }
 
 export interface RunResult {
