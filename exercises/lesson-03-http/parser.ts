@@ -291,8 +291,9 @@ export function requestFraming(headers: Headers, version: string): Framing {
 /** Transfer-Encoding: only `chunked` is understood (RFC 9112 §6.1, §7.1). */
 export function transferFraming(transferEncoding: string): Framing {
   // TODO: Split the value on commas into lowercased, trimmed codings.
-  // TODO: §6.1: chunked must be the final coding, and (§7) appear once: else
-  // HTTP_BAD_TRANSFER_ENCODING (400).
+  // TODO: §6.3 rule 4: chunked must be the final coding, and (§6.1: "A sender MUST NOT apply
+  // the chunked transfer coding more than once") appear once: else HTTP_BAD_TRANSFER_ENCODING
+  // (400).
   // TODO: §6.1: any other coding before it is not understood:
   // HTTP_UNSUPPORTED_TRANSFER_CODING (501).
   return todo("lesson-03-http", "transferFraming()", "Step 2");

@@ -3,7 +3,7 @@
  *
  *   "HTTP/1.1 200 OK\r\n"                         status-line
  *   "Content-Type: application/json\r\n"          header fields
- *   "Content-Length: 27\r\n"                      the body's length in BYTES
+ *   "Content-Length: 24\r\n"                      the body's length in BYTES (23 characters)
  *   "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
  *   "Connection: close\r\n"
  *   "\r\n"

@@ -28,8 +28,9 @@ export function serveConnection(socket: net.Socket, handler: Handler): void {
   // client with it. Destroy the socket.
   // TODO: On "data" (a named function onData):
   //   - Bytes after the response (a second request, the rest of a refused body) are read and
-  //     dropped while the connection closes: closing with unread bytes would make the kernel send
-  //     a reset, which can destroy the response before the client reads it (RFC 9112 §9.6).
+  //     dropped while the connection closes: closing while bytes are unread, or still arriving,
+  //     would make the kernel send a reset, which can destroy the response before the client
+  //     reads it (RFC 9112 §9.6).
   //   - feed the chunk. An HttpError: a framing error leaves the rest of the stream meaningless:
   //     answer errorResponse(error), then close. Any other error is a bug: rethrow it.
   //   - No request yet: need more bytes. Otherwise answer the first request with the handler's

@@ -61,6 +61,9 @@ export function readResponse(bytes: Buffer, sent: Buffer | string = ""): RawResp
  */
 export async function exchange(address: Address, chunks: Buffer[]): Promise<Buffer> {
   const socket = await connect(address);
+  // No Nagle: each chunk leaves in its own segment, so a test that splits a request really sends
+  // it in pieces instead of letting the kernel coalesce small writes.
+  socket.setNoDelay(true);
   const inbox = new Inbox(socket);
   // The server may answer and close while chunks are still being written (a refused request);
   // what it sent before closing is what the test checks, so a failed write is not an error here.

@@ -281,6 +281,18 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     expect(parseOne(oneByOne(CHUNKED)).body.toString()).toBe(WIKIPEDIA);
   });
 
+  test("treats the bytes after the last-chunk and trailer section as the next request", () => {
+    const both = Buffer.concat([CHUNKED, GET]);
+    const requests = feedAll(new RequestParser(), [both]);
+    expect(
+      requests.map((r) => [r.method, r.body.toString()]),
+      show(both),
+    ).toEqual([
+      ["POST", WIKIPEDIA],
+      ["GET", ""],
+    ]);
+  });
+
   test("keeps a UTF-8 character intact when it is split across two chunks", () => {
     // "ë" is C3 AB; the first chunk ends after C3.
     const name = Buffer.from("Zoë");

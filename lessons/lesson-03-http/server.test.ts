@@ -57,64 +57,92 @@ describe("Step 5: Serve one request per connection", () => {
     const get = readResponse(await exchange(address, [GET]));
     const response = readResponse(head, sent);
     expect(response.body.length, explain("HEAD", sent, "no bytes after the head", head)).toBe(0);
-    expect(response.headers["content-length"]).toBe(get.headers["content-length"]);
+    expect(
+      response.headers["content-length"],
+      explain("HEAD", sent, `Content-Length: ${get.body.length}, as for GET`, head),
+    ).toBe(String(get.body.length));
   });
 
-  const refusals: { what: string; sent: Buffer; status: number }[] = [
-    { what: "a malformed request line", sent: crlf("GET /profile/123\nHost: x\n\n"), status: 400 },
+  // Each refusal by the parser names its HttpError code in the JSON body. BREW passes the parser
+  // (it is a token) and is refused by the routes, so it has no code.
+  const refusals: { what: string; sent: Buffer; status: number; code?: string }[] = [
+    {
+      what: "a malformed request line",
+      sent: crlf("GET /profile/123\nHost: x\n\n"),
+      status: 400,
+      code: "HTTP_BAD_REQUEST_LINE",
+    },
     {
       what: "a bare LF",
       sent: Buffer.from("GET /profile/123 HTTP/1.1\nHost: x\r\n\r\n"),
       status: 400,
+      code: "HTTP_BARE_LF",
     },
     {
       what: "whitespace before a colon",
       sent: crlf("GET /profile/123 HTTP/1.1\nHost : x\n\n"),
       status: 400,
+      code: "HTTP_BAD_HEADER",
     },
-    { what: "no Host", sent: crlf("GET /profile/123 HTTP/1.1\n\n"), status: 400 },
+    {
+      what: "no Host",
+      sent: crlf("GET /profile/123 HTTP/1.1\n\n"),
+      status: 400,
+      code: "HTTP_BAD_HOST",
+    },
     {
       what: "Content-Length with Transfer-Encoding",
       sent: crlf(
         "POST /profile HTTP/1.1\nHost: x\nContent-Length: 3\nTransfer-Encoding: chunked\n\n0\n\n",
       ),
       status: 400,
+      code: "HTTP_CONFLICTING_FRAMING",
     },
     {
       what: "two Content-Lengths",
       sent: crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: 2\nContent-Length: 3\n\n{}"),
       status: 400,
+      code: "HTTP_BAD_CONTENT_LENGTH",
     },
     {
       what: "an invalid Content-Length",
       sent: crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: -2\n\n{}"),
       status: 400,
+      code: "HTTP_BAD_CONTENT_LENGTH",
     },
     {
       what: "Transfer-Encoding: gzip",
       sent: crlf("POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: gzip\n\n"),
       status: 400,
+      code: "HTTP_BAD_TRANSFER_ENCODING",
     },
     {
       what: "a header section over the cap",
       sent: crlf(`GET / HTTP/1.1\nHost: x\nX-Pad: ${"a".repeat(MAX_HEADER_BYTES)}\n\n`),
       status: 431,
+      code: "HTTP_HEADERS_TOO_LARGE",
     },
     {
       what: "a body over the cap",
       sent: crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${MAX_BODY_BYTES + 1}\n\n{}`),
       status: 413,
+      code: "HTTP_BODY_TOO_LARGE",
     },
     {
       what: "an unknown method",
       sent: crlf("BREW /profile/123 HTTP/1.1\nHost: x\n\n"),
       status: 501,
     },
-    { what: "HTTP/2.0", sent: crlf("GET /profile/123 HTTP/2.0\nHost: x\n\n"), status: 505 },
+    {
+      what: "HTTP/2.0",
+      sent: crlf("GET /profile/123 HTTP/2.0\nHost: x\n\n"),
+      status: 505,
+      code: "HTTP_VERSION_NOT_SUPPORTED",
+    },
   ];
   test.each(refusals)(
     "answers $what with $status, Connection: close, and closes the connection",
-    async ({ sent, status }) => {
+    async ({ sent, status, code }) => {
       const address = await listen(createServer());
       const bytes = await exchange(address, [sent]);
       const response = readResponse(bytes, sent);
@@ -124,6 +152,16 @@ describe("Step 5: Serve one request per connection", () => {
         explain("a refusal", sent, "Connection: close", bytes),
       ).toBe("close");
       expect(response.headers["date"], show(bytes)).toBeDefined();
+      expect(
+        response.headers["content-length"],
+        explain("a refusal", sent, "Content-Length: the number of body bytes", bytes),
+      ).toBe(String(response.body.length));
+      if (code !== undefined) {
+        expect(
+          JSON.parse(response.body.toString("utf8")),
+          explain("a refusal", sent, `a JSON body naming the code ${code}`, bytes),
+        ).toMatchObject({ code });
+      }
     },
   );
 
@@ -135,11 +173,37 @@ describe("Step 5: Serve one request per connection", () => {
     expect(response.headers["allow"]).toBe("GET, HEAD");
   });
 
-  test("reads and drops the rest of a refused body, so the 413 arrives intact", async () => {
+  test("reads and drops the rest of a refused body, and closes without a reset", async () => {
     const address = await listen(createServer());
     const head = crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${4 * MAX_BODY_BYTES}\n\n`);
-    const bytes = await exchange(address, [head, Buffer.alloc(4 * MAX_BODY_BYTES, "a")]);
+    const body = Buffer.alloc(4 * MAX_BODY_BYTES, "a");
+    // allowHalfOpen: this client keeps sending after the server's FIN, as a real uploader would.
+    const socket = await connect(address, { allowHalfOpen: true });
+    const inbox = new Inbox(socket);
+    const errors: string[] = [];
+    socket.on("error", (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    const write = (bytes: Buffer): Promise<void> =>
+      new Promise((resolve) => socket.write(bytes, () => resolve()));
+
+    // The head and the first part of the body together: the server refuses the head at once.
+    await write(Buffer.concat([head, body.subarray(0, MAX_BODY_BYTES)]));
+    const bytes = await inbox.untilEnd();
     expect(readResponse(bytes, head).status, show(bytes)).toBe(413);
+
+    // The rest of the body arrives after the 413 and the server's FIN. A server that has closed
+    // its socket (instead of only its sending side) answers it with a reset (RST), and a reset
+    // can destroy a response the client has not read yet (RFC 9112 §9.6).
+    for (let at = MAX_BODY_BYTES; at < body.length && errors.length === 0; at += MAX_BODY_BYTES) {
+      await write(body.subarray(at, at + MAX_BODY_BYTES));
+    }
+    socket.end();
+    await closed;
+    expect(
+      errors,
+      "After its response the server should end only its sending side (FIN) and keep reading " +
+        "until the client closes; instead the client's connection was reset",
+    ).toEqual([]);
   });
 
   test("keeps serving other clients while one is mid-request and another is refused", async () => {

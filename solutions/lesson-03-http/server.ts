@@ -32,8 +32,9 @@ export function serveConnection(socket: net.Socket, handler: Handler): void {
 
   function onData(chunk: Buffer): void {
     // Bytes after the response (a second request, the rest of a refused body) are read and
-    // dropped while the connection closes: closing with unread bytes would make the kernel send
-    // a reset, which can destroy the response before the client reads it (RFC 9112 §9.6).
+    // dropped while the connection closes: closing while bytes are unread, or still arriving,
+    // would make the kernel send a reset, which can destroy the response before the client
+    // reads it (RFC 9112 §9.6).
     if (answered) return;
     let requests: HttpRequest[];
     try {
