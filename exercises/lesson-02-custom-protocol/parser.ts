@@ -168,9 +168,11 @@ export class RespParser {
   }
 
   #startArray(count: bigint | undefined): Step {
-    // TODO: Not a number, below -1, or above #maxArrayLength: RESP_INVALID_ARRAY_LENGTH
+    // TODO: Not a number, or above #maxArrayLength: RESP_INVALID_ARRAY_LENGTH
     //       "Protocol error: invalid multibulk length".
-    // TODO: In "commands" mode, Redis skips `*0\r\n` and `*-1\r\n`: no command, no reply.
+    // TODO: In "commands" mode, Redis skips `*0\r\n`, `*-1\r\n` (any count below 1): no
+    //       command, no reply.
+    // TODO: Otherwise a count below -1 is RESP_INVALID_ARRAY_LENGTH too.
     // TODO: -1 -> NULL_ARRAY; 0 -> array([]); otherwise open an array and go back to TYPE for
     //       its first item.
     return todo("lesson-02-custom-protocol", "RespParser.#startArray()", "Step 2");
@@ -223,7 +225,11 @@ export class RespParser {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** A signed 64-bit decimal such as `-42`, or undefined. No sign `+`, no spaces, no leading zeros. */
+/**
+ * A signed 64-bit decimal such as `-42`, or undefined. No sign `+`, no spaces, no leading zeros:
+ * numbers as Redis's string2ll() reads them. For `:` integers this is stricter than the spec's
+ * `:[<+|->]<value>\r\n`, which allows a `+`; Redis never sends one.
+ */
 function parseInteger(line: Buffer): bigint | undefined {
   const text = line.toString("latin1");
   if (!/^(0|-?[1-9][0-9]{0,18})$/.test(text)) return undefined;

@@ -65,8 +65,8 @@ export class Store {
     return todo(L, "Store.size", "Step 3");
   }
 
-  // TODO: #expireIfDue(id): if the key has an expiry time at or before now(), delete it from
-  //       both maps and return true.
+  // TODO: #expireIfDue(id): as in Redis's keyIsExpired(), a key has expired once now() is
+  //       *greater* than its expiry time: then delete it from both maps and return true.
   // TODO: a function turning a key's bytes into the Map's string key (latin1: one character
   //       per byte).
 }

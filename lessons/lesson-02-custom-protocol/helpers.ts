@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { afterAll, beforeAll } from "vitest";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -64,6 +65,26 @@ export function byteByByte(bytes: string | Buffer): Buffer[] {
  * A real redis-server on a Unix socket in a fresh temporary folder, with no persistence, for
  * comparing replies. Resolves once it says it is ready; `stop()` ends it and removes the folder.
  */
+/**
+ * Starts one real redis-server for the tests of the current describe block and stops it after
+ * them. Read `.path` inside a test: the Unix socket it listens on.
+ */
+export function useRedisServer(): { readonly path: string } {
+  let redis: { path: string; stop(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return {
+    get path() {
+      if (!redis) throw new Error("redis-server has not started");
+      return redis.path;
+    },
+  };
+}
+
 export async function startRedisServer(): Promise<{ path: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "lesson-02-redis-"));
   const socketPath = path.join(dir, "redis.sock");

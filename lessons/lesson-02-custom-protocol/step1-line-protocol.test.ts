@@ -22,7 +22,7 @@ async function expectReplies(address: Address, chunks: string[], expected: strin
   return inbox;
 }
 
-describe("Step 1: a line protocol of your own", () => {
+describe("Step 1: A line protocol of your own", () => {
   test("SET stores a value, spaces and all, that GET returns", async () => {
     const address = await listen(createLineServer());
     await expectReplies(

@@ -90,9 +90,15 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
   describe("the parser", () => {
     test.each(SPEC_EXAMPLES)("parses %s from the spec's bytes", (_name, value, bytes) => {
       const parsed = parseChunks([bytes]);
-      expect(parsed, explain("parser.feed()", bytes, inspect(value, { depth: 6 }), "")).toEqual([
-        value,
-      ]);
+      expect(
+        parsed,
+        explain(
+          "parser.feed()",
+          bytes,
+          inspect(value, { depth: 6 }),
+          inspect(parsed, { depth: 6 }),
+        ),
+      ).toEqual([value]);
     });
 
     test("yields nothing for half a value: 'need more bytes' is not the null bulk string", () => {
@@ -184,11 +190,14 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       ["an integer beyond 64 bits", ":9223372036854775808\r\n", "RESP_INVALID_INTEGER", ""],
     ];
     test.each(cases)("refuses %s", (_name, bytes, code, message) => {
-      const { error: err } = parseFailure([bytes]);
-      expect(err?.code, explain("parser.feed()", bytes, `a RespError with code ${code}`, "")).toBe(
+      const { values, error: err } = parseFailure([bytes]);
+      const got = err
+        ? `${err.name} ${err.code}: ${err.message}`
+        : `no error; yielded ${inspect(values, { depth: 6 })}`;
+      expect(err?.code, explain("parser.feed()", bytes, `a RespError with code ${code}`, got)).toBe(
         code,
       );
-      if (message) expect(err?.message).toBe(message);
+      if (message) expect(err?.message, "the message, worded as Redis words it").toBe(message);
     });
 
     test("refuses a bulk length above its cap before reading the data", () => {
@@ -238,8 +247,22 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       ]);
     });
 
-    test("skips empty inline lines and the empty arrays *0 and *-1, as Redis does", () => {
-      expect(parseChunks(["\r\n\r\n*0\r\n*-1\r\nPING\r\n"], commands)).toEqual([
+    test("reads an inline command split across chunks, between \\r and \\n too", () => {
+      const chunks = ["PI", "NG\r", "\nECHO a", "b\r\n"];
+      const parsed = parseChunks(chunks, commands);
+      expect(
+        parsed,
+        explain(
+          "commands-mode feed(), chunk by chunk",
+          chunks.join(""),
+          "PING, then ECHO ab",
+          inspect(parsed, { depth: 6 }),
+        ),
+      ).toEqual([array([bulk("PING")]), array([bulk("ECHO"), bulk("ab")])]);
+    });
+
+    test("skips empty inline lines and the empty arrays *0, *-1 and *-5, as Redis does", () => {
+      expect(parseChunks(["\r\n\r\n*0\r\n*-1\r\n*-5\r\nPING\r\n"], commands)).toEqual([
         array([bulk("PING")]),
       ]);
     });

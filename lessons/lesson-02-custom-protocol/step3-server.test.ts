@@ -1,12 +1,12 @@
 import type net from "node:net";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { Store } from "#lesson/lesson-02-custom-protocol/store.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
-import { hasTool, run, testWithTool } from "../../shared/testing/tools.ts";
-import { command, exchange, startRedisServer } from "./helpers.ts";
+import { describeWithTool, run, testWithTool } from "../../shared/testing/tools.ts";
+import { command, exchange, useRedisServer } from "./helpers.ts";
 
 /** Sends `bytes` on a fresh connection and waits for exactly `expected` back. */
 async function expectReply(address: Address, bytes: string | Buffer, expected: string | Buffer) {
@@ -32,7 +32,7 @@ async function expectReplyThenClose(address: Address, bytes: string, expected: s
 
 const cmd = command;
 
-describe("Step 3: a key-value server that Redis clients can use", () => {
+describe("Step 3: A key-value server that Redis clients can use", () => {
   describe("commands", () => {
     test("answers PING with +PONG, and PING with a message with that message", async () => {
       const address = await listen(createServer());
@@ -101,10 +101,18 @@ describe("Step 3: a key-value server that Redis clients can use", () => {
         Buffer.concat([cmd("SET", "a", "1", "PX", "100"), cmd("SET", "b", "2", "EX", "1")]),
         "+OK\r\n+OK\r\n",
       );
+      // As in Redis, a key expires once the time is past its expiry time: at exactly +100 ms
+      // `a` is still there, 1 ms later it is gone.
       now += 100;
+      inbox.socket.write(cmd("GET", "a"));
+      const atExpiry = "+OK\r\n+OK\r\n$1\r\n1\r\n";
+      await inbox.until((b) => b.length >= atExpiry.length, show(atExpiry));
+      expect(show(inbox.bytes()), "GET a at exactly its expiry time").toBe(show(atExpiry));
+      now += 1;
       inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "b")]));
-      await inbox.until((b) => b.length >= 17, "two replies");
-      expect(show(inbox.bytes())).toBe(show("+OK\r\n+OK\r\n$-1\r\n$1\r\n2\r\n"));
+      const all = `${atExpiry}$-1\r\n$1\r\n2\r\n`;
+      await inbox.until((b) => b.length >= all.length, show(all));
+      expect(show(inbox.bytes()), "GET a 1 ms past its expiry time, then GET b").toBe(show(all));
     });
 
     test("a plain SET removes a key's TTL; INCR keeps it", async () => {
@@ -117,7 +125,7 @@ describe("Step 3: a key-value server that Redis clients can use", () => {
         cmd("INCR", "n"),
       ];
       const inbox = await expectReply(address, Buffer.concat(setup), "+OK\r\n+OK\r\n+OK\r\n:2\r\n");
-      now = 10;
+      now = 11;
       inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "n")]));
       const all = "+OK\r\n+OK\r\n+OK\r\n:2\r\n$1\r\n2\r\n$-1\r\n";
       await inbox.until((b) => b.length >= all.length, show(all));
@@ -144,7 +152,9 @@ describe("Step 3: a key-value server that Redis clients can use", () => {
       for (let i = 0; i < 1000; i++) store.set(Buffer.from(`k${i}`), Buffer.from("v"), 50);
       store.set(Buffer.from("forever"), Buffer.from("v"));
       now = 50;
-      expect(store.sweep()).toBe(1000);
+      expect(store.sweep(), "at exactly their expiry time the keys are still alive").toBe(0);
+      now = 51;
+      expect(store.sweep(), "1 ms past their expiry time").toBe(1000);
       expect(store.size).toBe(1);
     });
 
@@ -273,8 +283,8 @@ describe("Step 3: a key-value server that Redis clients can use", () => {
       const address = await listen(createServer());
       await expectReply(
         address,
-        Buffer.concat([cmd("GET"), cmd("ECHO", "a", "b")]),
-        "-ERR wrong number of arguments for 'get' command\r\n-ERR wrong number of arguments for 'echo' command\r\n",
+        Buffer.concat([cmd("GET"), cmd("ECHO", "a", "b"), cmd("PING", "a", "b")]),
+        "-ERR wrong number of arguments for 'get' command\r\n-ERR wrong number of arguments for 'echo' command\r\n-ERR wrong number of arguments for 'ping' command\r\n",
       );
     });
 
@@ -412,7 +422,7 @@ describe("Step 3: a key-value server that Redis clients can use", () => {
           "-t",
           "set,get",
           "-n",
-          "2000",
+          "1000",
           "-c",
           "10",
           "-q",
@@ -426,65 +436,59 @@ describe("Step 3: a key-value server that Redis clients can use", () => {
     );
   });
 
-  // Needs redis-server (Debian/Ubuntu: apt-get install redis-server); always runs under CI.
-  describe.skipIf(!hasTool("redis-server") && !process.env.CI)(
-    "the same bytes as redis-server",
-    () => {
-      let redis: { path: string; stop(): Promise<void> };
-      beforeAll(async () => {
-        redis = await startRedisServer();
-      });
-      afterAll(async () => {
-        await redis?.stop();
-      });
+  describeWithTool("redis-server", "install redis-server")("the same bytes as redis-server", () => {
+    const redis = useRedisServer();
 
-      const cases: [string, string | Buffer][] = [
-        ["PING and ECHO", Buffer.concat([cmd("PING"), cmd("ECHO", "héllo")])],
-        [
-          "SET, GET, DEL, EXISTS",
-          Buffer.concat([
-            cmd("SET", "diff:k", "v"),
-            cmd("GET", "diff:k"),
-            cmd("EXISTS", "diff:k", "diff:k"),
-            cmd("DEL", "diff:k"),
-            cmd("GET", "diff:k"),
-          ]),
-        ],
-        [
-          "INCR and its errors",
-          Buffer.concat([
-            cmd("DEL", "diff:n", "diff:s"),
-            cmd("INCR", "diff:n"),
-            cmd("SET", "diff:s", " 1"),
-            cmd("INCR", "diff:s"),
-          ]),
-        ],
-        [
-          "SET's options and their errors",
-          Buffer.concat([
-            cmd("SET", "diff:o", "1", "NX"),
-            cmd("SET", "diff:o", "1", "NX"),
-            cmd("SET", "diff:o", "2", "EX", "0"),
-            cmd("SET", "diff:o", "2", "NX", "XX"),
-            cmd("SET", "diff:o", "2", "PX"),
-          ]),
-        ],
-        ["an unknown command", cmd("FOO", "a", "b")],
-        ["wrong arity", Buffer.concat([cmd("GET"), cmd("get", "a", "b"), cmd("INCR")])],
-        ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n"],
-        ["an invalid bulk length", "*1\r\n$x\r\n"],
-        ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
-        ["an invalid multibulk length", "*abc\r\n"],
-        ["an item that is not a bulk string", "*1\r\n+PING\r\n"],
-      ];
-      test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {
-        const address = await listen(createServer());
-        const ours = await exchange(address, bytes);
-        const theirs = await exchange({ path: redis.path }, bytes);
-        expect(show(ours), explain("Compared with redis-server", bytes, show(theirs), ours)).toBe(
-          show(theirs),
-        );
-      });
-    },
-  );
+    const cases: [string, string | Buffer][] = [
+      ["PING and ECHO", Buffer.concat([cmd("PING"), cmd("ECHO", "héllo")])],
+      [
+        "SET, GET, DEL, EXISTS",
+        Buffer.concat([
+          cmd("SET", "diff:k", "v"),
+          cmd("GET", "diff:k"),
+          cmd("EXISTS", "diff:k", "diff:k"),
+          cmd("DEL", "diff:k"),
+          cmd("GET", "diff:k"),
+        ]),
+      ],
+      [
+        "INCR and its errors",
+        Buffer.concat([
+          cmd("DEL", "diff:n", "diff:s"),
+          cmd("INCR", "diff:n"),
+          cmd("SET", "diff:s", " 1"),
+          cmd("INCR", "diff:s"),
+        ]),
+      ],
+      [
+        "SET's options and their errors",
+        Buffer.concat([
+          cmd("SET", "diff:o", "1", "NX"),
+          cmd("SET", "diff:o", "1", "NX"),
+          cmd("SET", "diff:o", "2", "EX", "0"),
+          cmd("SET", "diff:o", "2", "NX", "XX"),
+          cmd("SET", "diff:o", "2", "PX"),
+        ]),
+      ],
+      ["an unknown command", cmd("FOO", "a", "b")],
+      [
+        "wrong arity",
+        Buffer.concat([cmd("GET"), cmd("get", "a", "b"), cmd("INCR"), cmd("PING", "a", "b")]),
+      ],
+      ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n"],
+      ["empty commands, skipped", "*0\r\n*-1\r\n*-5\r\nPING\r\n"],
+      ["an invalid bulk length", "*1\r\n$x\r\n"],
+      ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
+      ["an invalid multibulk length", "*abc\r\n"],
+      ["an item that is not a bulk string", "*1\r\n+PING\r\n"],
+    ];
+    test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {
+      const address = await listen(createServer());
+      const ours = await exchange(address, bytes);
+      const theirs = await exchange({ path: redis.path }, bytes);
+      expect(show(ours), explain("Compared with redis-server", bytes, show(theirs), ours)).toBe(
+        show(theirs),
+      );
+    });
+  });
 });

@@ -1,12 +1,12 @@
 import net from "node:net";
-import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
+import { describe, expect, onTestFinished, test } from "vitest";
 import { createClient, type RespClient } from "#lesson/lesson-02-custom-protocol/client.ts";
 import type { RespError } from "#lesson/lesson-02-custom-protocol/resp.ts";
 import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { Inbox, listen } from "../../shared/testing/net.ts";
-import { hasTool } from "../../shared/testing/tools.ts";
-import { command, startRedisServer } from "./helpers.ts";
+import { describeWithTool } from "../../shared/testing/tools.ts";
+import { command, useRedisServer } from "./helpers.ts";
 
 /** A client that is closed when the test ends. */
 async function clientFor(address: { host: string; port: number } | { path: string }) {
@@ -44,7 +44,7 @@ async function rejection(promise: Promise<unknown>): Promise<RespError> {
   );
 }
 
-describe("Step 4: a RESP client with pipelining", () => {
+describe("Step 4: A RESP client with pipelining", () => {
   test("sends a command and resolves with the reply as JavaScript", async () => {
     const client = await clientFor(await listen(createServer()));
     expect(await client.command("PING")).toBe("PONG");
@@ -126,31 +126,21 @@ describe("Step 4: a RESP client with pipelining", () => {
     expect(await client.command("GET", Buffer.from([0xfe]))).toEqual(value);
   });
 
-  // Needs redis-server (Debian/Ubuntu: apt-get install redis-server); always runs under CI.
-  describe.skipIf(!hasTool("redis-server") && !process.env.CI)(
-    "against a real redis-server",
-    () => {
-      let redis: { path: string; stop(): Promise<void> };
-      beforeAll(async () => {
-        redis = await startRedisServer();
-      });
-      afterAll(async () => {
-        await redis?.stop();
-      });
+  describeWithTool("redis-server", "install redis-server")("against a real redis-server", () => {
+    const redis = useRedisServer();
 
-      test("works against redis-server too: replies, pipelining and errors", async () => {
-        const client = await clientFor({ path: redis.path });
-        const replies = await Promise.all([
-          client.command("SET", "client:k", "héllo"),
-          client.command("GET", "client:k"),
-          client.command("DEL", "client:k"),
-          client.command("GET", "client:k"),
-        ]);
-        expect(replies).toEqual(["OK", Buffer.from("héllo"), 1n, null]);
-        const err = await rejection(client.command("GET"));
-        expect(err.message).toBe("ERR wrong number of arguments for 'get' command");
-        expect(await client.command("PING")).toBe("PONG");
-      });
-    },
-  );
+    test("works against redis-server too: replies, pipelining and errors", async () => {
+      const client = await clientFor({ path: redis.path });
+      const replies = await Promise.all([
+        client.command("SET", "client:k", "héllo"),
+        client.command("GET", "client:k"),
+        client.command("DEL", "client:k"),
+        client.command("GET", "client:k"),
+      ]);
+      expect(replies).toEqual(["OK", Buffer.from("héllo"), 1n, null]);
+      const err = await rejection(client.command("GET"));
+      expect(err.message).toBe("ERR wrong number of arguments for 'get' command");
+      expect(await client.command("PING")).toBe("PONG");
+    });
+  });
 });

@@ -5,7 +5,7 @@ import { createClient } from "#lesson/lesson-02-custom-protocol/client.ts";
 import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { listen } from "../../shared/testing/net.ts";
 
-describe("Step 5: measure RESP against HTTP", () => {
+describe("Step 5: Measure RESP against HTTP", () => {
   test("a SET and a GET cost on the wire exactly the bytes of their RESP frames", async () => {
     const server = createServer();
     const closed = new Promise<net.Socket>((resolve) =>

@@ -58,6 +58,8 @@ const COMMANDS = new Map<string, Command>([
 
 /** PING [message]: +PONG, or the message back as a bulk string. */
 function ping(args: Buffer[]): RespValue {
+  // The arity -1 lets any count through; like Redis, PING itself refuses a second argument.
+  if (args.length > 2) return error("ERR wrong number of arguments for 'ping' command");
   return args.length === 1 ? simple("PONG") : bulk(args[1] as Buffer);
 }
 

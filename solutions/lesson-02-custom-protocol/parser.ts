@@ -245,13 +245,17 @@ export class RespParser {
   }
 
   #startArray(count: bigint | undefined): Step {
-    if (count === undefined || count < -1n || count > BigInt(this.#maxArrayLength)) {
+    if (count === undefined || count > BigInt(this.#maxArrayLength)) {
       throw new RespError("RESP_INVALID_ARRAY_LENGTH", "Protocol error: invalid multibulk length");
     }
     if (this.#commands && count <= 0n) {
-      // Redis skips `*0\r\n` and `*-1\r\n` from a client: an empty command, with no reply.
+      // Redis skips `*0\r\n`, `*-1\r\n` (any count below 1) from a client: an empty command,
+      // with no reply.
       this.#state = "TYPE";
       return CONTINUE;
+    }
+    if (count < -1n) {
+      throw new RespError("RESP_INVALID_ARRAY_LENGTH", "Protocol error: invalid multibulk length");
     }
     if (count === -1n) return NULL_ARRAY;
     if (count === 0n) return array([]);
@@ -333,7 +337,11 @@ export class RespParser {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** A signed 64-bit decimal such as `-42`, or undefined. No sign `+`, no spaces, no leading zeros. */
+/**
+ * A signed 64-bit decimal such as `-42`, or undefined. No sign `+`, no spaces, no leading zeros:
+ * numbers as Redis's string2ll() reads them. For `:` integers this is stricter than the spec's
+ * `:[<+|->]<value>\r\n`, which allows a `+`; Redis never sends one.
+ */
 function parseInteger(line: Buffer): bigint | undefined {
   const text = line.toString("latin1");
   if (!/^(0|-?[1-9][0-9]{0,18})$/.test(text)) return undefined;

@@ -105,10 +105,18 @@ function close(connection: Connection, replies: Buffer[]): void {
   connection.socket.end(Buffer.concat(replies));
 }
 
-/** In "commands" mode the parser yields only non-empty arrays of bulk strings: a command's words. */
+/**
+ * In "commands" mode the parser yields only non-empty arrays of non-null bulk strings: a command's
+ * words. Anything else is a bug in the parser, not bad input, so it throws a plain Error.
+ */
 function wordsOf(command: RespValue): Buffer[] {
   if (command.type !== "array" || !command.value?.length) {
     throw new Error(`The commands parser yielded a ${command.type} that is not a command`);
   }
-  return command.value.map((word) => (word.type === "bulk" && word.value) || Buffer.alloc(0));
+  return command.value.map((word) => {
+    if (word.type !== "bulk" || word.value === null) {
+      throw new Error(`The commands parser yielded a command word that is a ${word.type}`);
+    }
+    return word.value;
+  });
 }

@@ -69,7 +69,9 @@ export class Store {
 
   #expireIfDue(id: string): boolean {
     const expiresAt = this.#expiresAt.get(id);
-    if (expiresAt === undefined || expiresAt > this.now()) return false;
+    // As in Redis's keyIsExpired(): a key has expired once the time is *greater* than its expiry
+    // time, so `SET k v PX 100` is still there 100 ms later, and gone 1 ms after that.
+    if (expiresAt === undefined || this.now() <= expiresAt) return false;
     this.#expiresAt.delete(id);
     this.#values.delete(id);
     return true;
