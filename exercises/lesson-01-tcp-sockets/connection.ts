@@ -77,7 +77,7 @@ export class Connection {
   }
 
   private send(bytes: Buffer): void {
-    // TODO: Backpressure: write() returns false once more than writableHighWaterMark bytes wait to
+    // TODO: Backpressure: write() returns false once writableHighWaterMark bytes or more wait to
     //       go out. Then pause the socket (stop reading requests) until "drain".
     return todo("lesson-01-tcp-sockets", "Connection.send()", "Step 3");
   }
@@ -85,7 +85,9 @@ export class Connection {
   private end(): void {
     // TODO: The state becomes ENDED.
     // TODO: socket.end() queues our FIN after every byte written so far: the last reply is not lost.
-    // TODO: Keep reading (and dropping) until the client closes its side, even if we were paused.
+    // TODO: "Users must keep reading connections they close for sending until the TCP
+    //       implementation indicates there is no more data." (RFC 9293 §3.6) So resume the socket:
+    //       read and drop until the client's FIN, even if backpressure had paused us.
     return todo("lesson-01-tcp-sockets", "Connection.end()", "Step 3");
   }
 }

@@ -38,8 +38,10 @@ export function lineTooLongReply(maxLineBytes: number): Buffer {
 export function respond(line: Buffer): Reply {
   // TODO: Split "ECHO hello world" at the first space (line.indexOf(SPACE)): the command word,
   //       then its argument bytes. There may be no space at all.
-  // TODO: Compare the word in upper case. latin1 maps each byte to one character, so a stray
-  //       non-ASCII byte cannot make a word match.
+  // TODO: Compare the word in upper case, decoded as latin1: it maps each byte to one character and
+  //       never fails. toUpperCase() is Unicode's, not ASCII's, but the only byte it turns into
+  //       ASCII is 0xDF ("ß" -> "SS"), and no command has SS in it: a stray non-ASCII byte cannot
+  //       make a word match.
   // TODO: PING -> PONG. QUIT -> BYE.
   // TODO: ECHO: bytes in, the same bytes out, then LF. ECHO never decodes its argument.
   // TODO: Anything else: encodeLine(`ERR unknown command ${JSON.stringify(word as UTF-8)}`).

@@ -1,5 +1,4 @@
 import { once } from "node:events";
-import net from "node:net";
 import { describe, expect, test } from "vitest";
 import { createClient } from "#lesson/lesson-01-tcp-sockets/client.ts";
 import { LineProtocolError } from "#lesson/lesson-01-tcp-sockets/errors.ts";
@@ -7,7 +6,7 @@ import { LineSplitter } from "#lesson/lesson-01-tcp-sockets/lines.ts";
 import { respond } from "#lesson/lesson-01-tcp-sockets/protocol.ts";
 import { createServer } from "#lesson/lesson-01-tcp-sockets/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { listen } from "../../shared/testing/net.ts";
+import { connect, listen } from "../../shared/testing/net.ts";
 import { deliver, expectFinalBytes, expectReplies, openPair, thrownBy } from "./helpers.ts";
 
 /** Feeds each chunk in turn and returns every line yielded, shown as bytes. */
@@ -203,6 +202,75 @@ describe("Step 3: Serve a connection until either side closes", () => {
     );
   });
 
+  test("stops reading from a client that leaves its replies unread, and reads again on drain", async () => {
+    // Backpressure. This client sends ECHO requests and reads no reply. The replies soon fill the
+    // kernels' buffers (about 4 MB on Linux), and the server's write() returns false. From then on
+    // it must not read another request until "drain", or its queue of unsent replies grows
+    // without limit.
+    const server = createServer();
+    const pair = await openPair(server, await listen(server));
+    const { client, peer } = pair;
+    const request = `ECHO ${"x".repeat(8000)}\n`;
+    const linesPerBatch = 32; // 256 KB of requests per write
+    const batch = Buffer.from(request.repeat(linesPerBatch));
+    const replyBytes = Buffer.byteLength(request) - "ECHO ".length;
+    client.pause();
+
+    let flooding = true;
+    const paused = new Promise<void>((resolve, reject) => {
+      // Added after the server's own "data" listener, so this sees the chunk already handled.
+      const onData = (): void => {
+        if (!peer.writableNeedDrain || peer.isPaused()) return;
+        flooding = false;
+        reject(
+          new Error(
+            `The server's write() returned false (${peer.writableLength} bytes of replies ` +
+              "wait to go out), yet it keeps reading requests. When write() returns false, " +
+              "pause the socket until drain.",
+          ),
+        );
+      };
+      peer.on("data", onData);
+      peer.once("pause", () => {
+        flooding = false;
+        peer.off("data", onData);
+        resolve();
+      });
+    });
+    // One batch at a time, each once the one before has gone to the kernel, until the server
+    // stops reading: as many bytes as it takes, whatever the size of the kernels' buffers.
+    let batches = 0;
+    const flood = (error?: Error | null): void => {
+      if (error || !flooding) return;
+      batches++;
+      client.write(batch, flood);
+    };
+    flood();
+    await paused;
+    expect(
+      peer.writableNeedDrain,
+      "the server paused, but its write() had not returned false",
+    ).toBe(true);
+
+    const resumed = once(peer, "drain").then(() => {
+      expect(peer.isPaused(), 'after "drain" the server must read requests again').toBe(false);
+    });
+    const expected = batches * linesPerBatch * replyBytes;
+    let received = 0;
+    const answered = new Promise<void>((resolve, reject) => {
+      client.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= expected) resolve();
+      });
+      client.once("close", () => {
+        reject(new Error(`The connection closed after ${received} of ${expected} reply bytes`));
+      });
+    });
+    client.resume(); // read the replies: the server's queue drains
+    await Promise.all([resumed, answered]);
+    expect(received, "reply bytes for all the requests sent").toBe(expected);
+  });
+
   test("counts open connections: one more per accepted client, one less per closed one", async () => {
     const server = createServer();
     const address = await listen(server);
@@ -338,9 +406,11 @@ describe("Step 5: Shut down gracefully", () => {
     const pair = await openPair(server, address);
     await deliver(pair, "ECHO in progr"); // keeps the connection, so the server is still closing
     const done = server.shutdown();
-    const refused = net.connect(address);
-    const [error] = (await once(refused, "error")) as [NodeJS.ErrnoException];
-    expect(error.code, "a new connection after shutdown() began").toBe("ECONNREFUSED");
+    const outcome = await connect(address).then(
+      () => "connected",
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    expect(outcome, "a new connection after shutdown() began").toBe("ECONNREFUSED");
     pair.client.write("ess\n");
     await done;
   });

@@ -87,9 +87,9 @@ export class Connection {
   }
 
   private send(bytes: Buffer): void {
-    // Backpressure: write() returns false once more than writableHighWaterMark bytes wait to go
-    // out, typically because the client sends requests without reading the replies. Stop reading
-    // its requests until "drain", so a client that never reads cannot grow our memory forever.
+    // Backpressure: write() returns false once writableHighWaterMark bytes or more wait to go out,
+    // typically because the client sends requests without reading the replies. Stop reading its
+    // requests until "drain", so a client that never reads cannot grow our memory forever.
     if (!this.socket.write(bytes)) this.socket.pause();
   }
 
@@ -97,7 +97,9 @@ export class Connection {
     this.state = "ENDED";
     // end() queues our FIN after every byte written so far: the last reply is not lost.
     this.socket.end();
-    // Keep reading (and dropping) until the client closes its side, even if we were paused.
+    // "Users must keep reading connections they close for sending until the TCP implementation
+    // indicates there is no more data." (RFC 9293 §3.6) So read and drop until the client's FIN,
+    // even if backpressure had paused us.
     this.socket.resume();
   }
 }

@@ -39,7 +39,9 @@ export function respond(line: Buffer): Reply {
   const word = space === -1 ? line : line.subarray(0, space);
   const argument = space === -1 ? Buffer.alloc(0) : line.subarray(space + 1);
 
-  // latin1 maps each byte to one character, so a stray non-ASCII byte cannot make a word match.
+  // latin1 maps each byte to one character and never fails. toUpperCase() is Unicode's, not
+  // ASCII's, but the only byte it turns into ASCII is 0xDF ("ß" -> "SS"), and no command has SS in
+  // it: a stray non-ASCII byte cannot make a word match.
   switch (word.toString("latin1").toUpperCase()) {
     case "PING":
       return PONG;
