@@ -68,7 +68,7 @@ export class LineServer extends net.Server {
   }
 }
 
-/** The server of this lesson, unstarted: `createServer().listen(7001)`. */
+/** The server of this lesson, unstarted: whoever creates it calls listen(). */
 export function createServer(options: ServerOptions = {}): LineServer {
   // TODO: Make a LineServer with these options. Do not listen: the caller does.
   return todo("lesson-01-tcp-sockets", "createServer()", "Step 3");

@@ -65,7 +65,7 @@ export class LineServer extends net.Server {
   }
 }
 
-/** The server of this lesson, unstarted: `createServer().listen(7001)`. */
+/** The server of this lesson, unstarted: whoever creates it calls listen(). */
 export function createServer(options: ServerOptions = {}): LineServer {
   return new LineServer(options);
 }
