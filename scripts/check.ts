@@ -86,7 +86,7 @@ for (const o of solFailed)
   console.log(
     `    ${red(o.state)}  ${o.file} > ${o.name}\n      ${(o.message ?? "").split("\n").join("\n      ")}`,
   );
-for (const e of solutions.errors) console.log(`    ${red("error")}  ${e}`);
+for (const e of solutions.errors) console.log(`    ${red("error")}  ${e.message}`);
 if (solSkipped.length > 0) {
   console.log(
     dim(`    ${solSkipped.length} skipped because an outside tool is missing (CI runs them all):`),

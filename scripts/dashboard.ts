@@ -2,7 +2,7 @@
 import { listLessons } from "./lib/lessons.ts";
 import { readmeSection } from "./lib/readme.ts";
 import { bold, cyan, dim, green, progressBar, red, spinner, yellow } from "./lib/style.ts";
-import { runSuite, type Outcome } from "./lib/suite.ts";
+import { runSuite, type Outcome, type SuiteError } from "./lib/suite.ts";
 
 const lessons = listLessons();
 let finished = 0;
@@ -15,20 +15,34 @@ try {
   stop();
 }
 
-const byLesson = new Map<string, Outcome[]>();
-for (const outcome of run.outcomes) {
-  const list = byLesson.get(outcome.lesson) ?? [];
-  list.push(outcome);
-  byLesson.set(outcome.lesson, list);
+function groupByLesson<T extends { lesson: string | undefined }>(items: T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    if (item.lesson === undefined) continue;
+    groups.set(item.lesson, [...(groups.get(item.lesson) ?? []), item]);
+  }
+  return groups;
+}
+const outcomesOf = groupByLesson(run.outcomes);
+const loadErrorsOf = groupByLesson(run.errors);
+
+/** What the learner should look at first: a test file that does not load, or a failing test. */
+interface NextUp {
+  lesson: string;
+  headline: string;
+  file: string | undefined;
+  message: string;
+  step: string | undefined;
 }
 
 console.log(bold("\nThe protocol course\n"));
 let passedTotal = 0;
 let testsTotal = 0;
 let lessonsDone = 0;
-let next: { lesson: string; outcome: Outcome } | undefined;
+let next: NextUp | undefined;
 for (const lesson of lessons) {
-  const outcomes = byLesson.get(lesson.name) ?? [];
+  const outcomes: Outcome[] = outcomesOf.get(lesson.name) ?? [];
+  const loadErrors: SuiteError[] = loadErrorsOf.get(lesson.name) ?? [];
   const passed = outcomes.filter((o) => o.state === "passed").length;
   const skipped = outcomes.filter((o) => o.state === "skipped").length;
   const failed = outcomes.filter((o) => o.state === "failed");
@@ -37,7 +51,8 @@ for (const lesson of lessons) {
   testsTotal += total;
 
   let status: string;
-  if (outcomes.length === 0) status = red("no tests found");
+  if (loadErrors.length > 0) status = red("✘ a test file does not load");
+  else if (outcomes.length === 0) status = red("no tests found");
   else if (failed.length === 0 && passed > 0) {
     status = green("✔ done");
     lessonsDone++;
@@ -46,23 +61,38 @@ for (const lesson of lessons) {
   if (skipped > 0) status += dim(` (${skipped} skipped: a tool is missing)`);
   console.log(`  ${lesson.number}  ${lesson.title.padEnd(40)} ${status}`);
 
-  if (!next && failed[0]) next = { lesson: lesson.name, outcome: failed[0] };
+  if (next) continue;
+  const [loadError] = loadErrors;
+  const [failure] = failed;
+  if (loadError) {
+    next = {
+      lesson: lesson.name,
+      headline: "A test file cannot load your code: fix this first.",
+      file: undefined,
+      message: loadError.message,
+      step: undefined,
+    };
+  } else if (failure) {
+    next = { ...failure, headline: failure.name, message: failure.message ?? "" };
+  }
 }
 
 console.log(
   `\n  ${progressBar(passedTotal, testsTotal)}  ${passedTotal}/${testsTotal} tests, ${lessonsDone}/${lessons.length} lessons\n`,
 );
 
-for (const error of run.errors) console.log(red(`  ${error}\n`));
+for (const error of run.errors.filter((e) => e.lesson === undefined)) {
+  console.log(red(`  ${error.message}\n`));
+}
 
 if (next) {
   const short = next.lesson.slice(0, "lesson-NN".length);
-  const message = (next.outcome.message ?? "").split("\n").slice(0, 6).join("\n      ");
+  const message = next.message.split("\n").slice(0, 6).join("\n      ");
   console.log(bold("Next up"));
-  console.log(`  ${next.outcome.name}`);
-  console.log(`  ${dim(next.outcome.file)}`);
+  console.log(`  ${next.headline}`);
+  if (next.file) console.log(`  ${dim(next.file)}`);
   console.log(`      ${red(message)}`);
-  console.log(`\n  Read:  ${cyan(readmeSection(next.lesson, next.outcome.step))}`);
+  console.log(`\n  Read:  ${cyan(readmeSection(next.lesson, next.step))}`);
   console.log(`  Edit:  ${cyan(`exercises/${next.lesson}/`)}`);
   console.log(`  Test:  ${cyan(`npm test -- ${short}`)}   (watches your files and re-runs)`);
   console.log(

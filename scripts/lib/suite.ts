@@ -18,10 +18,17 @@ export interface Outcome {
   message: string | undefined;
 }
 
+/** A test file that failed to load, or an error thrown outside any test. */
+export interface SuiteError {
+  /** The lesson whose test file failed to load; undefined for an error outside any file. */
+  lesson: string | undefined;
+  message: string;
+}
+
 export interface SuiteRun {
+  /** Every test, in the order a learner meets them: by step, then file, then as written. */
   outcomes: Outcome[];
-  /** Files that failed to load, and errors thrown outside any test. */
-  errors: string[];
+  errors: SuiteError[];
 }
 
 export interface SuiteOptions {
@@ -52,13 +59,26 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
   try {
     await vitest.start(options.filters ?? []);
     const modules = vitest.state.getTestModules();
-    const errors = vitest.state
+    const errors: SuiteError[] = vitest.state
       .getUnhandledErrors()
-      .map((err) => String((err as Error).message ?? err));
+      .map((err) => ({ lesson: undefined, message: String((err as Error).message ?? err) }));
     for (const module of modules) {
-      for (const error of module.errors()) errors.push(`${relative(module)}: ${error.message}`);
+      for (const error of module.errors()) {
+        errors.push({ lesson: lessonOf(module), message: `${relative(module)}: ${error.message}` });
+      }
     }
-    return { outcomes: modules.flatMap(outcomesOf), errors };
+    const outcomes = modules.flatMap(outcomesOf);
+    // Modules come back in the order they finished; a learner reads Step 1 before Step 2.
+    const key = (o: Outcome): [number, string] => [
+      Number(o.step?.match(/^Step (\d+)/)?.[1] ?? 1e9),
+      o.file,
+    ];
+    outcomes.sort((a, b) => {
+      const [stepA, fileA] = key(a);
+      const [stepB, fileB] = key(b);
+      return stepA - stepB || fileA.localeCompare(fileB);
+    });
+    return { outcomes, errors };
   } finally {
     await vitest.close();
   }
@@ -68,9 +88,14 @@ function relative(module: TestModule): string {
   return path.relative(ROOT, module.moduleId).split(path.sep).join("/");
 }
 
+function lessonOf(module: TestModule): string {
+  const file = relative(module);
+  return file.split("/")[1] ?? file;
+}
+
 function outcomesOf(module: TestModule): Outcome[] {
   const file = relative(module);
-  const lesson = file.split("/")[1] ?? file;
+  const lesson = lessonOf(module);
   return [...module.children.allTests()].map((test: TestCase) => {
     const result = test.result();
     let top: TestCase["parent"] = test.parent;
