@@ -3,7 +3,9 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".course/"] },
+  // .course/ holds what the scripts generate; its stubs/ is the committed exercises/, which the
+  // course check lints in place of a learner's half-done files.
+  { ignores: ["node_modules/", ".course/*", "!.course/stubs/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -19,7 +21,7 @@ export default tseslint.config(
   {
     // A stub is the solution with its bodies taken out: it keeps the solution's imports, constants,
     // fields and parameters for the code the learner will write, so they are unused until then.
-    files: ["exercises/**/*.ts"],
+    files: ["exercises/**/*.ts", ".course/stubs/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unused-vars": "off",
       "no-unused-private-class-members": "off",

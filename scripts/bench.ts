@@ -7,13 +7,11 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "./lib/args.ts";
 import { findLesson, ROOT } from "./lib/lessons.ts";
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { usage: "npm run bench -- <lesson>" });
 const lesson = findLesson(args.positional[0]);
 if (!lesson.bench) {
   console.log(`${lesson.name} has no benchmark.`);
   process.exit(0);
 }
-console.log(
-  `${lesson.name}: ${lesson.title}, measured on the reference solution (Node ${process.version}, ${process.platform}/${process.arch})\n`,
-);
+console.log(`${lesson.name}: ${lesson.title}, measured on the reference solution\n`);
 await import(pathToFileURL(path.join(ROOT, "lessons", lesson.name, lesson.bench)).href);

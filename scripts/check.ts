@@ -1,13 +1,16 @@
 // npm run check: the course verifies itself.
 //
+//   0. stubs                 the exercises as committed, copied out of git into .course/stubs
 //   1. lint and format       eslint, prettier --check
-//   2. types                 tsc against the exercises and against the solutions
+//   2. types                 tsc against the stubs and against the solutions
 //   3. solutions             the whole suite against solutions/: every test must pass
-//   4. stubs                 the whole suite against the stubs as committed: every test must fail
+//   4. stubs                 the whole suite against the stubs: every test must fail
 //
 // Step 4 is what makes a test trustworthy: a test that passes on an untouched stub cannot tell a
-// learner anything. The stubs come from git, so the verdict is the same in a learner's clone
-// with half-done exercises.
+// learner anything. Every step reads the stubs from git rather than exercises/, where a learner's
+// answers are, so the verdict is the same in a learner's clone with half-done exercises.
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { runBin } from "./lib/bin.ts";
 import { ROOT } from "./lib/lessons.ts";
@@ -17,21 +20,58 @@ import { runSuite, type Outcome } from "./lib/suite.ts";
 import { STUBS_DIR } from "../vitest.config.ts";
 
 const started = performance.now();
+/** What failed, by step: the check passes when this stays empty. */
 const problems: string[] = [];
+/** How many tests or tools gave the wrong answer, for the closing count. */
+let failures = 0;
 const summary: string[] = [];
 
 function seconds(since: number): string {
   return dim(`${((performance.now() - since) / 1000).toFixed(1)} s`);
 }
 
+// 0. The stubs as committed, and a type-check target that points `#lesson/*` at them.
+const stubsDir = path.join(ROOT, STUBS_DIR);
+const { ref, uncommitted } = materializeStubs(stubsDir);
+const stubsTsconfig = path.join(ROOT, ".course", "tsconfig.stubs.json");
+writeFileSync(
+  stubsTsconfig,
+  JSON.stringify(
+    {
+      extends: "../tsconfig.json",
+      compilerOptions: { paths: { "#lesson/*": [`./${path.basename(STUBS_DIR)}/*`] } },
+      include: [
+        "../lessons",
+        `./${path.basename(STUBS_DIR)}`,
+        "../shared",
+        "../scripts",
+        "../*.ts",
+      ],
+    },
+    null,
+    2,
+  ),
+);
+const source = ref ? `as committed at ${ref.slice(0, 7)}` : "from the working tree (no git)";
+console.log(dim(`Stubs: exercises/ ${source}.`));
+for (const file of uncommitted) {
+  console.log(dim(`  ${file} is not committed yet: checked as it is in the working tree.`));
+}
+if (ref && gitStatus("exercises").length > 0) {
+  console.log(
+    dim("  exercises/ has uncommitted changes; they are not checked (commit a stub to check it)."),
+  );
+}
+
+// 1 and 2. Lint, format and types: independent, so they run side by side.
 interface ToolRun {
   label: string;
   run: Promise<{ code: number; output: string; seconds: string }>;
 }
 
 function tool(label: string, pkg: string, bin: string, args: string[]): ToolRun {
-  const started = performance.now();
-  return { label, run: runBin(pkg, bin, args).then((r) => ({ ...r, seconds: seconds(started) })) };
+  const t = performance.now();
+  return { label, run: runBin(pkg, bin, args).then((r) => ({ ...r, seconds: seconds(t) })) };
 }
 
 /** Waits for a tool started with tool(), prints its verdict, and says whether it passed. */
@@ -41,32 +81,35 @@ async function verdict({ label, run }: ToolRun): Promise<boolean> {
   if (code !== 0) {
     console.log(output.trimEnd().replace(/^/gm, "    "));
     problems.push(label);
+    failures++;
   }
   return code === 0;
 }
 
-// 1 and 2. Lint, format and types: independent, so they run side by side.
 const stopTools = spinner(() => "lint, format and types…");
-const lintRun = tool("lint (eslint)", "eslint", "eslint", ["."]);
+const lintRun = tool("lint (eslint)", "eslint", "eslint", [".", "--ignore-pattern", "exercises/"]);
 const formatRun = tool("format (prettier --check)", "prettier", "prettier", [
   "--check",
   "--log-level=warn",
+  "--ignore-path",
+  ".prettierignore",
   ".",
+  "!exercises/**",
 ]);
-const typesExRun = tool("types, exercises target", "typescript", "tsc", ["-p", "tsconfig.json"]);
-const typesSolRun = tool("types, solutions target", "typescript", "tsc", [
+const typesStubsRun = tool("types, stubs target", "typescript", "tsc", ["-p", stubsTsconfig]);
+const typesSolutionsRun = tool("types, solutions target", "typescript", "tsc", [
   "-p",
   "tsconfig.solutions.json",
 ]);
-await Promise.all([lintRun, formatRun, typesExRun, typesSolRun].map((t) => t.run));
+await Promise.all([lintRun, formatRun, typesStubsRun, typesSolutionsRun].map((r) => r.run));
 stopTools();
 const lint = await verdict(lintRun);
 const format = await verdict(formatRun);
-const typesEx = await verdict(typesExRun);
-const typesSol = await verdict(typesSolRun);
+const typesStubs = await verdict(typesStubsRun);
+const typesSolutions = await verdict(typesSolutionsRun);
 summary.push(`lint and format   ${lint && format ? "ok" : red("problems above")}`);
 summary.push(
-  `types             ${typesEx && typesSol ? "ok (exercises, solutions)" : red("problems above")}`,
+  `types             ${typesStubs && typesSolutions ? "ok (stubs, solutions)" : red("problems above")}`,
 );
 
 // 3. The suite against the reference solutions: all must pass.
@@ -80,29 +123,26 @@ const solSkipped = solutions.outcomes.filter((o) => o.state === "skipped");
 const solFailed = solutions.outcomes.filter((o) => o.state === "failed" || o.state === "pending");
 const solOk = solFailed.length === 0 && solutions.errors.length === 0 && solPassed.length > 0;
 console.log(
-  `${solOk ? green("✔") : red("✘")} tests against solutions/: ${solPassed.length} of ${solutions.outcomes.length} pass ${seconds(t)}`,
+  `${mark(solOk)} tests against solutions/: ${solPassed.length} of ${solutions.outcomes.length} pass ${seconds(t)}`,
 );
-for (const o of solFailed)
-  console.log(
-    `    ${red(o.state)}  ${o.file} > ${o.name}\n      ${(o.message ?? "").split("\n").join("\n      ")}`,
-  );
+for (const o of solFailed) {
+  console.log(`    ${red(o.state)}  ${o.file} > ${o.name}`);
+  console.log(`      ${(o.message ?? "").split("\n").join("\n      ")}`);
+}
 for (const e of solutions.errors) console.log(`    ${red("error")}  ${e.message}`);
 if (solSkipped.length > 0) {
-  console.log(
-    dim(`    ${solSkipped.length} skipped because an outside tool is missing (CI runs them all):`),
-  );
+  console.log(dim(`    ${solSkipped.length} skipped: an outside tool is missing (CI runs them):`));
   for (const o of solSkipped) console.log(dim(`      ${o.name}`));
 }
 if (!solOk) problems.push("tests against solutions/");
+failures += solFailed.length + solutions.errors.length;
 summary.push(
   `solutions         ${solPassed.length} of ${solutions.outcomes.length} tests pass` +
     (solSkipped.length ? `, ${solSkipped.length} skipped (a tool is missing)` : ""),
 );
 
-// 4. The same suite against the untouched stubs: every single test must fail.
+// 4. The same suite against the untouched stubs: every test that passed above must fail.
 t = performance.now();
-const stubsDir = path.join(ROOT, STUBS_DIR);
-const { ref, uncommitted } = materializeStubs(stubsDir);
 finished = 0;
 stop = spinner(() => `tests against the stubs… ${finished} done`);
 const stubs = await runSuite({ mode: "stubs", onProgress: (n) => (finished = n) });
@@ -110,22 +150,16 @@ stop();
 const byId = (o: Outcome): string => `${o.file} > ${o.name}`;
 const stubState = new Map(stubs.outcomes.map((o) => [byId(o), o.state]));
 const passedOnStub = stubs.outcomes.filter((o) => o.state === "passed");
-const notRun = solutions.outcomes.filter(
-  (o) => !stubState.has(byId(o)) || stubState.get(byId(o)) === "skipped",
-);
+const notRun = solPassed.filter((o) => (stubState.get(byId(o)) ?? "skipped") === "skipped");
 const stubsFailed = stubs.outcomes.filter((o) => o.state === "failed").length;
 const stubOk = passedOnStub.length === 0 && notRun.length === 0;
-const source = ref ? `as committed at ${ref.slice(0, 7)}` : "from the working tree (no git)";
 console.log(
-  `${stubOk ? green("✔") : red("✘")} tests against the stubs ${dim(source)}: ${passedOnStub.length} of ${stubs.outcomes.length} pass ${seconds(t)}`,
+  `${mark(stubOk)} tests against the stubs: ${passedOnStub.length} of ${stubs.outcomes.length} pass ${seconds(t)}`,
 );
-for (const file of uncommitted)
-  console.log(
-    dim(`    ${file} is not in the committed stubs: checked as it is in the working tree`),
-  );
 for (const o of passedOnStub) console.log(`    ${red("passes on a stub")}  ${byId(o)}`);
 for (const o of notRun) console.log(`    ${red("did not run on the stubs")}  ${byId(o)}`);
 if (!stubOk) problems.push("tests against the stubs");
+failures += passedOnStub.length + notRun.length;
 summary.push(
   `stubs             ${passedOnStub.length} of ${stubs.outcomes.length} tests pass (each must fail), ${stubsFailed} fail`,
 );
@@ -134,14 +168,25 @@ summary.push(
 console.log(bold("\nSummary"));
 for (const line of summary) console.log(`  ${line}`);
 const total = ((performance.now() - started) / 1000).toFixed(1);
+if (problems.length === 0) console.log(green(`\nThe course checks out in ${total} s.`));
+else console.log(red(`\nFailed: ${problems.join(", ")} (${total} s).`));
+// One line for CI: the solution tests that passed, and everything that went wrong.
+console.log(`check: ${solPassed.length} passed, ${failures} failed`);
 // vitest's Node API sets process.exitCode when tests fail, as they must on the stubs: the verdict
 // here is the check's own.
 process.exitCode = problems.length === 0 ? 0 : 1;
-if (problems.length === 0) {
-  console.log(green(`\nThe course checks out in ${total} s.`));
-} else {
-  console.log(red(`\nFailed: ${problems.join(", ")} (${total} s).`));
+
+function mark(ok: boolean): string {
+  return ok ? green("✔") : red("✘");
 }
-console.log(
-  `check: ${solPassed.length} passed, ${solFailed.length + passedOnStub.length + notRun.length} failed`,
-);
+
+function gitStatus(folder: string): string {
+  try {
+    return execFileSync("git", ["status", "--porcelain", "--", folder], {
+      cwd: ROOT,
+      encoding: "utf8",
+    }).trim();
+  } catch {
+    return "";
+  }
+}

@@ -1,31 +1,62 @@
-// npm run compare -- <lesson>: your exercise files beside the reference, as a diff.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+// npm run compare -- <lesson> [file]: your exercise files beside the reference, as a diff.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "./lib/args.ts";
 import { findLesson, ROOT } from "./lib/lessons.ts";
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), { usage: "npm run compare -- <lesson> [file]" });
 const lesson = findLesson(args.positional[0]);
-const mine = path.join("exercises", lesson.name);
-const reference = path.join("solutions", lesson.name);
-for (const dir of [mine, reference]) {
-  if (!existsSync(path.join(ROOT, dir))) {
-    console.error(`${dir} does not exist.`);
-    process.exit(1);
+const mine = `exercises/${lesson.name}`;
+const reference = `solutions/${lesson.name}`;
+
+/** The files to compare: the one asked for, else those you changed, else all of them. */
+function filesToCompare(): string[] {
+  const asked = args.positional[1];
+  if (asked !== undefined) {
+    const name = path.basename(asked);
+    if (!existsSync(path.join(ROOT, mine, name))) {
+      console.error(`${mine} has no file ${name}.`);
+      process.exit(2);
+    }
+    return [name];
   }
+  const all = readdirSync(path.join(ROOT, reference)).sort();
+  let changed: string[] = [];
+  try {
+    const status = execFileSync("git", ["status", "--porcelain", "--", mine], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    changed = status
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => path.basename(line.slice(3).trim()));
+  } catch {
+    // Not a git checkout: compare everything.
+  }
+  const mineChanged = all.filter((name) => changed.includes(name));
+  if (mineChanged.length === 0) return all;
+  const untouched = all.filter((name) => !mineChanged.includes(name));
+  if (untouched.length > 0) console.log(`Not changed yet, so not shown: ${untouched.join(", ")}\n`);
+  return mineChanged;
 }
 
+const files = filesToCompare();
 console.log(`Lines starting with - are yours (${mine}); + are the reference (${reference}).\n`);
-// git can diff any two folders, in or out of a repository, with colour when the terminal has it.
-const result = spawnSync(
-  "git",
-  ["diff", "--no-index", "--color=auto", "--stat", "--patch", "--", mine, reference],
-  { cwd: ROOT, stdio: "inherit" },
-);
-if (result.error) {
-  console.error("git is needed to show the diff: https://git-scm.com/downloads");
-  process.exit(1);
+let same = 0;
+for (const name of files) {
+  // git can diff any two files, in or out of a repository, with colour when the terminal has it.
+  const result = spawnSync(
+    "git",
+    ["diff", "--no-index", "--color=auto", "--", `${mine}/${name}`, `${reference}/${name}`],
+    { cwd: ROOT, stdio: "inherit" },
+  );
+  if (result.error) {
+    console.error("git is needed to show the diff: https://git-scm.com/downloads");
+    process.exit(1);
+  }
+  // git diff exits 1 when the files differ, which is the expected case here.
+  if (result.status === 0) same++;
 }
-// git diff exits 1 when the folders differ, which is the expected case here.
-if (result.status === 0) console.log("Your files are the same as the reference.");
+if (same === files.length) console.log("Your files are the same as the reference.");

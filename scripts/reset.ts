@@ -1,12 +1,15 @@
 // npm run reset -- <lesson> [--yes]: puts back the untouched stubs of a lesson.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "./lib/args.ts";
 import { findLesson, ROOT } from "./lib/lessons.ts";
 import { filesAt, pristineRef, readAt } from "./lib/pristine.ts";
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), {
+  usage: "npm run reset -- <lesson> [--yes]",
+  flags: ["yes"],
+});
 const lesson = findLesson(args.positional[0]);
 const folder = `exercises/${lesson.name}`;
 const ref = pristineRef("upstream");
@@ -34,8 +37,13 @@ if (!args.flags.has("yes")) {
   }
 }
 
+// Keep a copy of what is replaced: a reset should never cost a learner their work.
 const dir = path.join(ROOT, folder);
-if (existsSync(dir)) {
+let backup: string | undefined;
+if (existsSync(dir) && readdirSync(dir).length > 0) {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  backup = `.course/backup/${lesson.name}-${stamp}`;
+  cpSync(dir, path.join(ROOT, backup), { recursive: true });
   for (const entry of readdirSync(dir))
     rmSync(path.join(dir, entry), { recursive: true, force: true });
 }
@@ -47,3 +55,4 @@ for (const file of files) {
 console.log(
   `Restored ${files.length} file${files.length === 1 ? "" : "s"} in ${folder} from ${ref.slice(0, 7)}.`,
 );
+if (backup) console.log(`Your previous files are in ${backup}.`);

@@ -11,14 +11,18 @@ import { findLesson, ROOT } from "./lib/lessons.ts";
 import { createTraceProxy } from "./lib/trace.ts";
 
 const HOST = "127.0.0.1";
-const args = parseArgs(process.argv.slice(2), ["port"]);
+const args = parseArgs(process.argv.slice(2), {
+  usage: "npm run serve -- <lesson> [--solution] [--port N] [--trace]",
+  flags: ["solution", "trace"],
+  values: ["port"],
+});
 const lesson = findLesson(args.positional[0]);
 const tree = args.flags.has("solution") ? "solutions" : "exercises";
 const trace = args.flags.has("trace");
 
 if (!lesson.server) {
   console.log(`${lesson.name} has no server to start: its tests drive the code directly.`);
-  console.log(`Run them with: npm test -- ${lesson.name.slice(0, "lesson-NN".length)}`);
+  console.log(`Run them with: npm test -- lesson-${lesson.number}`);
   process.exit(0);
 }
 
@@ -28,33 +32,33 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+// Load the lesson's server. A syntax error or an unwritten stub is the learner's next step, not
+// a crash: say what it is in a line or two.
 const file = path.join(ROOT, tree, lesson.name, lesson.server.module);
-const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-const factory = exports[lesson.server.export];
-if (typeof factory !== "function") {
-  console.error(
-    `${path.relative(ROOT, file)} does not export a function named ${lesson.server.export}.`,
-  );
-  process.exit(1);
-}
-
+const whose = tree === "exercises" ? "Your server" : "The reference server";
 let server: net.Server;
 try {
+  const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const factory = exports[lesson.server.export];
+  if (typeof factory !== "function") {
+    throw new Error(
+      `${path.relative(ROOT, file)} has no exported function ${lesson.server.export}`,
+    );
+  }
   server = (factory as () => net.Server)();
 } catch (err) {
-  const where =
-    tree === "exercises" ? "Your server is not ready yet" : "The reference server failed";
-  console.error(`${where}: ${(err as Error).message}`);
-  if (tree === "exercises")
+  console.error(`${whose} cannot start yet: ${(err as Error).message}`);
+  if (tree === "exercises") {
     console.error(
       `To see the reference instead: npm run serve -- lesson-${lesson.number} --solution`,
     );
+  }
   process.exit(1);
 }
 
-// Every connection either server accepts, so that shutting down can end them.
+// The connections clients opened: the ones Ctrl-C has to end.
 const sockets = new Set<net.Socket>();
-function track(s: net.Server): void {
+function trackConnections(s: net.Server): void {
   s.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -62,53 +66,57 @@ function track(s: net.Server): void {
 }
 
 async function start(s: net.Server, p: number): Promise<net.AddressInfo> {
-  track(s);
   s.listen(p, HOST);
   try {
     await once(s, "listening");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    console.error(
-      code === "EADDRINUSE"
-        ? `Port ${p} is already in use: pick another with --port N.`
-        : `Cannot listen on ${HOST}:${p}: ${(err as Error).message}`,
-    );
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      console.error(`Port ${p} is already in use: is an earlier \`npm run serve\` still running?`);
+      console.error("Stop it with Ctrl-C in its terminal, or pick another port with --port N.");
+    } else {
+      console.error(`Cannot listen on ${HOST}:${p}: ${(err as Error).message}`);
+    }
     process.exit(1);
   }
   return s.address() as net.AddressInfo;
 }
 
+// With --trace, clients connect to the proxy, and the proxy to the lesson's server on a port of
+// its own; without it, clients connect to the lesson's server directly.
 const servers = [server];
 let address: net.AddressInfo;
 if (trace) {
-  const inner = await start(server, 0);
-  const proxy = createTraceProxy(inner);
+  const proxy = createTraceProxy(await start(server, 0));
   servers.push(proxy);
+  trackConnections(proxy);
   address = await start(proxy, port);
 } else {
+  trackConnections(server);
   address = await start(server, port);
 }
 
-const source = tree === "solutions" ? "reference solution" : "your exercise";
-console.log(
-  `${lesson.name} (${source}) listening on ${address.address}:${address.port}${trace ? ", tracing every byte" : ""}`,
-);
+const source = tree === "solutions" ? "reference solution" : "your code";
+console.log(`${lesson.name} (${source}) listening on ${address.address}:${address.port}`);
+if (trace) console.log("Tracing every byte: each connection is numbered, → is client to server.");
 console.log("\nTry it from another terminal:");
 for (const line of lesson.server.try)
   console.log(`  ${line.replaceAll("{port}", String(address.port))}`);
-console.log("\nCtrl-C stops it.\n");
+console.log(`\nCtrl-C stops it (or: kill -INT ${process.pid}).\n`);
 
 let stopping = false;
-function shutdown(signal: string): void {
+async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  const open = [...sockets];
   console.log(
-    `\n${signal}: closing ${sockets.size} open connection${sockets.size === 1 ? "" : "s"} and stopping.`,
+    `\n${signal}: closing ${open.length} open connection${open.length === 1 ? "" : "s"} and stopping.`,
   );
   for (const s of servers) s.close();
-  for (const socket of sockets) socket.destroy();
+  const closed = open.map((socket) => once(socket, "close"));
+  for (const socket of open) socket.destroy();
+  await Promise.all(closed);
   // A lesson's server may keep a timer of its own (an expiry sweep, say); the process is done.
   process.exit(0);
 }
-process.on("SIGINT", () => shutdown("SIGINT"));
-process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,12 +1,29 @@
-/** The few command-line shapes the course scripts take: `<lesson> [--flag] [--name value]`. */
+/** The few command-line shapes the course scripts take: `<lesson> [file] [--flag] [--name value]`. */
 export interface Args {
   positional: string[];
   flags: Set<string>;
   values: Map<string, string>;
 }
 
-export function parseArgs(argv: string[], withValue: string[] = []): Args {
+export interface ArgSpec {
+  /** How the command is called, shown when the arguments are wrong. */
+  usage: string;
+  /** Flags without a value: `--solution`. */
+  flags?: string[];
+  /** Options that take a value: `--port 6390` or `--port=6390`. */
+  values?: string[];
+}
+
+/**
+ * Parses the arguments after `npm run <script> --`. An unknown option stops the command with its
+ * usage line: a typo such as `--soluton` must not quietly run something else.
+ */
+export function parseArgs(argv: string[], spec: ArgSpec): Args {
   const args: Args = { positional: [], flags: new Set(), values: new Map() };
+  const fail = (problem: string): never => {
+    console.error(`${problem}\nUsage: ${spec.usage}`);
+    process.exit(2);
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (!arg.startsWith("--")) {
@@ -14,14 +31,14 @@ export function parseArgs(argv: string[], withValue: string[] = []): Args {
       continue;
     }
     const [name, inline] = arg.slice(2).split("=", 2) as [string, string | undefined];
-    if (!withValue.includes(name)) {
+    if (spec.flags?.includes(name) && inline === undefined) {
       args.flags.add(name);
-    } else if (inline !== undefined) {
-      args.values.set(name, inline);
+    } else if (spec.values?.includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value.startsWith("--")) fail(`--${name} needs a value.`);
+      args.values.set(name, value as string);
     } else {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      args.values.set(name, value);
+      fail(`Unknown option: ${arg}`);
     }
   }
   return args;

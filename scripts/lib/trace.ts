@@ -20,8 +20,15 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
     const onClose = (): void => {
       if (++closed === 2) log(`${id} closed`);
     };
-    client.on("close", onClose);
-    upstream.on("close", onClose);
+    // When one side is gone, so is the conversation: close the other side too.
+    client.on("close", () => {
+      upstream.destroy();
+      onClose();
+    });
+    upstream.on("close", () => {
+      client.destroy();
+      onClose();
+    });
     client.on("error", (err) => {
       log(`${id} client error: ${err.message}`);
       upstream.destroy();
@@ -33,6 +40,9 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
   });
 }
 
+/** A longer line is cut, with a count of what was left out, so a trace stays readable. */
+const MAX_SHOWN_PER_LINE = 512;
+
 function pipeTraced(
   from: net.Socket,
   to: net.Socket,
@@ -41,7 +51,7 @@ function pipeTraced(
 ): void {
   from.on("data", (chunk: Buffer) => {
     log(`${label}  ${chunk.length} byte${chunk.length === 1 ? "" : "s"}`);
-    for (const line of splitAfterNewlines(chunk)) log(`    ${show(line, Infinity)}`);
+    for (const line of splitAfterNewlines(chunk)) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
     if (!to.write(chunk)) {
       from.pause();
       to.once("drain", () => from.resume());
