@@ -4,9 +4,10 @@
 //   1. lint and format       eslint, prettier --check
 //   2. types                 tsc against the stubs and against the solutions
 //   3. solutions             the whole suite against solutions/: every test must pass
-//   4. stubs                 the whole suite against the stubs: every test must fail
+//   4. lessons               lesson.json, mirrored files, a README heading for every step
+//   5. stubs                 the whole suite against the stubs: every test must fail
 //
-// Step 4 is what makes a test trustworthy: a test that passes on an untouched stub cannot tell a
+// Step 5 is what makes a test trustworthy: a test that passes on an untouched stub cannot tell a
 // learner anything. Every step reads the stubs from git rather than exercises/, where a learner's
 // answers are, so the verdict is the same in a learner's clone with half-done exercises.
 import { execFileSync } from "node:child_process";
@@ -17,6 +18,7 @@ import { ROOT } from "./lib/lessons.ts";
 import { materializeStubs } from "./lib/pristine.ts";
 import { bold, dim, green, red, spinner } from "./lib/style.ts";
 import { runSuite, type Outcome } from "./lib/suite.ts";
+import { validateLessons } from "./lib/validate.ts";
 import { STUBS_DIR } from "../vitest.config.ts";
 
 const started = performance.now();
@@ -79,14 +81,16 @@ async function verdict({ label, run }: ToolRun): Promise<boolean> {
   const { code, output, seconds } = await run;
   console.log(`${code === 0 ? green("✔") : red("✘")} ${label} ${seconds}`);
   if (code !== 0) {
-    console.log(output.trimEnd().replace(/^/gm, "    "));
+    // A stub's problem is reported where the maintainer edits it.
+    const shown = output.replace(/\.course[\\/]stubs[\\/]/g, "exercises/");
+    console.log(shown.trimEnd().replace(/^/gm, "    "));
     problems.push(label);
     failures++;
   }
   return code === 0;
 }
 
-const stopTools = spinner(() => "lint, format and types…");
+const stopTools = spinner("lint, format and types");
 const lintRun = tool("lint (eslint)", "eslint", "eslint", [".", "--ignore-pattern", "exercises/"]);
 const formatRun = tool("format (prettier --check)", "prettier", "prettier", [
   "--check",
@@ -115,7 +119,7 @@ summary.push(
 // 3. The suite against the reference solutions: all must pass.
 let t = performance.now();
 let finished = 0;
-let stop = spinner(() => `tests against solutions/… ${finished} done`);
+let stop = spinner("tests against solutions/", () => `${finished} done`);
 const solutions = await runSuite({ mode: "solutions", onProgress: (n) => (finished = n) });
 stop();
 const solPassed = solutions.outcomes.filter((o) => o.state === "passed");
@@ -138,13 +142,26 @@ if (!solOk) problems.push("tests against solutions/");
 failures += solFailed.length + solutions.errors.length;
 summary.push(
   `solutions         ${solPassed.length} of ${solutions.outcomes.length} tests pass` +
-    (solSkipped.length ? `, ${solSkipped.length} skipped (a tool is missing)` : ""),
+    (solSkipped.length ? `, ${solSkipped.length} skipped (a tool is missing)` : "") +
+    (solutions.errors.length ? red(`, ${solutions.errors.length} error(s) outside any test`) : ""),
 );
 
-// 4. The same suite against the untouched stubs: every test that passed above must fail.
+// What the scripts and the dashboard rely on in each lesson besides its tests.
+const lessonProblems = validateLessons(solutions.outcomes);
+console.log(
+  `${mark(lessonProblems.length === 0)} lessons: lesson.json, mirrored files, README steps and hints`,
+);
+for (const problem of lessonProblems) console.log(`    ${red(problem)}`);
+if (lessonProblems.length > 0) problems.push("lessons");
+failures += lessonProblems.length;
+summary.push(
+  `lessons           ${lessonProblems.length === 0 ? "ok" : red(`${lessonProblems.length} problem(s) above`)}`,
+);
+
+// 5. The same suite against the untouched stubs: every test that passed above must fail.
 t = performance.now();
 finished = 0;
-stop = spinner(() => `tests against the stubs… ${finished} done`);
+stop = spinner("tests against the stubs", () => `${finished} done`);
 const stubs = await runSuite({ mode: "stubs", onProgress: (n) => (finished = n) });
 stop();
 const byId = (o: Outcome): string => `${o.file} > ${o.name}`;
@@ -157,6 +174,7 @@ console.log(
   `${mark(stubOk)} tests against the stubs: ${passedOnStub.length} of ${stubs.outcomes.length} pass ${seconds(t)}`,
 );
 for (const o of passedOnStub) console.log(`    ${red("passes on a stub")}  ${byId(o)}`);
+for (const e of stubs.errors) console.log(`    ${red("error")}  ${e.message}`);
 for (const o of notRun) console.log(`    ${red("did not run on the stubs")}  ${byId(o)}`);
 if (!stubOk) problems.push("tests against the stubs");
 failures += passedOnStub.length + notRun.length;

@@ -6,8 +6,7 @@ import { runSuite, type Outcome, type SuiteError } from "./lib/suite.ts";
 
 const lessons = listLessons();
 let finished = 0;
-if (!process.stdout.isTTY) console.log("Running the tests against your exercises…");
-const stop = spinner(() => `Running the tests against your exercises… ${finished} done`);
+const stop = spinner("Running the tests against your exercises", () => `${finished} done`);
 let run;
 try {
   run = await runSuite({ onProgress: (n) => (finished = n) });

@@ -14,9 +14,16 @@ export const green = wrap(32, 39);
 export const yellow = wrap(33, 39);
 export const cyan = wrap(36, 39);
 
-/** A spinner on a terminal (nothing elsewhere). Returns a function that clears it. */
-export function spinner(text: () => string): () => void {
-  if (!process.stdout.isTTY) return () => {};
+/**
+ * A spinner with `label` and a live `detail` on a terminal; elsewhere (a CI log, a pipe) the label
+ * once, so a long step still shows that it started. Returns a function that clears the spinner.
+ */
+export function spinner(label: string, detail: () => string = () => ""): () => void {
+  if (!process.stdout.isTTY) {
+    console.log(`${label}…`);
+    return () => {};
+  }
+  const text = (): string => `${label}… ${detail()}`;
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
   let frame = 0;
   const draw = (): void => {

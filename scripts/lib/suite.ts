@@ -40,12 +40,27 @@ export interface SuiteOptions {
   reporters?: (string | Reporter)[];
   /** Called after each test finishes, with the number finished so far. */
   onProgress?: (finished: number) => void;
+  /** How long the whole run may take before unfinished files are reported and the run stopped. */
+  deadlineMs?: number;
 }
+
+/**
+ * Each test has a timeout, but loading a test file has none: a file whose top-level code never
+ * finishes would hold the run forever. Two minutes is far more than the whole suite needs.
+ */
+const DEFAULT_DEADLINE_MS = 120_000;
 
 /** Runs the suite once through vitest's Node API and returns every test's outcome. */
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
   let finished = 0;
+  const unfinished = new Map<string, TestModule>();
   const progress: Reporter = {
+    onTestModuleQueued(module) {
+      unfinished.set(module.moduleId, module);
+    },
+    onTestModuleEnd(module) {
+      unfinished.delete(module.moduleId);
+    },
     onTestCaseResult() {
       options.onProgress?.(++finished);
     },
@@ -57,11 +72,31 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     reporters: [...(options.reporters ?? []), progress],
   });
   try {
-    await vitest.start(options.filters ?? []);
+    const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const outOfTime = new Promise<"out of time">((resolve) => {
+      timer = setTimeout(() => resolve("out of time"), deadlineMs);
+    });
+    const run = vitest.start(options.filters ?? []);
+    const ended = await Promise.race([run, outOfTime]);
+    clearTimeout(timer);
+    const late: SuiteError[] = [];
+    if (ended === "out of time") {
+      for (const module of unfinished.values()) {
+        late.push({
+          lesson: lessonOf(module),
+          message: `${relative(module)}: did not finish within ${deadlineMs / 1000} s (does its top-level code wait on something that never happens?)`,
+        });
+      }
+      // Cancelling waits for the stuck file, which never finishes; close() below ends its worker.
+      run.catch(() => {});
+      vitest.cancelCurrentRun("test-failure").catch(() => {});
+    }
     const modules = vitest.state.getTestModules();
     const errors: SuiteError[] = vitest.state
       .getUnhandledErrors()
       .map((err) => ({ lesson: undefined, message: String((err as Error).message ?? err) }));
+    errors.push(...late);
     for (const module of modules) {
       for (const error of module.errors()) {
         errors.push({ lesson: lessonOf(module), message: `${relative(module)}: ${error.message}` });
