@@ -15,23 +15,26 @@ function filesToCompare(): string[] {
   const asked = args.positional[1];
   if (asked !== undefined) {
     const name = path.basename(asked);
-    if (!existsSync(path.join(ROOT, mine, name))) {
-      console.error(`${mine} has no file ${name}.`);
-      process.exit(2);
+    for (const dir of [mine, reference]) {
+      if (!existsSync(path.join(ROOT, dir, name))) {
+        console.error(`${dir} has no file ${name}.`);
+        process.exit(2);
+      }
     }
     return [name];
   }
   const all = readdirSync(path.join(ROOT, reference)).sort();
   let changed: string[] = [];
   try {
-    const status = execFileSync("git", ["status", "--porcelain", "--", mine], {
+    // -z: one NUL-terminated "XY path" entry per file, with no quoting of unusual names.
+    const status = execFileSync("git", ["status", "--porcelain", "-z", "--", mine], {
       cwd: ROOT,
       encoding: "utf8",
     });
     changed = status
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => path.basename(line.slice(3).trim()));
+      .split("\0")
+      .filter((entry) => entry.length > 3)
+      .map((entry) => path.basename(entry.slice(3)));
   } catch {
     // Not a git checkout: compare everything.
   }

@@ -12,7 +12,10 @@ const args = parseArgs(process.argv.slice(2), {
 });
 const lesson = findLesson(args.positional[0]);
 const folder = `exercises/${lesson.name}`;
-const ref = pristineRef("upstream");
+// The published course first; a lesson committed here but not yet pushed is found at HEAD.
+const ref = [pristineRef("upstream"), pristineRef("HEAD")].find(
+  (candidate) => candidate !== undefined && filesAt(candidate, folder).length > 0,
+);
 const files = ref ? filesAt(ref, folder) : [];
 if (!ref || files.length === 0) {
   console.error(

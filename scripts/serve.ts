@@ -101,7 +101,8 @@ if (trace) console.log("Tracing every byte: each connection is numbered, → is 
 console.log("\nTry it from another terminal:");
 for (const line of lesson.server.try)
   console.log(`  ${line.replaceAll("{port}", String(address.port))}`);
-console.log(`\nCtrl-C stops it (or: kill -INT ${process.pid}).\n`);
+const killHint = process.platform === "win32" ? "" : ` (or: kill -INT ${process.pid})`;
+console.log(`\nCtrl-C stops it${killHint}.\n`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

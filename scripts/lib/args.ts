@@ -26,6 +26,7 @@ export function parseArgs(argv: string[], spec: ArgSpec): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (/^-[^-]/.test(arg)) fail(`Unknown option: ${arg} (options are spelled out: --name)`);
     if (!arg.startsWith("--")) {
       args.positional.push(arg);
       continue;
@@ -35,7 +36,7 @@ export function parseArgs(argv: string[], spec: ArgSpec): Args {
       args.flags.add(name);
     } else if (spec.values?.includes(name)) {
       const value = inline ?? argv[++i];
-      if (value === undefined || value.startsWith("--")) fail(`--${name} needs a value.`);
+      if (!value || value.startsWith("--")) fail(`--${name} needs a value.`);
       args.values.set(name, value as string);
     } else {
       fail(`Unknown option: ${arg}`);

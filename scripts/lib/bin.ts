@@ -28,8 +28,11 @@ export function runBin(
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    // Decoded by the stream, so a UTF-8 character split across two chunks survives.
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (text: string) => (output += text));
+    child.stderr.on("data", (text: string) => (output += text));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? 1, output }));
   });

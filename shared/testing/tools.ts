@@ -3,6 +3,9 @@ import { describe, test } from "vitest";
 
 const found = new Map<string, boolean>();
 
+/** Whether this is a CI run: CI=true (or any value but "false" and "0"). */
+export const isCI = !!process.env.CI && process.env.CI !== "false" && process.env.CI !== "0";
+
 /** Whether a command-line tool is on the PATH. */
 export function hasTool(tool: string): boolean {
   let present = found.get(tool);
@@ -19,7 +22,7 @@ export function hasTool(tool: string): boolean {
  * to install.
  */
 export function testWithTool(tool: string, install: string): typeof test {
-  if (hasTool(tool) || process.env.CI) return test;
+  if (hasTool(tool) || isCI) return test;
   return ((name: string, ...rest: unknown[]) =>
     (test.skip as (...args: unknown[]) => void)(
       `${name} (skipped: ${tool} not found; ${install})`,
@@ -29,7 +32,7 @@ export function testWithTool(tool: string, install: string): typeof test {
 
 /** `describe` for a group of tests that all need an outside tool; the same rules as testWithTool. */
 export function describeWithTool(tool: string, install: string): typeof describe {
-  if (hasTool(tool) || process.env.CI) return describe;
+  if (hasTool(tool) || isCI) return describe;
   return ((name: string, ...rest: unknown[]) =>
     (describe.skip as (...args: unknown[]) => void)(
       `${name} (skipped: ${tool} not found; ${install})`,
