@@ -76,8 +76,12 @@ for (const lesson of lessons) {
   }
 }
 
+// A test file that does not load contributes no tests, so the total says so rather than shrink.
+const unloaded = run.errors.filter((e) => e.lesson !== undefined).length;
+const uncounted =
+  unloaded > 0 ? red(` (+ ${unloaded} test file${unloaded === 1 ? "" : "s"} not loaded)`) : "";
 console.log(
-  `\n  ${progressBar(passedTotal, testsTotal)}  ${passedTotal}/${testsTotal} tests, ${lessonsDone}/${lessons.length} lessons\n`,
+  `\n  ${progressBar(passedTotal, testsTotal)}  ${passedTotal}/${testsTotal} tests${uncounted}, ${lessonsDone}/${lessons.length} lessons\n`,
 );
 
 for (const error of run.errors.filter((e) => e.lesson === undefined)) {
