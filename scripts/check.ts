@@ -10,12 +10,11 @@
 // Step 5 is what makes a test trustworthy: a test that passes on an untouched stub cannot tell a
 // learner anything. Every step reads the stubs from git rather than exercises/, where a learner's
 // answers are, so the verdict is the same in a learner's clone with half-done exercises.
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { runBin } from "./lib/bin.ts";
 import { ROOT } from "./lib/lessons.ts";
-import { materializeStubs } from "./lib/pristine.ts";
+import { changedFiles, materializeStubs } from "./lib/pristine.ts";
 import { bold, dim, green, red, spinner } from "./lib/style.ts";
 import { runSuite, type Outcome } from "./lib/suite.ts";
 import { validateLessons } from "./lib/validate.ts";
@@ -59,7 +58,7 @@ console.log(dim(`Stubs: exercises/ ${source}.`));
 for (const file of uncommitted) {
   console.log(dim(`  ${file} is not committed yet: checked as it is in the working tree.`));
 }
-if (ref && gitStatus("exercises").length > 0) {
+if (ref && changedFiles("exercises").length > 0) {
   console.log(
     dim("  exercises/ has uncommitted changes; they are not checked (commit a stub to check it)."),
   );
@@ -196,15 +195,4 @@ process.exitCode = problems.length === 0 ? 0 : 1;
 
 function mark(ok: boolean): string {
   return ok ? green("✔") : red("✘");
-}
-
-function gitStatus(folder: string): string {
-  try {
-    return execFileSync("git", ["status", "--porcelain", "--", folder], {
-      cwd: ROOT,
-      encoding: "utf8",
-    }).trim();
-  } catch {
-    return "";
-  }
 }

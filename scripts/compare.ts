@@ -1,9 +1,10 @@
 // npm run compare -- <lesson> [file]: your exercise files beside the reference, as a diff.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "./lib/args.ts";
 import { findLesson, ROOT } from "./lib/lessons.ts";
+import { changedFiles } from "./lib/pristine.ts";
 
 const args = parseArgs(process.argv.slice(2), { usage: "npm run compare -- <lesson> [file]" });
 const lesson = findLesson(args.positional[0]);
@@ -24,20 +25,8 @@ function filesToCompare(): string[] {
     return [name];
   }
   const all = readdirSync(path.join(ROOT, reference)).sort();
-  let changed: string[] = [];
-  try {
-    // -z: one NUL-terminated "XY path" entry per file, with no quoting of unusual names.
-    const status = execFileSync("git", ["status", "--porcelain", "-z", "--", mine], {
-      cwd: ROOT,
-      encoding: "utf8",
-    });
-    changed = status
-      .split("\0")
-      .filter((entry) => entry.length > 3)
-      .map((entry) => path.basename(entry.slice(3)));
-  } catch {
-    // Not a git checkout: compare everything.
-  }
+  // Outside a git checkout nothing counts as changed, and everything is compared.
+  const changed = changedFiles(mine).map((file) => path.basename(file));
   const mineChanged = all.filter((name) => changed.includes(name));
   if (mineChanged.length === 0) return all;
   const untouched = all.filter((name) => !mineChanged.includes(name));

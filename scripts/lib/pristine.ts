@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./lessons.ts";
 
@@ -44,19 +44,31 @@ export function materializeStubs(target: string): Materialized {
   rmSync(target, { recursive: true, force: true });
   const ref = pristineRef();
   const committed = new Set(ref ? filesAt(ref, "exercises") : []);
-  for (const file of committed)
-    write(path.join(target, path.relative("exercises", file)), readAt(ref as string, file));
+  const into = (file: string): string => path.join(target, path.relative("exercises", file));
+  for (const file of committed) write(into(file), readAt(ref as string, file));
   const uncommitted: string[] = [];
   for (const file of walk(path.join(ROOT, "exercises"))) {
     const rel = path.relative(ROOT, file).split(path.sep).join("/");
     if (committed.has(rel)) continue;
     uncommitted.push(rel);
-    mkdirSync(path.dirname(path.join(target, path.relative("exercises", rel))), {
-      recursive: true,
-    });
-    copyFileSync(file, path.join(target, path.relative("exercises", rel)));
+    write(into(rel), readFileSync(file));
   }
   return { ref, uncommitted };
+}
+
+/**
+ * The files under `folder` that differ from HEAD or that git does not track, as paths from the
+ * project root. Empty outside a git checkout.
+ */
+export function changedFiles(folder: string): string[] {
+  // -z: one NUL-terminated "XY path" entry per file, with no quoting of unusual names.
+  const out = git(["status", "--porcelain", "-z", "--", folder]);
+  return out
+    ? out
+        .split("\0")
+        .filter((entry) => entry.length > 3)
+        .map((entry) => entry.slice(3))
+    : [];
 }
 
 function write(file: string, bytes: Buffer): void {

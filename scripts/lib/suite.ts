@@ -36,8 +36,6 @@ export interface SuiteOptions {
   mode?: "solutions" | "stubs";
   /** File filters, as on the command line: ["lesson-02"]. */
   filters?: string[];
-  /** Extra reporters, e.g. ["dot"] to show failures as vitest prints them. */
-  reporters?: (string | Reporter)[];
   /** Called after each test finishes, with the number finished so far. */
   onProgress?: (finished: number) => void;
   /** How long the whole run may take before unfinished files are reported and the run stopped. */
@@ -69,7 +67,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     root: ROOT,
     mode: options.mode,
     watch: false,
-    reporters: [...(options.reporters ?? []), progress],
+    reporters: [progress],
   });
   try {
     const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
