@@ -90,6 +90,7 @@ export abstract class MessageParser<Message> {
   private state: State = "start-line";
   private readonly limits: Limits;
   private failure: HttpError | undefined;
+  private beforeFailure: Message[] = [];
 
   // A line whose LF has not arrived yet: its pieces, kept until the LF comes (no re-copying).
   private lineParts: Buffer[] = [];
@@ -122,12 +123,27 @@ export abstract class MessageParser<Message> {
    */
   feed(chunk: Buffer): Message[] {
     if (this.failure) throw this.failure;
+    const done: Message[] = [];
     try {
-      return this.consume(chunk);
+      return this.consume(chunk, done);
     } catch (error) {
-      if (error instanceof HttpError) this.failure = error;
+      if (error instanceof HttpError) {
+        this.failure = error;
+        this.beforeFailure = done;
+      }
       throw error;
     }
+  }
+
+  /**
+   * The messages that the feed() call which threw had completed before its malformed byte. A
+   * request written just before a bad one, in the same chunk, is whole: a server answers it, then
+   * the error, as it would have had the two arrived in separate chunks.
+   *
+   * Given, with feed(): consume() pushes each finished message into `done` as it goes.
+   */
+  get completedBeforeError(): readonly Message[] {
+    return this.beforeFailure;
   }
 
   /** The peer closed the connection: completes a body delimited by the close, if one is open. */
@@ -140,8 +156,7 @@ export abstract class MessageParser<Message> {
   }
 
   /** The state machine: one loop, one case per state, each case taking the bytes it needs. */
-  private consume(chunk: Buffer): Message[] {
-    const done: Message[] = [];
+  private consume(chunk: Buffer, done: Message[]): Message[] {
     // The stub's cases do not move `at` yet; yours will.
     let at = 0;
     while (at < chunk.length) {
@@ -338,10 +353,35 @@ export function parseVersion(
   return todo("lesson-03-http", "parseVersion()", "Step 1");
 }
 
-/** chunk-size = 1*HEXDIG, then extensions, which are ignored (RFC 9112 §7.1.1). */
+/*
+ * RFC 9112 §7.1.1, the grammar of a chunk-size line after the size:
+ *
+ *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ *   chunk-ext-name = token
+ *   chunk-ext-val  = token / quoted-string
+ *
+ *   5;name="a \"quoted\" value; with a semicolon";flag;n=v
+ *
+ * Given: the grammar as a regular expression (the point of the step is the chunked framing).
+ * Extensions are ignored, but checked: "5;" or an unclosed quote is a malformed line, and a
+ * parser that skips such a line could frame the body differently from one that refuses it.
+ */
+const BWS = /[ \t]*/.source;
+const TCHARS = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.source;
+// RFC 9110 §5.6.4: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE, where
+// qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text and
+// quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ).
+const QUOTED_STRING = /"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"/
+  .source;
+const CHUNK_EXT = `(?:${BWS};${BWS}${TCHARS}(?:${BWS}=${BWS}(?:${TCHARS}|${QUOTED_STRING}))?)*`;
+/** chunk-size [ chunk-ext ]: a whole chunk-size line, without its CRLF (RFC 9112 §7.1). */
+export const CHUNK_SIZE_LINE = new RegExp(`^([0-9A-Fa-f]{1,8})${CHUNK_EXT}$`);
+
+/** chunk-size = 1*HEXDIG, then extensions, which are checked and ignored (RFC 9112 §7.1.1). */
 export function parseChunkSize(line: Buffer): number {
-  // TODO: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
-  // TODO: 1 to 8 hex digits, then optional whitespace and a ";..." that is ignored; anything
-  // else is HTTP_BAD_CHUNK. Return the size parsed as hex.
+  // TODO: Decode the line as latin1: one character per byte.
+  // TODO: No whitespace after the size unless an extension follows: "a \r\n" is not a
+  // chunk-size line. Match CHUNK_SIZE_LINE; no match is HTTP_BAD_CHUNK, naming the line.
+  // TODO: Return the size (the first group) parsed as hex.
   return todo("lesson-03-http", "parseChunkSize()", "Step 2");
 }

@@ -31,7 +31,9 @@ export function serveConnection(socket: net.Socket, handler: Handler): void {
   //     dropped while the connection closes: closing while bytes are unread, or still arriving,
   //     would make the kernel send a reset, which can destroy the response before the client
   //     reads it (RFC 9112 §9.6).
-  //   - feed the chunk. An HttpError: a framing error leaves the rest of the stream meaningless:
+  //   - feed the chunk. An HttpError: a request completed before the bad bytes, in the same
+  //     chunk (parser.completedBeforeError), is whole: answer it, as if the bad bytes had come in
+  //     a later chunk. Otherwise a framing error leaves the rest of the stream meaningless:
   //     answer errorResponse(error), then close. Any other error is a bug: rethrow it.
   //   - No request yet: need more bytes. Otherwise answer the first request with the handler's
   //     response, without the body if it is HEAD. If the handler throws, log the error and

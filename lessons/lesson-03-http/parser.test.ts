@@ -102,6 +102,30 @@ describe("Step 1: Parse the request line and the header fields", () => {
     expect(parseOne([Buffer.from("\r\n"), GET]).target).toBe("/profile/123");
   });
 
+  test("ignores an empty line before the request line in the same chunk, and between requests", () => {
+    const sent = Buffer.concat([Buffer.from("\r\n"), GET, Buffer.from("\r\n"), GET]);
+    const requests = feedAll(new RequestParser(), [sent]);
+    expect(
+      requests.map((r) => r.target),
+      show(sent),
+    ).toEqual(["/profile/123", "/profile/123"]);
+  });
+
+  test("keeps the requests completed before a malformed one in the same chunk", () => {
+    // The same bytes in two chunks would give the first request, then the error: the outcome
+    // must not depend on where the chunks end.
+    const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
+    const parser = new RequestParser();
+    const error = thrownBy((chunk) => parser.feed(chunk), [sent]);
+    expect(error, refusal(sent, "HttpError HTTP_BAD_REQUEST_LINE (400)", error)).toMatchObject({
+      code: "HTTP_BAD_REQUEST_LINE",
+    });
+    expect(
+      parser.completedBeforeError.map((r) => `${r.method} ${r.target}`),
+      `${show(sent)}: the first request was whole before the bad request line`,
+    ).toEqual(["GET /profile/123"]);
+  });
+
   test("accepts an HTTP/1.0 request without Host", () => {
     expect(parseOne([crlf("GET /profile/123 HTTP/1.0\n\n")]).version).toBe("HTTP/1.0");
   });
@@ -248,6 +272,14 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     expect(request.headers["expires"], "trailer fields are not header fields").toBeUndefined();
   });
 
+  test("checks and ignores chunk extensions, quoted-string values included (RFC 9112 §7.1.1)", () => {
+    const extensions = ';a="I \\"love\\"; \\\\extensions\\\\";b = "";flag;c=token';
+    const sent = crlf(
+      `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n5${extensions}\nhello\n0;end\n\n`,
+    );
+    expect(parseOne([sent]).body.toString(), show(sent)).toBe("hello");
+  });
+
   test("reads upper- and lowercase hex chunk sizes with leading zeros", () => {
     const body = "a".repeat(0x1a) + "b".repeat(0xaf);
     const sent = Buffer.concat([
@@ -346,6 +378,12 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     ["an empty chunk-size line", "\nabc\n0\n\n"],
     ["a negative chunk size", "-3\nabc\n0\n\n"],
     ["chunk data longer than its size", "3\nabcd\n0\n\n"],
+    ["text after the size without a semicolon", "2 xyz\nab\n0\n\n"],
+    ["whitespace after the size without an extension", "2 \nab\n0\n\n"],
+    ["a semicolon without an extension name", "2;\nab\n0\n\n"],
+    ["an extension name that is not a token", "2;a@b\nab\n0\n\n"],
+    ["an extension with = and no value", "2;a=\nab\n0\n\n"],
+    ["an unclosed quoted-string in an extension", '2;a="b; c\nab\n0\n\n'],
   ])("refuses %s", (_, body) => {
     const sent = crlf(`POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n${body}`);
     expectRefused(sent, "HTTP_BAD_CHUNK", 400);

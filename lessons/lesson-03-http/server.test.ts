@@ -38,6 +38,17 @@ describe("Step 5: Serve one request per connection", () => {
     );
   });
 
+  test("answers a whole request even when malformed bytes follow it in the same write", async () => {
+    const address = await listen(createServer());
+    const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
+    const bytes = await exchange(address, [sent]);
+    // Had the bad request line come in a later chunk, the server would have answered the first
+    // request and dropped the rest: the answer must not depend on where the chunks end.
+    expect(readResponse(bytes, sent).status, explain("the first request", sent, "200", bytes)).toBe(
+      200,
+    );
+  });
+
   test("reads a chunked POST body sent in pieces and creates the profile", async () => {
     const address = await listen(createServer());
     const sent = crlf(

@@ -41,6 +41,13 @@ export function serveConnection(socket: net.Socket, handler: Handler): void {
       requests = parser.feed(chunk);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
+      // A request completed before the bad bytes, in the same chunk, is whole: answer it, as if
+      // the bad bytes had come in a later chunk (they would have been dropped, see above).
+      const before = parser.completedBeforeError[0];
+      if (before !== undefined) {
+        reply(respond(handler, before), before.method === "HEAD");
+        return;
+      }
       // A framing error leaves the rest of the stream meaningless: answer, then close.
       reply(errorResponse(error), false);
       return;
