@@ -1,0 +1,188 @@
+/**
+ * The message feed over HTTP, with express:
+ *
+ *   POST /messages                          {"author","text"} -> 201 and the stored message
+ *   GET  /messages?after=<id>               short poll: 200 {"messages":[...],"more":false}, now
+ *   GET  /messages?after=<id>&wait=<ms>     long poll: held until there is news (200) or the
+ *                                           wait ends (204 No Content)
+ *
+ * The feed (feed.ts) holds the messages and the waiting polls; this file only translates between
+ * it and HTTP. createServer() returns an unstarted node:http server, so `npm run serve` can start
+ * it with no arguments.
+ */
+import http from "node:http";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { todo } from "#shared/todo.ts";
+import { FeedError } from "./errors.ts";
+import { MessageFeed, type Message } from "./feed.ts";
+import { parseMessageInput, parsePollQuery } from "./schema.ts";
+
+export interface ServerOptions {
+  /** The feed to serve; a new, empty one by default. Tests pass theirs to watch `waiting`. */
+  feed?: MessageFeed;
+  /** The longest a long poll is held (ms). A larger `wait` is cut down to it. */
+  maxWaitMs?: number;
+  /** The most messages in one response; the client continues from the last id it got. */
+  batchLimit?: number;
+  /** The most long polls held at once; one more gets 503. */
+  maxWaiters?: number;
+  /** The largest POST body, in bytes. */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULTS = {
+  // Below the 30 to 60 s after which proxies and load balancers commonly drop a silent
+  // connection: a poll that outlives them ends in an error instead of a clean 204.
+  maxWaitMs: 25_000,
+  batchLimit: 100,
+  maxWaiters: 1_000,
+  maxBodyBytes: 4 * 1024,
+} satisfies Required<Omit<ServerOptions, "feed">>;
+
+/** An unstarted HTTP server for the feed: an express app is a node:http request listener. */
+export function createServer(options: ServerOptions = {}): http.Server {
+  // TODO: http.createServer() with the app from createApp(options).
+  return todo("lesson-05-polling", "createServer()", "Step 2");
+}
+
+/** What the handlers share: the feed and the limits. */
+interface FeedContext {
+  feed: MessageFeed;
+  maxWaitMs: number;
+  batchLimit: number;
+  maxWaiters: number;
+}
+
+/** The express application: the routes, then the error handlers, in order. */
+export function createApp(options: ServerOptions = {}): express.Express {
+  // TODO: The options over DEFAULTS; a new MessageFeed when none is given. Gather the feed and
+  // the limits into a FeedContext for the handlers.
+  // TODO: express(), without the X-Powered-By header. A poll's answer depends on the moment it is
+  // asked, and nothing may reuse it: app.set("etag", false) (express adds an ETag by default).
+  // TODO: The routes, in this order:
+  //   POST /messages: requireJson, express.json({ limit: maxBodyBytes, strict: false }), then
+  //   postMessage. Any JSON value gets through the parser (strict: false): zod decides what a
+  //   message is, so that `"hi"` is refused as FEED_BAD_MESSAGE, not as "not JSON";
+  //   GET  /messages: getMessages;
+  //   any other method on /messages: methodNotAllowed (given);
+  //   anything else: notFound (given); and last the error handler, sendError.
+  return todo("lesson-05-polling", "createApp()", "Step 2");
+}
+
+/** POST /messages: validate, append, answer 201 with the stored message. */
+function postMessage({ feed }: FeedContext, req: Request, res: Response): void {
+  // TODO: parseMessageInput(req.body) (it throws a FeedError express hands to sendError), append
+  // it to the feed, answer 201 with the stored message as JSON.
+  return todo("lesson-05-polling", "postMessage()", "Step 2");
+}
+
+/**
+ * GET /messages: a short poll, or (with `wait`) a long poll. Express routes HEAD here too, and a
+ * HEAD with `wait` is held like a GET: RFC 9110 §9.3.2, "the HEAD method is identical to GET except
+ * that the server MUST NOT send content in the response", and when to answer is not content.
+ */
+async function getMessages(context: FeedContext, req: Request, res: Response): Promise<void> {
+  // TODO: parsePollQuery(req.query).
+  // TODO: Each answer is for one cursor at one moment: no cache on the way may keep it
+  // (RFC 9111 §5.2.2.5): Cache-Control: no-store. That goes for a 410 too, which is "heuristically
+  // cacheable" (RFC 9110 §15.5.11).
+  // TODO: A cursor below feed.oldestId - 1: the messages just after it were dropped (the store is
+  // capped). Answering with what is kept would lose them without a word; say so, and where the
+  // feed now starts. RFC 9110 §15.5.11: 410 Gone, "access to the target resource is no longer
+  // available at the origin server and [...] this condition is likely to be permanent". Throw a
+  // FEED_CURSOR_EXPIRED error with status 410 and the feed's oldestId.
+  // TODO: With a wait: return holdPoll(...) (Step 3).
+  // TODO: A short poll: whatever is newer than the cursor now, possibly nothing: sendBatch().
+  return todo("lesson-05-polling", "getMessages()", "Step 2");
+}
+
+/** A long poll: answer now if there is news, else hold the request until news or the wait's end. */
+async function holdPoll(
+  context: FeedContext,
+  after: number,
+  wait: number,
+  res: Response,
+): Promise<void> {
+  // TODO: The wait is capped at maxWaitMs, and the response says what was applied: Poll-Wait-Ms.
+  // TODO: The cursor is behind (there is news already): answer at once, like a short poll.
+  // TODO: Every held request is an open connection: the number held is capped like any buffer.
+  // With maxWaiters already waiting: Retry-After: 1, and a FEED_TOO_MANY_WAITERS error (503).
+  // TODO: Hold the request. The response emits "close" when it has been sent, or when the
+  // connection is gone before that: a client that went away. Either way the wait is over: abort it
+  // (an AbortController), which removes the waiter and clears its timer. Then
+  // await feed.waitFor(after, { timeoutMs, limit, signal }).
+  // TODO: Aborted: nobody left to answer. No messages: the wait ended with no news. RFC 9110
+  // §15.3.5: 204 "indicates that the server has successfully fulfilled the request and that there
+  // is no additional content to send". Otherwise sendBatch().
+  return todo("lesson-05-polling", "holdPoll()", "Step 3");
+}
+
+/** 200 with a batch; `more` tells the client to ask again now rather than after a pause. */
+function sendBatch({ feed }: FeedContext, res: Response, messages: Message[]): void {
+  // TODO: { messages, more } as JSON: more is true when the last message sent is older than the
+  // feed's newest.
+  return todo("lesson-05-polling", "sendBatch()", "Step 2");
+}
+
+/** express.json() skips a body that is not JSON; it should be refused instead. */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  // TODO: req.is("application/json") is null when there is no body at all (no Content-Length, no
+  // Transfer-Encoding: RFC 9112 §6.3, a body of length zero). That is a missing message, for
+  // postMessage to refuse: next(). So is a JSON body. Only when it is false, throw
+  // FEED_UNSUPPORTED_MEDIA_TYPE (415), naming the Content-Type that came (or that none did).
+  return todo("lesson-05-polling", "requireJson()", "Step 2");
+}
+
+// Given: the 405 and the 404.
+function methodNotAllowed(req: Request, res: Response): void {
+  // RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field".
+  res.set("Allow", "GET, HEAD, POST");
+  throw new FeedError("FEED_METHOD_NOT_ALLOWED", `${req.method} is not allowed on /messages`, {
+    status: 405,
+  });
+}
+
+function notFound(req: Request): void {
+  throw new FeedError("FEED_NOT_FOUND", `No route for ${req.method} ${req.path}`, { status: 404 });
+}
+
+/**
+ * The error handler (express knows it by its four parameters): a FeedError is answered with its
+ * status and code; body-parser's own errors are translated into ours; anything else is a bug, logged
+ * and answered 500, and the server goes on serving everyone else.
+ */
+function sendError(error: unknown, req: Request, res: Response, next: NextFunction): void {
+  // TODO: Too late to answer (res.headersSent: the head is gone): next(error), and express ends
+  // the connection.
+  // TODO: asFeedError(error) (given). None, or one without a status: log it, and answer 500
+  // { code: "FEED_INTERNAL", error: "Internal server error" }.
+  // TODO: Otherwise its status, and { code, error: message, field, oldestId } as JSON. JSON leaves
+  // out a property whose value is undefined: `field` and `oldestId` only when set.
+  return todo("lesson-05-polling", "sendError()", "Step 2");
+}
+
+// Given.
+/**
+ * body-parser reports with an http-errors `type`. It reads off the rest of a refused body before
+ * it calls us, so the answer is not lost to a reset from unread bytes (RFC 9112 §9.6, lesson 03).
+ */
+function asFeedError(error: unknown): FeedError | undefined {
+  if (error instanceof FeedError) return error;
+  const type = (error as { type?: unknown } | null)?.type;
+  const message = (error as Error).message;
+  switch (type) {
+    case "entity.parse.failed":
+      return new FeedError("FEED_BAD_JSON", `The body is not JSON: ${message}`, { status: 400 });
+    case "entity.too.large": {
+      const limit = (error as { limit?: number }).limit;
+      return new FeedError("FEED_BODY_TOO_LARGE", `The body is over ${limit} bytes`, {
+        status: 413,
+      });
+    }
+    case "charset.unsupported":
+    case "encoding.unsupported":
+      return new FeedError("FEED_UNSUPPORTED_MEDIA_TYPE", message, { status: 415 });
+    default:
+      return undefined;
+  }
+}

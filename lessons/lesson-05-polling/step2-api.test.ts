@@ -1,0 +1,312 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { MessageFeed } from "#lesson/lesson-05-polling/feed.ts";
+import { createServer } from "#lesson/lesson-05-polling/server.ts";
+import { explain } from "../../shared/testing/bytes.ts";
+import { connect, Inbox, listen } from "../../shared/testing/net.ts";
+import { feedUrl, get, ids, post, summary } from "./helpers.ts";
+
+/** `body` in the chunked transfer coding (RFC 9112 §7.1), `size` bytes per chunk (ASCII only). */
+function chunked(body: string, size: number): string {
+  let out = "";
+  for (let i = 0; i < body.length; i += size) {
+    const part = body.slice(i, i + size);
+    out += `${part.length.toString(16)}\r\n${part}\r\n`;
+  }
+  return `${out}0\r\n\r\n`;
+}
+
+describe("Step 2: The HTTP API, validated with zod", () => {
+  test("POST /messages answers 201 with the stored message: its id, author, text and time", async () => {
+    const url = await feedUrl(createServer());
+    const sent = { author: "ada", text: "hello" };
+    const created = await post(url, sent);
+    expect(
+      created.status,
+      explain("POST /messages", JSON.stringify(sent), "201", created.text),
+    ).toBe(201);
+    expect(created.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(created.json).toEqual({ id: 1, author: "ada", text: "hello", at: expect.any(String) });
+    const { at } = created.json as { at: string };
+    expect(new Date(at).toISOString(), "at is an ISO 8601 time in UTC").toBe(at);
+  });
+
+  test("gives increasing ids to messages posted one after another", async () => {
+    const url = await feedUrl(createServer());
+    const created = [];
+    for (const text of ["one", "two", "three"])
+      created.push(await post(url, { author: "ada", text }));
+    expect(created.map((r) => (r.json as { id: number }).id)).toEqual([1, 2, 3]);
+  });
+
+  test("GET /messages?after=0 answers 200 with every message, oldest first, and no-store", async () => {
+    const url = await feedUrl(createServer());
+    await post(url, { author: "ada", text: "one" });
+    await post(url, { author: "grace", text: "two" });
+    const poll = await get(url, "after=0");
+    expect(poll.status, summary(poll)).toBe(200);
+    expect(poll.json).toMatchObject({
+      messages: [
+        { id: 1, author: "ada", text: "one" },
+        { id: 2, author: "grace", text: "two" },
+      ],
+      more: false,
+    });
+    expect(poll.headers.get("cache-control"), "no cache may keep a poll's answer").toBe("no-store");
+  });
+
+  test("a short poll with nothing new answers 200 with an empty list, at once", async () => {
+    const url = await feedUrl(createServer());
+    await post(url, { author: "ada", text: "one" });
+    const poll = await get(url, "after=1");
+    expect(poll.status, summary(poll)).toBe(200);
+    expect(poll.json).toEqual({ messages: [], more: false });
+    expect((await get(url)).json, "no after: from the start").toMatchObject({
+      messages: [{ id: 1 }],
+    });
+  });
+
+  test("answers in batches of at most batchLimit, with more: true until the client has caught up", async () => {
+    const url = await feedUrl(createServer({ batchLimit: 2 }));
+    for (let i = 1; i <= 5; i++) await post(url, { author: "ada", text: `m${i}` });
+    const pages = [];
+    let after = 0;
+    for (;;) {
+      const poll = await get(url, `after=${after}`);
+      const { more } = poll.json as { more: boolean };
+      pages.push({ ids: ids(poll), more });
+      if (!more) break;
+      after = ids(poll).at(-1)!;
+    }
+    expect(pages).toEqual([
+      { ids: [1, 2], more: true },
+      { ids: [3, 4], more: true },
+      { ids: [5], more: false },
+    ]);
+  });
+
+  const refusals: {
+    what: string;
+    body: string;
+    contentType?: string;
+    status: number;
+    code: string;
+    field?: string;
+  }[] = [
+    {
+      what: "a body that is not JSON",
+      body: '{"author":"ada",',
+      status: 400,
+      code: "FEED_BAD_JSON",
+    },
+    { what: "a JSON array", body: "[1, 2]", status: 400, code: "FEED_BAD_MESSAGE" },
+    { what: "a JSON string", body: '"hi"', status: 400, code: "FEED_BAD_MESSAGE" },
+    {
+      what: "no author",
+      body: '{"text":"hi"}',
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "author",
+    },
+    {
+      what: "an author of spaces",
+      body: '{"author":"   ","text":"hi"}',
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "author",
+    },
+    {
+      what: "a number for text",
+      body: '{"author":"ada","text":42}',
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "text",
+    },
+    {
+      what: "a text of 501 characters",
+      body: JSON.stringify({ author: "ada", text: "x".repeat(501) }),
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "text",
+    },
+    {
+      what: "a body over 4 KiB",
+      body: JSON.stringify({ author: "ada", text: "x".repeat(5000) }),
+      status: 413,
+      code: "FEED_BODY_TOO_LARGE",
+    },
+    {
+      what: "a form instead of JSON",
+      body: "author=ada&text=hi",
+      contentType: "application/x-www-form-urlencoded",
+      status: 415,
+      code: "FEED_UNSUPPORTED_MEDIA_TYPE",
+    },
+  ];
+
+  test.each(refusals)(
+    "refuses $what with $status and the code $code",
+    async ({ body, contentType, status, code, field }) => {
+      const url = await feedUrl(createServer());
+      const refused = await post(url, body, contentType);
+      const expected = `${status} {"code":"${code}",...${field ? `,"field":"${field}"` : ""}}`;
+      const why = explain("POST /messages", body, expected, refused.text);
+      expect(refused.status, why).toBe(status);
+      expect(refused.json, why).toMatchObject({ code, error: expect.any(String) });
+      if (field !== undefined) {
+        expect(refused.json, why).toMatchObject({ field });
+        expect((refused.json as { error: string }).error, "the reason names the field").toContain(
+          field,
+        );
+      }
+    },
+  );
+
+  test("refuses a chunked body over 4 KiB with 413, and answers the next request on the same connection", async () => {
+    const { host, port } = await listen(createServer());
+    const socket = await connect({ host, port });
+    const inbox = new Inbox(socket);
+    // No Content-Length: the size shows only as the chunks arrive, so the cap is applied on the way.
+    const body = JSON.stringify({ author: "ada", text: "x".repeat(5000) });
+    const sent =
+      `POST /messages HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `Transfer-Encoding: chunked\r\n\r\n${chunked(body, 1000)}` +
+      `GET /messages?after=0 HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    socket.write(sent);
+    const bytes = await inbox.until(
+      (b) => b.includes('{"messages":[],"more":false}'),
+      "a 413 for the POST, then a 200 for the GET",
+    );
+    const text = bytes.toString("latin1");
+    const why = explain(
+      "a chunked POST over the cap, then a GET on the same connection",
+      sent,
+      'HTTP/1.1 413 ... {"code":"FEED_BODY_TOO_LARGE",...} then HTTP/1.1 200 ...',
+      bytes,
+    );
+    expect(text.startsWith("HTTP/1.1 413 Payload Too Large\r\n"), why).toBe(true);
+    expect(text, why).toContain('"code":"FEED_BODY_TOO_LARGE"');
+    expect(text, why).toMatch(/\r\n\r\n\{[^]*\}HTTP\/1\.1 200 OK\r\n/);
+  });
+
+  test("refuses a cursor older than what the feed keeps with 410 Gone, naming the oldest id kept", async () => {
+    const feed = new MessageFeed({ maxMessages: 3 });
+    const url = await feedUrl(createServer({ feed }));
+    for (let i = 1; i <= 5; i++) await post(url, { author: "ada", text: `m${i}` });
+    // Ids 1 and 2 were dropped: after=0 would miss both, after=1 would miss 2.
+    for (const query of ["after=0", "after=1", "after=1&wait=60000"]) {
+      const refused = await get(url, query);
+      const why = explain(
+        "a cursor behind the messages kept (ids 3 to 5)",
+        `GET /messages?${query} HTTP/1.1`,
+        '410 {"code":"FEED_CURSOR_EXPIRED","error":...,"oldestId":3}, not what is kept as if nothing was lost',
+        refused.text,
+      );
+      expect(refused.status, why).toBe(410);
+      expect(refused.json, why).toEqual({
+        code: "FEED_CURSOR_EXPIRED",
+        error: expect.any(String),
+        oldestId: 3,
+      });
+      expect(
+        refused.headers.get("cache-control"),
+        "RFC 9110 §15.5.11: a 410 is heuristically cacheable; this one is for one moment",
+      ).toBe("no-store");
+    }
+    expect(feed.waiting, "a refused long poll is not held").toBe(0);
+    const caughtUp = await get(url, "after=2");
+    expect(ids(caughtUp), `after=2 misses nothing: ${summary(caughtUp)}`).toEqual([3, 4, 5]);
+  });
+
+  test("a refused message is not stored: the next one gets the next id", async () => {
+    const url = await feedUrl(createServer());
+    await post(url, { author: "ada", text: "one" });
+    await post(url, { author: "", text: "refused" });
+    const next = await post(url, { author: "ada", text: "two" });
+    expect(next.json).toMatchObject({ id: 2, text: "two" });
+    expect(ids(await get(url, "after=0"))).toEqual([1, 2]);
+  });
+
+  test("answers 405 with Allow to a method /messages does not support", async () => {
+    const url = await feedUrl(createServer());
+    const refused = await get(url, "", { method: "DELETE" });
+    expect(refused.status, summary(refused)).toBe(405);
+    expect(refused.headers.get("allow"), "RFC 9110 §15.5.6: a 405 lists what is allowed").toBe(
+      "GET, HEAD, POST",
+    );
+    expect(refused.json).toMatchObject({ code: "FEED_METHOD_NOT_ALLOWED" });
+  });
+
+  const badQueries = [
+    { query: "after=-1", field: "after" },
+    { query: "after=abc", field: "after" },
+    { query: "after=1.5", field: "after" },
+    { query: "after=", field: "after" },
+    { query: "after=1&after=2", field: "after" },
+    { query: "after=0&wait=soon", field: "wait" },
+    { query: "after=0&wait=-5", field: "wait" },
+  ];
+
+  test.each(badQueries)("refuses GET /messages?$query with 400 naming $field", async (bad) => {
+    const url = await feedUrl(createServer());
+    const refused = await get(url, bad.query);
+    const why = explain(`GET /messages?${bad.query}`, "", `400 naming ${bad.field}`, refused.text);
+    expect(refused.status, why).toBe(400);
+    expect(refused.json, why).toMatchObject({ code: "FEED_BAD_QUERY", field: bad.field });
+  });
+
+  test("short polls lose and repeat nothing, however posts and polls interleave", async () => {
+    const feed = new MessageFeed();
+    const url = await feedUrl(createServer({ feed, batchLimit: 3 }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom("post", "poll"), { maxLength: 15 }),
+        async (steps) => {
+          const start = feed.lastId;
+          const delivered: number[] = [];
+          let cursor = start;
+          const poll = async (): Promise<number> => {
+            const batch = ids(await get(url, `after=${cursor}`));
+            delivered.push(...batch);
+            cursor = batch.at(-1) ?? cursor;
+            return batch.length;
+          };
+          for (const step of steps) {
+            if (step === "post") await post(url, { author: "ada", text: `after ${cursor}` });
+            else await poll();
+          }
+          while ((await poll()) > 0); // catch up
+          const posted = Array.from({ length: feed.lastId - start }, (_, i) => start + i + 1);
+          expect(delivered).toEqual(posted);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  test("a poller running beside a poster gets every message once, in order", async () => {
+    const url = await feedUrl(createServer({ batchLimit: 4 }));
+    const posted: number[] = [];
+    let posting = true;
+    const poster = (async () => {
+      for (let i = 0; i < 30; i++) {
+        posted.push(
+          ((await post(url, { author: "ada", text: `m${i}` })).json as { id: number }).id,
+        );
+      }
+      posting = false;
+    })();
+    const delivered: number[] = [];
+    let cursor = 0;
+    // Poll without pause until the poster is done and a poll after that brings nothing new.
+    for (;;) {
+      const done = !posting;
+      const batch = ids(await get(url, `after=${cursor}`));
+      delivered.push(...batch);
+      cursor = batch.at(-1) ?? cursor;
+      if (done && batch.length === 0) break;
+    }
+    await poster;
+    expect(delivered).toEqual(posted);
+  });
+});

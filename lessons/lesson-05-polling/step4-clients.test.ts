@@ -1,0 +1,331 @@
+import http from "node:http";
+import fc from "fast-check";
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { backoffDelay, sleep } from "#lesson/lesson-05-polling/backoff.ts";
+import { longPoll, shortPoll, type Retry } from "#lesson/lesson-05-polling/client.ts";
+import type { Message } from "#lesson/lesson-05-polling/feed.ts";
+// The clients are checked against the reference server, so that a failure here is the client's.
+import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
+import { createServer } from "#reference/lesson-05-polling/server.ts";
+import { feedUrl, held } from "./helpers.ts";
+
+const FAST = { baseMs: 2, maxMs: 8 };
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** The reference server on port 0, with its feed. */
+async function reference(options: { batchLimit?: number; maxMessages?: number } = {}) {
+  const { maxMessages, ...serverOptions } = options;
+  const feed = new MessageFeed({ maxMessages });
+  const url = await feedUrl(createServer({ ...serverOptions, feed }));
+  return { feed, url };
+}
+
+function say(feed: MessageFeed, text: string): Message {
+  return feed.append({ author: "ada", text });
+}
+
+/**
+ * A node:http server that answers request number n (1, 2, ...) with `answer(n, res)`, and keeps
+ * the target of each request it received.
+ */
+async function scripted(answer: (n: number, res: http.ServerResponse) => void) {
+  const targets: string[] = [];
+  const server = http.createServer((req, res) => {
+    targets.push(req.url ?? "");
+    answer(targets.length, res);
+  });
+  return { url: await feedUrl(server), targets, requests: () => targets.length };
+}
+
+function batch(res: http.ServerResponse, ...messages: Message[]): void {
+  res.setHeader("Content-Type", "application/json");
+  res.end(JSON.stringify({ messages, more: false }));
+}
+
+function fail(res: http.ServerResponse, status: number): void {
+  res.statusCode = status;
+  res.end(JSON.stringify({ error: `status ${status}` }));
+}
+
+const M1: Message = { id: 1, author: "ada", text: "one", at: "2026-01-01T00:00:00.000Z" };
+const M2: Message = { id: 2, author: "ada", text: "two", at: "2026-01-01T00:00:01.000Z" };
+
+describe("Step 4: The polling clients: backoff and abort", () => {
+  test("backoffDelay grows its ceiling as baseMs × 2^attempt, up to maxMs", () => {
+    const nearlyOne = () => 0.9999;
+    const delays = [0, 1, 2, 3, 4, 5, 40].map((attempt) =>
+      backoffDelay(attempt, { baseMs: 100, maxMs: 1_000 }, nearlyOne),
+    );
+    expect(delays).toEqual([99, 199, 399, 799, 999, 999, 999]);
+    expect(
+      backoffDelay(3, { baseMs: 100, maxMs: 1_000 }, () => 0),
+      "random() = 0",
+    ).toBe(0);
+  });
+
+  test("backoffDelay is full jitter: a whole number in [0, min(maxMs, baseMs × 2^attempt))", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2_000 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, baseMs, maxMs, r) => {
+          const delay = backoffDelay(attempt, { baseMs, maxMs }, () => r);
+          expect(Number.isInteger(delay)).toBe(true);
+          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeLessThan(Math.min(maxMs, baseMs * 2 ** attempt));
+        },
+      ),
+    );
+  });
+
+  test("sleep resolves with true after its time, and leaves no timer", async () => {
+    vi.useFakeTimers();
+    const slept = sleep(1_000, new AbortController().signal);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(1_000);
+    expect(await slept).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test("sleep resolves with false as soon as the signal aborts, and clears its timer", async () => {
+    vi.useFakeTimers();
+    const abort = new AbortController();
+    const slept = sleep(60_000, abort.signal);
+    abort.abort();
+    expect(await slept).toBe(false);
+    expect(vi.getTimerCount(), "clearTimeout() on abort").toBe(0);
+    expect(await sleep(60_000, abort.signal), "already aborted").toBe(false);
+    expect(vi.getTimerCount(), "no timer for a signal already aborted").toBe(0);
+  });
+
+  test("shortPoll yields what is there, then each new message, once, in order", async () => {
+    const { feed, url } = await reference();
+    say(feed, "one");
+    say(feed, "two");
+    const abort = new AbortController();
+    const messages = shortPoll({ url, intervalMs: 5, signal: abort.signal });
+    expect((await messages.next()).value).toMatchObject({ id: 1, text: "one" });
+    expect((await messages.next()).value).toMatchObject({ id: 2, text: "two" });
+    const next = messages.next();
+    say(feed, "three");
+    expect((await next).value).toMatchObject({ id: 3, text: "three" });
+    abort.abort();
+    expect(await messages.next(), "after abort, the iterator is done").toEqual({
+      done: true,
+      value: undefined,
+    });
+  });
+
+  test("shortPoll starts after the given cursor", async () => {
+    const { feed, url } = await reference();
+    for (const text of ["one", "two", "three"]) say(feed, text);
+    const abort = new AbortController();
+    const messages = shortPoll({ url, intervalMs: 5, after: 2, signal: abort.signal });
+    expect((await messages.next()).value).toMatchObject({ id: 3 });
+    abort.abort();
+  });
+
+  test("shortPoll asks again at once, without its pause, while the server says more", async () => {
+    const { feed, url } = await reference({ batchLimit: 2 });
+    for (let i = 1; i <= 5; i++) say(feed, `m${i}`);
+    const abort = new AbortController();
+    // A one-minute interval: reaching the fifth message proves no pause came between the batches.
+    const got: number[] = [];
+    for await (const message of shortPoll({ url, intervalMs: 60_000, signal: abort.signal })) {
+      got.push(message.id);
+      if (got.length === 5) break;
+    }
+    expect(got).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test("longPoll keeps a request waiting at the server and yields a message as soon as it is posted", async () => {
+    const { feed, url } = await reference();
+    const abort = new AbortController();
+    const messages = longPoll({ url, waitMs: 60_000, signal: abort.signal });
+    const next = messages.next();
+    await held(feed, 1);
+    const message = say(feed, "hello");
+    expect((await next).value).toEqual(message);
+    abort.abort();
+    expect((await messages.next()).done).toBe(true);
+  });
+
+  test("longPoll returns cleanly when aborted while its request is waiting, and the server drops it", async () => {
+    const { feed, url } = await reference();
+    const abort = new AbortController();
+    const messages = longPoll({ url, waitMs: 60_000, signal: abort.signal });
+    const next = messages.next();
+    await held(feed, 1);
+    abort.abort();
+    expect(await next, "the iterator returns; it does not throw").toEqual({
+      done: true,
+      value: undefined,
+    });
+    await held(feed, 0);
+  });
+
+  test("longPoll asks again at once after a 204, from the same cursor", async () => {
+    const server = await scripted((n, res) => {
+      if (n === 1) batch(res, M1);
+      else if (n === 2) res.writeHead(204).end();
+      else batch(res, M2);
+    });
+    const abort = new AbortController();
+    const got: number[] = [];
+    for await (const message of longPoll({ url: server.url, waitMs: 50, signal: abort.signal })) {
+      got.push(message.id);
+      if (got.length === 2) break;
+    }
+    expect(got).toEqual([1, 2]);
+    expect(server.targets).toEqual([
+      "/messages?after=0&wait=50",
+      "/messages?after=1&wait=50",
+      "/messages?after=1&wait=50",
+    ]);
+  });
+
+  test("retries 503, 429 and 502 with a growing backoff, then yields", async () => {
+    const statuses = [503, 429, 502];
+    const server = await scripted((n, res) =>
+      n <= statuses.length ? fail(res, statuses[n - 1]!) : batch(res, M1),
+    );
+    const retries: Retry[] = [];
+    const abort = new AbortController();
+    const messages = longPoll({
+      url: server.url,
+      waitMs: 1_000,
+      signal: abort.signal,
+      backoff: FAST,
+      random: () => 0.5,
+      onRetry: (retry) => retries.push(retry),
+    });
+    expect((await messages.next()).value).toEqual(M1);
+    abort.abort();
+    expect(
+      retries.map(({ attempt, delayMs, error }) => ({ attempt, delayMs, status: error.status })),
+    ).toEqual([
+      { attempt: 0, delayMs: 1, status: 503 },
+      { attempt: 1, delayMs: 2, status: 429 },
+      { attempt: 2, delayMs: 4, status: 502 },
+    ]);
+    expect(server.requests()).toBe(4);
+  });
+
+  test("starts the backoff over after a success", async () => {
+    // 503, then M1, then 503 twice, then M2.
+    const server = await scripted((n, res) =>
+      n === 2 ? batch(res, M1) : n === 5 ? batch(res, M2) : fail(res, 503),
+    );
+    const retries: Retry[] = [];
+    const abort = new AbortController();
+    const messages = shortPoll({
+      url: server.url,
+      intervalMs: 1,
+      signal: abort.signal,
+      backoff: FAST,
+      onRetry: (retry) => retries.push(retry),
+    });
+    expect((await messages.next()).value).toEqual(M1);
+    expect((await messages.next()).value).toEqual(M2);
+    abort.abort();
+    expect(retries.map((r) => r.attempt)).toEqual([0, 0, 1]);
+  });
+
+  test("retries when the connection fails before a response", async () => {
+    const server = await scripted((n, res) => (n === 1 ? res.socket?.destroy() : batch(res, M1)));
+    const retries: Retry[] = [];
+    const abort = new AbortController();
+    const messages = shortPoll({
+      url: server.url,
+      intervalMs: 1,
+      signal: abort.signal,
+      backoff: FAST,
+      onRetry: (retry) => retries.push(retry),
+    });
+    expect((await messages.next()).value).toEqual(M1);
+    abort.abort();
+    expect(retries.map((r) => r.error.code)).toEqual(["FEED_NETWORK_ERROR"]);
+  });
+
+  test("throws on a 4xx other than 429: the request is wrong, and asking again will not fix it", async () => {
+    const server = await scripted((_n, res) => fail(res, 400));
+    const abort = new AbortController();
+    const messages = longPoll({
+      url: server.url,
+      waitMs: 1_000,
+      signal: abort.signal,
+      backoff: FAST,
+    });
+    await expect(messages.next()).rejects.toMatchObject({
+      name: "FeedError",
+      code: "FEED_UNEXPECTED_STATUS",
+      status: 400,
+    });
+    expect(server.requests(), "no retry").toBe(1);
+  });
+
+  test("returns at once when aborted during a backoff pause", async () => {
+    const server = await scripted((_n, res) => fail(res, 503));
+    const abort = new AbortController();
+    let retried!: () => void;
+    const retrying = new Promise<void>((resolve) => (retried = resolve));
+    const messages = longPoll({
+      url: server.url,
+      waitMs: 1_000,
+      signal: abort.signal,
+      // A pause of 30 s: the test is over long before it would end.
+      backoff: { baseMs: 60_000, maxMs: 60_000 },
+      random: () => 0.5,
+      onRetry: () => retried(),
+    });
+    const next = messages.next();
+    await retrying;
+    abort.abort();
+    expect(await next).toEqual({ done: true, value: undefined });
+    expect(server.requests()).toBe(1);
+  });
+
+  test("throws FEED_CURSOR_EXPIRED with the oldest id kept on a 410, without retrying: those messages are gone", async () => {
+    const { feed, url } = await reference({ maxMessages: 3 });
+    for (let i = 1; i <= 5; i++) say(feed, `m${i}`); // ids 1 and 2 are dropped
+    const retries: Retry[] = [];
+    const abort = new AbortController();
+    const messages = longPoll({
+      url,
+      waitMs: 60_000,
+      after: 1,
+      signal: abort.signal,
+      backoff: FAST,
+      onRetry: (retry) => retries.push(retry),
+    });
+    await expect(messages.next(), "a cursor of 1 has missed message 2").rejects.toMatchObject({
+      name: "FeedError",
+      code: "FEED_CURSOR_EXPIRED",
+      status: 410,
+      oldestId: 3,
+    });
+    expect(
+      retries.map((r) => r.error.code),
+      "no retry: asking again cannot bring them back",
+    ).toEqual([]);
+    const resumed = shortPoll({ url, intervalMs: 5, after: 2, signal: abort.signal });
+    expect((await resumed.next()).value, "from oldestId - 1, nothing is missed").toMatchObject({
+      id: 3,
+    });
+    abort.abort();
+  });
+
+  test("makes no request when the signal is already aborted", async () => {
+    const server = await scripted((_n, res) => batch(res, M1));
+    const abort = new AbortController();
+    abort.abort();
+    const messages = shortPoll({ url: server.url, intervalMs: 1, signal: abort.signal });
+    expect(await messages.next()).toEqual({ done: true, value: undefined });
+    expect(server.requests()).toBe(0);
+  });
+});
