@@ -68,15 +68,27 @@ export class ResponseParser extends MessageParser<ClientResponse> {
 }
 
 /**
+ * The bytes of a request: request line, Host, the given header fields, and Content-Length when
+ * there is a body. Nothing about the connection: the caller adds that (request() below says
+ * `Connection: close`; lesson 04's pool says nothing, and the connection persists).
+ */
+export function serializeRequest(options: RequestOptions): Buffer {
+  // TODO: Defaults: method GET, path "/", no headers; a string body as UTF-8 bytes.
+  // TODO: RFC 9112 §3.2: "A client MUST send a Host header field ... in all HTTP/1.1 request
+  // messages." Then the given headers: a CR or LF would let a value inject header lines of its
+  // own, or a second request (throw).
+  // TODO: The length of the body in bytes; no body, no Content-Length (RFC 9110 §8.6).
+  // TODO: Lines joined by CRLF, an empty line, then the body.
+  return todo("lesson-03-http", "serializeRequest()", "Step 6");
+}
+
+/**
  * Sends one request on a new connection and resolves with the response. The request says
  * `Connection: close`, so the connection ends with the response.
  */
 export function request(options: RequestOptions): Promise<ClientResponse> {
-  // TODO: Defaults: method GET, path "/", no headers; a string body as UTF-8 bytes.
-  // TODO: RFC 9112 §3.2: "A client MUST send a Host header field ... in all HTTP/1.1 request
-  // messages." Then the given headers (refuse a value with CR or LF), Content-Length in bytes
-  // when there is a body (RFC 9110 §8.6), and Connection: close.
-  // TODO: Return a promise. Connect with net.connect; on "connect" write the head and body.
+  // TODO: The bytes: serializeRequest() with the given headers and Connection: close.
+  // TODO: Return a promise. Connect with net.connect; on "connect" write the bytes.
   // TODO: On "data", feed a ResponseParser(method); on "end", call parser.end(): the close ends
   // a close-delimited body, or cuts a message short (HTTP_INCOMPLETE_MESSAGE).
   // TODO: A 1xx response is interim (RFC 9110 §15.2): resolve with the first status >= 200,

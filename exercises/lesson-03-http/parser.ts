@@ -146,6 +146,19 @@ export abstract class MessageParser<Message> {
     return this.beforeFailure;
   }
 
+  /**
+   * Where the bytes fed so far stop: "between" two messages (no byte of the next one yet, an
+   * ignored empty line included), in a "head" (part of its start line or field lines), or in a
+   * "body". A persistent server's timers read it (lesson 04): the clock for a head runs while it
+   * says "head".
+   *
+   * Given, like completedBeforeError.
+   */
+  get phase(): "between" | "head" | "body" {
+    if (this.state === "start-line") return this.lineSize > 0 ? "head" : "between";
+    return this.state === "field-lines" ? "head" : "body";
+  }
+
   /** The peer closed the connection: completes a body delimited by the close, if one is open. */
   end(): Message[] {
     // TODO: In state "body-until-close", the close ends the body: return [this.finish()].

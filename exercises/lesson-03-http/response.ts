@@ -25,6 +25,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Timeout",
   413: "Content Too Large",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
@@ -55,9 +56,14 @@ export interface WriteOptions {
   head?: boolean;
   /** The Date header's time; now, unless a test pins it. */
   date?: Date;
+  /**
+   * The header fields that say what happens to the connection, written last. `Connection: close`
+   * unless given: this lesson's server always closes. Lesson 04's persistent server passes its own.
+   */
+  connection?: Record<string, string>;
 }
 
-/** The bytes of a complete response. This lesson's server always closes after one. */
+/** The bytes of a complete response, ending with the connection's fields (Connection: close). */
 export function serializeResponse(response: HttpResponse, options: WriteOptions = {}): Buffer {
   // TODO: Refuse a status that is not an integer from 100 to 599 with a STATUS_TEXT reason:
   // throw new Error(`Invalid status code: ${JSON.stringify(status)}`).
@@ -72,7 +78,8 @@ export function serializeResponse(response: HttpResponse, options: WriteOptions 
   // ("Sun, 06 Nov 1994 08:49:37 GMT"), which is what toUTCString() produces.
   // TODO: RFC 9112 §9.6: "A server that sends a "close" connection option MUST initiate closure
   // of the connection (see below) after it sends the response containing the "close"
-  // connection option." Send Connection: close.
+  // connection option." This lesson's server does, after every response: write the fields of
+  // options.connection, or Connection: close when none are given.
   // TODO: Lines joined by CRLF, an empty line, then the body, unless options.head.
   return todo("lesson-03-http", "serializeResponse()", "Step 3");
 }

@@ -244,6 +244,22 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     ]);
   });
 
+  test("says where the bytes so far stop: between requests, in a head, or in a body", () => {
+    const parser = new RequestParser();
+    const steps = [
+      ["\r\n", "between"], // an empty line before a request line is ignored
+      ["POST /profile HT", "head"],
+      ["TP/1.1\r\nHost: x\r\nContent-Length: 3\r\n", "head"],
+      ["\r\na", "body"],
+      ["bc", "between"],
+      ["G", "head"],
+    ] as const;
+    for (const [bytes, phase] of steps) {
+      parser.feed(Buffer.from(bytes, "latin1"));
+      expect(parser.phase, `after feeding ${show(Buffer.from(bytes, "latin1"))}`).toBe(phase);
+    }
+  });
+
   test("gives a request with neither Content-Length nor Transfer-Encoding an empty body", () => {
     expect(parseOne([crlf("POST /profile HTTP/1.1\nHost: x\n\n")]).body).toEqual(Buffer.alloc(0));
   });

@@ -28,6 +28,25 @@ describe("Step 3: Write the response", () => {
     );
   });
 
+  test("writes the connection fields it is given in place of Connection: close", () => {
+    // What a persistent server (lesson 04) sends: the connection stays open.
+    const connection = { Connection: "keep-alive", "Keep-Alive": "timeout=5" };
+    const bytes = serializeResponse({ status: 200, body: "ok" }, { date: DATE, connection });
+    expect(show(bytes)).toBe(
+      show(
+        crlf(
+          "HTTP/1.1 200 OK\n" +
+            "Content-Length: 2\n" +
+            "Date: Sun, 06 Nov 1994 08:49:37 GMT\n" +
+            "Connection: keep-alive\n" +
+            "Keep-Alive: timeout=5\n" +
+            "\n" +
+            "ok",
+        ),
+      ),
+    );
+  });
+
   test("counts Content-Length in bytes, not characters, for non-ASCII JSON", () => {
     const value = { name: "Zoë Ångström", bio: "—" };
     const text = JSON.stringify(value);

@@ -105,10 +105,11 @@ export class ResponseParser extends MessageParser<ClientResponse> {
 }
 
 /**
- * Sends one request on a new connection and resolves with the response. The request says
- * `Connection: close`, so the connection ends with the response.
+ * The bytes of a request: request line, Host, the given header fields, and Content-Length when
+ * there is a body. Nothing about the connection: the caller adds that (request() below says
+ * `Connection: close`; lesson 04's pool says nothing, and the connection persists).
  */
-export function request(options: RequestOptions): Promise<ClientResponse> {
+export function serializeRequest(options: RequestOptions): Buffer {
   const { host, port, method = "GET", path = "/", headers = {}, body } = options;
   const bodyBytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
 
@@ -122,8 +123,17 @@ export function request(options: RequestOptions): Promise<ClientResponse> {
   }
   // The length of the body in bytes; no body, no Content-Length (RFC 9110 §8.6).
   if (bodyBytes !== undefined) lines.push(`Content-Length: ${bodyBytes.length}`);
-  lines.push("Connection: close");
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+  return bodyBytes === undefined ? head : Buffer.concat([head, bodyBytes]);
+}
+
+/**
+ * Sends one request on a new connection and resolves with the response. The request says
+ * `Connection: close`, so the connection ends with the response.
+ */
+export function request(options: RequestOptions): Promise<ClientResponse> {
+  const { host, port, method = "GET", headers = {} } = options;
+  const bytes = serializeRequest({ ...options, headers: { ...headers, Connection: "close" } });
 
   return new Promise((resolve, reject) => {
     const parser = new ResponseParser(method);
@@ -134,7 +144,7 @@ export function request(options: RequestOptions): Promise<ClientResponse> {
     socket.on("error", reject);
 
     function onConnect(): void {
-      socket.write(bodyBytes === undefined ? head : Buffer.concat([head, bodyBytes]));
+      socket.write(bytes);
     }
 
     function onData(chunk: Buffer): void {

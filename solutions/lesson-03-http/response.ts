@@ -24,6 +24,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Timeout",
   413: "Content Too Large",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
@@ -55,9 +56,14 @@ export interface WriteOptions {
   head?: boolean;
   /** The Date header's time; now, unless a test pins it. */
   date?: Date;
+  /**
+   * The header fields that say what happens to the connection, written last. `Connection: close`
+   * unless given: this lesson's server always closes. Lesson 04's persistent server passes its own.
+   */
+  connection?: Record<string, string>;
 }
 
-/** The bytes of a complete response. This lesson's server always closes after one. */
+/** The bytes of a complete response, ending with the connection's fields (Connection: close). */
 export function serializeResponse(response: HttpResponse, options: WriteOptions = {}): Buffer {
   const { status, headers = {}, body = "" } = response;
   const reason = STATUS_TEXT[status];
@@ -84,8 +90,9 @@ export function serializeResponse(response: HttpResponse, options: WriteOptions 
   lines.push(`Date: ${(options.date ?? new Date()).toUTCString()}`);
   // RFC 9112 §9.6: "A server that sends a "close" connection option MUST initiate closure of the
   // connection (see below) after it sends the response containing the "close" connection
-  // option."
-  lines.push("Connection: close");
+  // option." This lesson's server does, after every response.
+  const connection = options.connection ?? { Connection: "close" };
+  for (const [name, value] of Object.entries(connection)) lines.push(`${name}: ${value}`);
 
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   return options.head ? head : Buffer.concat([head, bytes]);
