@@ -1,0 +1,249 @@
+import { describe, expect, test } from "vitest";
+import { json } from "#reference/lesson-03-http/response.ts";
+import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from "#reference/lesson-03-http/parser.ts";
+import { createServer, type Handler } from "#lesson/lesson-04-keep-alive/server.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { listen } from "../../shared/testing/net.ts";
+import {
+  crlf,
+  deferred,
+  nextConnection,
+  nextTurn,
+  oneByOne,
+  RawClient,
+  responsesIn,
+  serverHasRead,
+  splitAt,
+  summary,
+} from "./helpers.ts";
+
+const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
+const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
+const GET_999 = crlf("GET /profile/999 HTTP/1.1\nHost: x\n\n");
+
+/** The JSON bodies of responses, to compare orders. */
+function bodies(responses: { body: Buffer }[]): unknown[] {
+  return responses.map((r) => JSON.parse(r.body.toString("utf8")));
+}
+
+describe("Step 2: Answer pipelined requests in order", () => {
+  test("answers three requests sent in one write with three responses, in order", async () => {
+    const client = await RawClient.open(await listen(createServer()));
+    await client.send(Buffer.concat([GET_123, GET_124, GET_999]));
+    const responses = await client.responses(3);
+    expect(
+      responses.map((r) => r.status),
+      explain(
+        "three pipelined GETs",
+        client.sent,
+        "200 (123), 200 (124), 404 (999)",
+        responses.map(summary).join(" | "),
+      ),
+    ).toEqual([200, 200, 404]);
+    expect(bodies(responses.slice(0, 2))).toMatchObject([{ id: 123 }, { id: 124 }]);
+  });
+
+  // A POST with a body, then a GET for the profile it creates, cut into chunks in several places.
+  const body = Buffer.from('{"name":"Zoë"}', "utf8");
+  const post = Buffer.concat([
+    crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${body.length}\n\n`),
+    body,
+  ]);
+  const pipeline = Buffer.concat([post, crlf("GET /profile/125 HTTP/1.1\nHost: x\n\n")]);
+  const headEnd = post.indexOf("\r\n\r\n");
+  const umlaut = post.indexOf(Buffer.from("ë")) + 1;
+  test.each([
+    { where: "inside the first request line", chunks: splitAt(pipeline, 7) },
+    {
+      where: "between the CR and the LF that end the first head",
+      chunks: splitAt(pipeline, headEnd + 3),
+    },
+    { where: "inside the body, between the two bytes of ë", chunks: splitAt(pipeline, umlaut) },
+    {
+      where: "in the body, then with the body's end and the next request's start in one chunk",
+      chunks: splitAt(pipeline, post.length - 4, post.length + 10),
+    },
+    { where: "between every byte", chunks: oneByOne(pipeline) },
+  ])("reads a POST and the GET after it when the chunks break $where", async ({ chunks }) => {
+    const client = await RawClient.open(await listen(createServer()));
+    await client.send(...chunks);
+    const responses = await client.responses(2);
+    expect(
+      responses.map((r) => r.status),
+      explain(
+        "POST then GET",
+        pipeline,
+        "201, then 200 with the new profile",
+        responses.map(summary).join(" | "),
+      ),
+    ).toEqual([201, 200]);
+    expect(bodies(responses)).toEqual([
+      { id: 125, name: "Zoë" },
+      { id: 125, name: "Zoë" },
+    ]);
+  });
+
+  test("answers HEAD with no body, so the next pipelined response starts right after its head", async () => {
+    const client = await RawClient.open(await listen(createServer()));
+    await client.send(crlf("HEAD /profile/123 HTTP/1.1\nHost: x\n\n"), GET_124);
+    const bytes = await client.inbox.until(
+      (b) => b.includes("Ada Lovelace"),
+      "the response to the GET after the HEAD",
+    );
+    const headEnd = bytes.indexOf("\r\n\r\n") + 4;
+    expect(
+      bytes.subarray(headEnd, headEnd + 17).toString("latin1"),
+      explain(
+        "HEAD, then GET",
+        client.sent,
+        "the HEAD's head, then at once HTTP/1.1 200 OK",
+        bytes,
+      ),
+    ).toBe("HTTP/1.1 200 OK\r\n");
+  });
+
+  test("ignores an empty line between pipelined requests (RFC 9112 §2.2)", async () => {
+    const client = await RawClient.open(await listen(createServer()));
+    await client.send(Buffer.concat([GET_123, Buffer.from("\r\n"), GET_124]));
+    const responses = await client.responses(2);
+    expect(bodies(responses), show(client.sent)).toMatchObject([{ id: 123 }, { id: 124 }]);
+  });
+
+  test("reads chunk extensions and trailers, then the next pipelined request", async () => {
+    const client = await RawClient.open(await listen(createServer()));
+    const chunked = crlf(
+      "POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n" +
+        'c;note="first"\n{"name":"Ed"\n1\n}\n0\nX-Checksum: none\n\n',
+    );
+    await client.send(chunked, GET_124);
+    const responses = await client.responses(2);
+    expect(
+      responses.map((r) => r.status),
+      explain(
+        "chunked POST with extensions and a trailer, then GET",
+        client.sent,
+        "201, 200",
+        responses.map(summary).join(" | "),
+      ),
+    ).toEqual([201, 200]);
+  });
+
+  test("sends responses in request order even when a later one is ready first (head-of-line blocking)", async () => {
+    const release = deferred();
+    const called: string[] = [];
+    const handler: Handler = async (request) => {
+      called.push(request.target);
+      if (request.target === "/slow") await release.promise;
+      return json(200, { path: request.target });
+    };
+    const server = createServer({ handler });
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    const client = await RawClient.open(address);
+    const pipeline = crlf("GET /slow HTTP/1.1\nHost: x\n\nGET /fast HTTP/1.1\nHost: x\n\n");
+    const read = serverHasRead(await accepted, pipeline.length);
+    await client.send(pipeline);
+    // The server has read both requests, in one chunk or in several; /slow is still held.
+    await read;
+    expect(
+      called,
+      "GET is safe: RFC 9112 §9.3.2 lets a server handle pipelined GETs side by side",
+    ).toEqual(["/slow", "/fast"]);
+    // Two turns of the event loop: the fast handler's promise has settled, and a response written
+    // meanwhile would have been read. (The order check below catches that case in any event.)
+    await nextTurn();
+    await nextTurn();
+    expect(client.inbox.bytes().length, "nothing may leave before the slow response").toBe(0);
+    release.resolve();
+    const responses = await client.responses(2);
+    expect(bodies(responses), "responses in the order of the requests").toEqual([
+      { path: "/slow" },
+      { path: "/fast" },
+    ]);
+  });
+
+  test("finishes a pipelined POST before it starts the request after it", async () => {
+    const release = deferred();
+    const events: string[] = [];
+    const handler: Handler = async (request) => {
+      events.push(`${request.method} start`);
+      if (request.method === "POST") await release.promise;
+      events.push(`${request.method} end`);
+      return json(200, {});
+    };
+    const server = createServer({ handler });
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    const client = await RawClient.open(address);
+    const pipeline = crlf(
+      "POST /a HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}GET /b HTTP/1.1\nHost: x\n\n",
+    );
+    const read = serverHasRead(await accepted, pipeline.length);
+    await client.send(pipeline);
+    // The server has read the GET too, however the bytes were chunked; the POST is still held.
+    await read;
+    await nextTurn();
+    expect(events, "a GET after a POST may depend on what the POST changes").toEqual([
+      "POST start",
+    ]);
+    release.resolve();
+    await client.responses(2);
+    expect(events).toEqual(["POST start", "POST end", "GET start", "GET end"]);
+  });
+
+  // Each malformed request follows a good one in the same write: the good one is answered first.
+  test.each([
+    {
+      what: "an invalid chunk size (2 xyz)",
+      bad: crlf("POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2 xyz\n{}\n0\n\n"),
+      status: 400,
+    },
+    { what: "whitespace before a colon", bad: crlf("GET / HTTP/1.1\nHost : x\n\n"), status: 400 },
+    { what: "a bare LF", bad: Buffer.from("GET / HTTP/1.1\nHost: x\n\n"), status: 400 },
+    { what: "a bare CR", bad: Buffer.from("GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n"), status: 400 },
+    {
+      what: "chunked not last",
+      bad: crlf("POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked, gzip\n\n"),
+      status: 400,
+    },
+    {
+      what: "two different Content-Lengths",
+      bad: crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: 2\nContent-Length: 3\n\n{}"),
+      status: 400,
+    },
+    {
+      what: "an empty Content-Length",
+      bad: crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: \n\n{}"),
+      status: 400,
+    },
+    {
+      what: "a body over the cap",
+      bad: crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${MAX_BODY_BYTES + 1}\n\n`),
+      status: 413,
+    },
+    {
+      what: "a head over the cap",
+      bad: crlf(`GET / HTTP/1.1\nHost: x\nX-Pad: ${"a".repeat(MAX_HEADER_BYTES)}\n\n`),
+      status: 431,
+    },
+    {
+      what: "a transfer coding the server does not know",
+      bad: crlf("POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: gzip, chunked\n\n"),
+      status: 501,
+    },
+  ])(
+    "answers the request before $what, then $status with Connection: close, and closes",
+    async ({ bad, status }) => {
+      const client = await RawClient.open(await listen(createServer()));
+      await client.send(Buffer.concat([GET_123, bad]));
+      const bytes = await client.closed();
+      const responses = responsesIn(bytes);
+      const seen = responses.map(summary).join(" | ");
+      expect(
+        responses.map((r) => r.status),
+        explain("a good request, then a bad one", client.sent, `200, then ${status}`, seen),
+      ).toEqual([200, status]);
+      expect(responses[1]?.headers["connection"], seen).toBe("close");
+    },
+  );
+});

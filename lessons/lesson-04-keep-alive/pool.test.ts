@@ -1,0 +1,232 @@
+import { once } from "node:events";
+import http from "node:http";
+import net from "node:net";
+import { describe, expect, onTestFinished, test } from "vitest";
+import { RequestParser } from "#reference/lesson-03-http/parser.ts";
+import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
+import { createPool, type Pool, type PoolOptions } from "#lesson/lesson-04-keep-alive/pool.ts";
+import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import { listen, type Address } from "../../shared/testing/net.ts";
+import { deferred } from "./helpers.ts";
+
+/** A pool that is closed when the test ends. */
+function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
+  const created = createPool({ ...address, ...options });
+  onTestFinished(() => created.close());
+  return created;
+}
+
+/** A node:http server that counts its connections; `handle` answers each request. */
+async function httpServer(
+  handle: http.RequestListener = (_req, res) => res.end("ok"),
+): Promise<{ server: http.Server; address: Address; connections: () => number }> {
+  const server = http.createServer(handle);
+  let connections = 0;
+  server.on("connection", () => (connections += 1));
+  const address = await listen(server);
+  return { server, address, connections: () => connections };
+}
+
+/**
+ * A raw server that answers a request on a connection only while `answer(connection, request)`
+ * says so, and otherwise destroys the connection without a byte: the idle-close race, on demand.
+ * Counts what it received.
+ */
+async function racingServer(answer: (connection: number, request: number) => boolean) {
+  const seen: string[] = [];
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    const connection = ++connections;
+    const parser = new RequestParser();
+    let requests = 0;
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => {
+      for (const request of parser.feed(chunk)) {
+        requests += 1;
+        seen.push(`${request.method} ${request.target} on connection ${connection}`);
+        if (!answer(connection, requests)) {
+          socket.destroy();
+          return;
+        }
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }
+    });
+  });
+  const address = await listen(server);
+  return { address, seen };
+}
+
+describe("Step 4: A client-side connection pool", () => {
+  test("sends sequential requests on one reused connection", async () => {
+    const { address, connections } = await httpServer((req, res) => res.end(req.url));
+    const client = pool(address);
+    for (const path of ["/a", "/b", "/c", "/d", "/e"]) {
+      const response = await client.request({ path });
+      expect(response.body.toString("utf8")).toBe(path);
+    }
+    expect(connections(), "connections opened for five sequential requests").toBe(1);
+    expect(client.stats).toMatchObject({ opened: 1, open: 1, idle: 1, busy: 0, queued: 0 });
+  });
+
+  test("opens at most maxSockets connections and gives a freed one to the oldest waiting request", async () => {
+    const arrived: string[] = [];
+    const arrival = { next: deferred<string>() };
+    const holds = new Map<string, () => void>();
+    const { address, connections } = await httpServer((req, res) => {
+      const path = req.url ?? "";
+      holds.set(path, () => res.end(path));
+      arrived.push(path);
+      arrival.next.resolve(path);
+    });
+    /** Resolves with the path of the next request to arrive (or one that already has). */
+    async function nextArrival(count: number): Promise<string[]> {
+      while (arrived.length < count) {
+        arrival.next = deferred<string>();
+        await arrival.next.promise;
+      }
+      return arrived.slice(0, count);
+    }
+    const client = pool(address, { maxSockets: 2 });
+    const responses = ["/1", "/2", "/3", "/4", "/5"].map((path) => client.request({ path }));
+    expect((await nextArrival(2)).sort()).toEqual(["/1", "/2"]);
+    expect(client.stats).toMatchObject({ open: 2, busy: 2, queued: 3 });
+    holds.get("/1")?.();
+    expect((await nextArrival(3))[2], "first come, first served").toBe("/3");
+    holds.get("/2")?.();
+    expect((await nextArrival(4))[3]).toBe("/4");
+    holds.get("/3")?.();
+    expect((await nextArrival(5))[4]).toBe("/5");
+    holds.get("/4")?.();
+    holds.get("/5")?.();
+    const bodies = (await Promise.all(responses)).map((r) => r.body.toString("utf8"));
+    expect(bodies).toEqual(["/1", "/2", "/3", "/4", "/5"]);
+    expect(connections(), "connections opened with maxSockets: 2").toBe(2);
+  });
+
+  test("frames chunked and HEAD responses, so the next response on the connection reads right", async () => {
+    const { address, connections } = await httpServer((req, res) => {
+      if (req.url === "/chunked") {
+        res.write("one,");
+        res.end("two");
+      } else {
+        res.setHeader("Content-Length", 5);
+        res.end(req.method === "HEAD" ? undefined : "fives");
+      }
+    });
+    const client = pool(address, { maxSockets: 1 });
+    const chunked = await client.request({ path: "/chunked" });
+    expect(chunked.headers["transfer-encoding"]).toBe("chunked");
+    expect(chunked.body.toString()).toBe("one,two");
+    const head = await client.request({ method: "HEAD", path: "/five" });
+    expect(head.headers["content-length"]).toBe("5");
+    expect(head.body.length).toBe(0);
+    const get = await client.request({ path: "/five" });
+    expect(get.body.toString()).toBe("fives");
+    expect(connections()).toBe(1);
+  });
+
+  test("opens a new connection for each request when the server says Connection: close", async () => {
+    // Lesson 03's server: one request per connection.
+    const address = await listen(createClosingServer());
+    const client = pool(address);
+    for (let i = 0; i < 3; i++) {
+      const response = await client.request({ path: "/profile/123" });
+      expect(response.headers["connection"]).toBe("close");
+    }
+    expect(client.stats.opened, "connections for three requests to a server that closes").toBe(3);
+  });
+
+  test("replaces a connection the server closed while it sat idle", async () => {
+    const { server, address, connections } = await httpServer();
+    const accepted = once(server, "connection") as Promise<[net.Socket]>;
+    const client = pool(address);
+    await client.request();
+    const [serverSide] = await accepted;
+    const closed = once(serverSide, "close");
+    server.closeIdleConnections();
+    await closed;
+    const response = await client.request({ path: "/again" });
+    expect(response.status).toBe(200);
+    expect(connections(), "the closed connection and its replacement").toBe(2);
+  });
+
+  test("retries a GET once when a reused connection closes before any response byte", async () => {
+    // Connection 1 answers its first request, then closes on the second: the server "closed it
+    // as idle" just as the request left. Every other connection answers.
+    const { address, seen } = await racingServer(
+      (connection, request) => connection > 1 || request === 1,
+    );
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/first" });
+    const response = await client.request({ path: "/again" });
+    expect(response.status).toBe(200);
+    expect(seen).toEqual([
+      "GET /first on connection 1",
+      "GET /again on connection 1",
+      "GET /again on connection 2",
+    ]);
+    expect(client.stats.retries).toBe(1);
+  });
+
+  test("never retries a POST: it rejects with POOL_CONNECTION_CLOSED", async () => {
+    const { address, seen } = await racingServer(
+      (connection, request) => connection > 1 || request === 1,
+    );
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/first" });
+    await expect(
+      client.request({ method: "POST", path: "/order", body: "{}" }),
+      "a POST may have been applied: RFC 9110 §9.2.2",
+    ).rejects.toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
+    expect(seen.filter((line) => line.startsWith("POST"))).toHaveLength(1);
+    expect(client.stats.retries).toBe(0);
+  });
+
+  test("retries a GET only once: if the retry meets a closed connection too, it rejects", async () => {
+    // Two connections answer one request each, then close on the next.
+    const { address, seen } = await racingServer((_connection, request) => request === 1);
+    const client = pool(address, { maxSockets: 2 });
+    await Promise.all([client.request({ path: "/a" }), client.request({ path: "/b" })]);
+    expect(client.stats).toMatchObject({ opened: 2, idle: 2 });
+    await expect(client.request({ path: "/c" })).rejects.toMatchObject({
+      code: "POOL_CONNECTION_CLOSED",
+    });
+    expect(seen.filter((line) => line.startsWith("GET /c"))).toHaveLength(2);
+    expect(client.stats.retries).toBe(1);
+  });
+
+  test("closes an idle connection after its idleTimeoutMs", async () => {
+    const { server, address } = await httpServer();
+    const accepted = once(server, "connection") as Promise<[net.Socket]>;
+    const client = pool(address, { idleTimeoutMs: 30 });
+    await client.request();
+    const [serverSide] = await accepted;
+    // The pool's FIN: the server side reads the end of the stream.
+    await once(serverSide, "end");
+    expect(client.stats.idle).toBe(0);
+  });
+
+  test("close() rejects queued and later requests with POOL_CLOSED, and lets the busy one finish", async () => {
+    const hold = deferred();
+    const { address } = await httpServer(
+      (_req, res) => void hold.promise.then(() => res.end("ok")),
+    );
+    const client = pool(address, { maxSockets: 1 });
+    const busy = client.request({ path: "/busy" });
+    const queued = client.request({ path: "/queued" });
+    client.close();
+    await expect(queued).rejects.toMatchObject({ code: "POOL_CLOSED" });
+    hold.resolve();
+    expect((await busy).status).toBe(200);
+    await expect(client.request()).rejects.toMatchObject({ code: "POOL_CLOSED" });
+  });
+
+  test("uses one connection for ten requests to your keep-alive server", async () => {
+    const server = createServer();
+    const client = pool(await listen(server));
+    for (let i = 0; i < 10; i++) {
+      expect((await client.request({ path: "/profile/124" })).status).toBe(200);
+    }
+    expect(server.stats()).toMatchObject({ connectionsOpened: 1, requests: 10 });
+  });
+});
