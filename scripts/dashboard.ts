@@ -1,9 +1,13 @@
-// npm start: runs every lesson's tests against your exercises and shows where you are.
-import { listLessons } from "./lib/lessons.ts";
+// npm start [-- <lesson>]: runs every lesson's tests against your exercises, shows where you are,
+// and what to do next: in the lesson named, else in the lesson you are in the middle of.
+import { parseArgs } from "./lib/args.ts";
+import { findLesson, listLessons } from "./lib/lessons.ts";
 import { readmeSection } from "./lib/readme.ts";
 import { bold, cyan, dim, green, progressBar, red, spinner, yellow } from "./lib/style.ts";
 import { runSuite, type Outcome, type SuiteError } from "./lib/suite.ts";
 
+const args = parseArgs(process.argv.slice(2), { usage: "npm start [-- <lesson>]" });
+const focus = args.positional[0] === undefined ? undefined : findLesson(args.positional[0]).name;
 const lessons = listLessons();
 let finished = 0;
 const stop = spinner("Running the tests against your exercises", () => `${finished} done`);
@@ -34,11 +38,23 @@ interface NextUp {
   step: string | undefined;
 }
 
+/**
+ * Which lesson "Next up" speaks of, lowest first: the one named; else one whose test file does not
+ * load; else the first lesson under way (some tests pass), since lessons may be taken out of order;
+ * else the first lesson with a failing test.
+ */
+function nextUpRank(lesson: string, loadFails: boolean, started: boolean): number {
+  if (focus !== undefined) return lesson === focus ? 0 : Number.POSITIVE_INFINITY;
+  if (loadFails) return 1;
+  return started ? 2 : 3;
+}
+
 console.log(bold("\nThe protocol course\n"));
 let passedTotal = 0;
 let testsTotal = 0;
 let lessonsDone = 0;
 let next: NextUp | undefined;
+let nextRank = Number.POSITIVE_INFINITY;
 for (const lesson of lessons) {
   const outcomes: Outcome[] = outcomesOf.get(lesson.name) ?? [];
   const loadErrors: SuiteError[] = loadErrorsOf.get(lesson.name) ?? [];
@@ -60,11 +76,11 @@ for (const lesson of lessons) {
   if (skipped > 0) status += dim(` (${skipped} skipped: a tool is missing)`);
   console.log(`  ${lesson.number}  ${lesson.title.padEnd(40)} ${status}`);
 
-  if (next) continue;
   const [loadError] = loadErrors;
   const [failure] = failed;
+  let candidate: NextUp | undefined;
   if (loadError) {
-    next = {
+    candidate = {
       lesson: lesson.name,
       headline: "A test file cannot load your code: fix this first.",
       file: undefined,
@@ -72,7 +88,13 @@ for (const lesson of lessons) {
       step: undefined,
     };
   } else if (failure) {
-    next = { ...failure, headline: failure.name, message: failure.message ?? "" };
+    candidate = { ...failure, headline: failure.name, message: failure.message ?? "" };
+  }
+  if (candidate === undefined) continue;
+  const rank = nextUpRank(lesson.name, loadError !== undefined, passed > 0);
+  if (rank < nextRank) {
+    next = candidate;
+    nextRank = rank;
   }
 }
 
@@ -101,6 +123,9 @@ if (next) {
   console.log(
     `  Stuck? The hints at the end of the README open one at a time: ${cyan(`lessons/${next.lesson}/README.md#hints`)}\n`,
   );
+} else if (focus !== undefined) {
+  console.log(green(bold(`${focus} passes. Well done!`)));
+  console.log(`Compare your code with the reference: ${cyan(`npm run compare -- ${focus}`)}\n`);
 } else if (testsTotal > 0) {
   console.log(green(bold("Every lesson passes. Well done!")));
   console.log(`Compare your code with the reference: ${cyan("npm run compare -- lesson-01")}\n`);
