@@ -126,10 +126,13 @@ function sendBatch({ feed }: FeedContext, res: Response, messages: Message[]): v
 
 /** express.json() skips a body that is not JSON; it should be refused instead. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  // TODO: req.is("application/json") is null when there is no body at all (no Content-Length, no
-  // Transfer-Encoding: RFC 9112 §6.3, a body of length zero). That is a missing message, for
-  // postMessage to refuse: next(). So is a JSON body. Only when it is false, throw
-  // FEED_UNSUPPORTED_MEDIA_TYPE (415), naming the Content-Type that came (or that none did).
+  // TODO: An empty body is a missing message, for postMessage to refuse (400), not a body of the
+  // wrong type (415): next(). req.is("application/json") is null for a request with neither
+  // Content-Length nor Transfer-Encoding (RFC 9112 §6.3: its body has length zero), but it counts
+  // `Content-Length: 0`, which fetch() sends for a POST without a body, as a body: check that one
+  // by hand.
+  // TODO: A JSON body: next(). Only when req.is() is false, throw FEED_UNSUPPORTED_MEDIA_TYPE
+  // (415), naming the Content-Type that came (or that none did).
   return todo("lesson-05-polling", "requireJson()", "Step 2");
 }
 

@@ -61,34 +61,97 @@ export function summary(reply: Reply): string {
 }
 
 /**
- * Resolves once the feed counts `count` waiters, checking now and on each "waiting" event (never
- * with a timer). If one of `requests` is answered first, it fails: the server answered a request
- * it should have held.
+ * How long a test lets something that takes a few milliseconds take before it fails with a message
+ * that says what is missing. It is a deadline for the failure message only: a passing test never
+ * waits on it, and it stays under vitest's own timeout, which would say nothing but "timed out".
  */
-export function held(feed: WatchedFeed, count: number, ...requests: Promise<Reply>[]) {
-  return new Promise<void>((resolve, reject) => {
-    const check = (): void => {
-      if (feed.waiting !== count) return;
-      feed.off("waiting", check);
-      resolve();
-    };
-    feed.on("waiting", check);
-    check();
-    for (const request of requests) {
-      request.then(
-        (answer) => {
-          feed.off("waiting", check);
-          reject(
-            new Error(
-              `Expected the server to hold the long poll (${count} waiting), but it answered ` +
-                `at once: ${summary(answer)}`,
-            ),
-          );
-        },
-        () => {},
-      );
-    }
+export const DEADLINE_MS = 1_500;
+
+/**
+ * `promise`, or a failure with `failure()` (read when the deadline passes, so that it can tell the
+ * state at that moment) if it has not settled within DEADLINE_MS. The timer is cleared either way.
+ */
+export async function within<T>(promise: Promise<T>, failure: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        reject(new Error(failure()));
+      } catch (error) {
+        reject(error); // the message itself failed (a stub's getter): report that instead
+      }
+    }, DEADLINE_MS);
   });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface HeldOptions {
+  /** Requests that must still be open: if one is answered first, the server did not hold it. */
+  requests?: Promise<Reply>[];
+  /** What to check when the count is not reached in time, in the learner's terms. */
+  hint?: string;
+}
+
+/**
+ * Resolves once the feed counts `count` waiters, checking now and on each "waiting" event (never
+ * with a timer). It fails if one of `requests` is answered first (the server answered a request it
+ * should have held), or if the count is still not reached after DEADLINE_MS, with `hint`.
+ */
+export async function held(
+  feed: WatchedFeed,
+  count: number,
+  { requests = [], hint }: HeldOptions = {},
+): Promise<void> {
+  let check = (): void => {};
+  try {
+    await within(
+      new Promise<void>((resolve, reject) => {
+        check = () => {
+          if (feed.waiting === count) resolve();
+        };
+        feed.on("waiting", check);
+        for (const request of requests) {
+          request.then(
+            (answer) =>
+              reject(
+                new Error(
+                  `Expected the server to hold the long poll (${count} waiting), but it answered ` +
+                    `at once: ${summary(answer)}`,
+                ),
+              ),
+            () => {},
+          );
+        }
+        check();
+      }),
+      () => stuck(feed.waiting, count, hint),
+    );
+  } finally {
+    feed.off("waiting", check);
+  }
+}
+
+/** Why held() gave up: the count it saw, the one it expected, and what to look at. */
+function stuck(waiting: number, count: number, hint: string | undefined): string {
+  const polls = (n: number) => `${n} long poll${n === 1 ? "" : "s"}`;
+  const seen =
+    waiting > count
+      ? `Still ${polls(waiting)} waiting at the feed after ${DEADLINE_MS} ms, where ${count} ` +
+        `should be left`
+      : `Only ${polls(waiting)} waiting at the feed after ${DEADLINE_MS} ms, where ${count} ` +
+        `should be held`;
+  const why =
+    hint ??
+    (waiting > count
+      ? 'is every waiter removed from the set when its wait ends, and is "waiting" emitted ' +
+        "with the new count?"
+      : 'is the request held with feed.waitFor(), and does waitFor() emit "waiting" with the ' +
+        "new count?");
+  return `${seen}: ${why}`;
 }
 
 /** Every value the feed's "waiting" event reports from now on. */

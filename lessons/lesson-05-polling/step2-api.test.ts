@@ -16,6 +16,16 @@ function chunked(body: string, size: number): string {
   return `${out}0\r\n\r\n`;
 }
 
+/** Whether `bytes` hold a whole response head and as many body bytes as its Content-Length says. */
+function isWholeResponse(bytes: Buffer): boolean {
+  const end = bytes.indexOf("\r\n\r\n");
+  if (end < 0) return false;
+  const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(
+    bytes.subarray(0, end + 2).toString("latin1"),
+  );
+  return bytes.length >= end + 4 + Number(length?.[1] ?? 0);
+}
+
 describe("Step 2: The HTTP API, validated with zod", () => {
   test("POST /messages answers 201 with the stored message: its id, author, text and time", async () => {
     const url = await feedUrl(createServer());
@@ -162,6 +172,32 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     },
   );
 
+  test("refuses a POST with no body at all with 400 FEED_BAD_MESSAGE: a missing message, not a wrong media type", async () => {
+    const { host, port } = await listen(createServer());
+    // No Content-Type, and neither Content-Length nor Transfer-Encoding: RFC 9112 §6.3, a request
+    // "with neither" has a body of length zero. Then the POST fetch() sends without a body, with
+    // Content-Length: 0. Neither has a media type to refuse: there is no message.
+    const requests = [
+      `POST /messages HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+      `POST /messages HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\n\r\n`,
+    ];
+    for (const sent of requests) {
+      const socket = await connect({ host, port });
+      const inbox = new Inbox(socket);
+      socket.write(sent);
+      const bytes = await inbox.until(isWholeResponse, "a whole response");
+      const text = bytes.toString("latin1");
+      const why = explain(
+        "a POST with no body",
+        sent,
+        'HTTP/1.1 400 ... {"code":"FEED_BAD_MESSAGE",...}, not 415: there is no body to have a type',
+        bytes,
+      );
+      expect(text.startsWith("HTTP/1.1 400 Bad Request\r\n"), why).toBe(true);
+      expect(text, why).toContain('"code":"FEED_BAD_MESSAGE"');
+    }
+  });
+
   test("refuses a chunked body over 4 KiB with 413, and answers the next request on the same connection", async () => {
     const { host, port } = await listen(createServer());
     const socket = await connect({ host, port });
@@ -213,7 +249,6 @@ describe("Step 2: The HTTP API, validated with zod", () => {
         "RFC 9110 §15.5.11: a 410 is heuristically cacheable; this one is for one moment",
       ).toBe("no-store");
     }
-    expect(feed.waiting, "a refused long poll is not held").toBe(0);
     const caughtUp = await get(url, "after=2");
     expect(ids(caughtUp), `after=2 misses nothing: ${summary(caughtUp)}`).toEqual([3, 4, 5]);
   });
@@ -242,15 +277,26 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     { query: "after=abc", field: "after" },
     { query: "after=1.5", field: "after" },
     { query: "after=", field: "after" },
+    // Digits only: each of these is a number to Number() or z.coerce.number(), and not a cursor.
+    { query: "after=1e3", field: "after" },
+    { query: "after=%205", field: "after" }, // " 5"
+    { query: "after=%2B5", field: "after" }, // "+5"
+    { query: "after=0x10", field: "after" },
     { query: "after=1&after=2", field: "after" },
     { query: "after=0&wait=soon", field: "wait" },
     { query: "after=0&wait=-5", field: "wait" },
+    { query: "after=0&wait=1e3", field: "wait" },
   ];
 
   test.each(badQueries)("refuses GET /messages?$query with 400 naming $field", async (bad) => {
     const url = await feedUrl(createServer());
     const refused = await get(url, bad.query);
-    const why = explain(`GET /messages?${bad.query}`, "", `400 naming ${bad.field}`, refused.text);
+    const why = explain(
+      `a poll whose query the schema refuses (${bad.field} must be digits only, given once)`,
+      `GET /messages?${bad.query} HTTP/1.1`,
+      `400 {"code":"FEED_BAD_QUERY","error":"${bad.field} ...","field":"${bad.field}"}`,
+      summary(refused),
+    );
     expect(refused.status, why).toBe(400);
     expect(refused.json, why).toMatchObject({ code: "FEED_BAD_QUERY", field: bad.field });
   });

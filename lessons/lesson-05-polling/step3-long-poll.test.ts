@@ -88,7 +88,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("a long poll is held until a message is posted, then answered 200 with it", async () => {
     const { feed, url } = await start();
     const poll = get(url, "after=0&wait=60000");
-    await held(feed, 1, poll);
+    await held(feed, 1, { requests: [poll] });
     const created = await post(url, HI);
     const answer = await poll;
     expect(answer.status, summary(answer)).toBe(200);
@@ -99,7 +99,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("a HEAD long poll is held like the GET it mirrors, and answered 200 with no body", async () => {
     const { feed, url } = await start();
     const poll = get(url, "after=0&wait=60000", { method: "HEAD" });
-    await held(feed, 1, poll);
+    await held(feed, 1, { requests: [poll] });
     await post(url, HI);
     const answer = await poll;
     expect(answer.status, "RFC 9110 §9.3.2: HEAD is GET without the content").toBe(200);
@@ -115,6 +115,30 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     expect(answer.status, summary(answer)).toBe(200);
     expect(ids(answer)).toEqual([1]);
     expect(waiting, "the request was never held").toEqual([]);
+  });
+
+  test("a long poll with a cursor older than what is kept is refused with 410 before any wait, and never held", async () => {
+    const feed = new MessageFeed({ maxMessages: 3 });
+    const url = await feedUrl(createServer({ feed }));
+    for (let i = 1; i <= 5; i++) feed.append({ author: "ada", text: `m${i}` }); // keeps 3 to 5
+    const waiting = recordWaiting(feed);
+    const query = "after=1&wait=60000";
+    const refused = await get(url, query);
+    const why = explain(
+      "a long poll whose cursor is behind the messages kept (ids 3 to 5): the 410 check comes " +
+        "before holdPoll(), or what is kept is answered as if nothing was lost",
+      `GET /messages?${query} HTTP/1.1`,
+      '410 {"code":"FEED_CURSOR_EXPIRED","error":...,"oldestId":3}',
+      refused.text,
+    );
+    expect(refused.status, why).toBe(410);
+    expect(refused.json, why).toEqual({
+      code: "FEED_CURSOR_EXPIRED",
+      error: expect.any(String),
+      oldestId: 3,
+    });
+    expect(waiting, "a refused long poll registers no waiter").toEqual([]);
+    expect(feed.waiting, "a refused long poll is not held").toBe(0);
   });
 
   test("a long poll whose wait ends with no news is answered 204, with no body at all", async () => {
@@ -148,7 +172,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("one POST releases every waiting long poll: 5 polls waiting, one message, 5 answers", async () => {
     const { feed, url } = await start();
     const polls = Array.from({ length: 5 }, () => get(url, "after=0&wait=60000"));
-    await held(feed, 5, ...polls);
+    await held(feed, 5, { requests: polls });
     const waiting = recordWaiting(feed);
     const created = await post(url, HI);
     const answers = await Promise.all(polls);
@@ -165,7 +189,12 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     request.on("error", () => {}); // destroying it below fails it with "socket hang up"
     await held(feed, 1);
     request.destroy();
-    await held(feed, 0);
+    await held(feed, 0, {
+      hint:
+        "the client went away, but its long poll is still counted. Is the waiter removed when " +
+        'the response closes? holdPoll() must abort the wait on res.on("close", ...), and ' +
+        "waitFor() must settle a waiter whose signal aborts",
+    });
     server.close();
     await once(server, "close");
   });
@@ -173,7 +202,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("answers 503 with Retry-After when maxWaiters polls are already waiting", async () => {
     const { feed, url } = await start({ maxWaiters: 2 });
     const polls = [get(url, "after=0&wait=60000"), get(url, "after=0&wait=60000")];
-    await held(feed, 2, ...polls);
+    await held(feed, 2, { requests: polls });
     const refused = await get(url, "after=0&wait=60000");
     expect(refused.status, summary(refused)).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("1");
@@ -193,7 +222,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
         text: stdout,
         json: undefined,
       }));
-      await held(feed, 1, curlReply);
+      await held(feed, 1, { requests: [curlReply] });
       const created = await post(url, HI);
       const { stdout } = await curl;
       expect(stdout, "curl's output").toMatch(/^HTTP\/1\.1 200 OK\r\n/);

@@ -1,13 +1,13 @@
 import http from "node:http";
 import fc from "fast-check";
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { backoffDelay, sleep } from "#lesson/lesson-05-polling/backoff.ts";
 import { longPoll, shortPoll, type Retry } from "#lesson/lesson-05-polling/client.ts";
 import type { Message } from "#lesson/lesson-05-polling/feed.ts";
 // The clients are checked against the reference server, so that a failure here is the client's.
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import { createServer } from "#reference/lesson-05-polling/server.ts";
-import { feedUrl, held } from "./helpers.ts";
+import { DEADLINE_MS, feedUrl, held, within } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -29,15 +29,17 @@ function say(feed: MessageFeed, text: string): Message {
 
 /**
  * A node:http server that answers request number n (1, 2, ...) with `answer(n, res)`, and keeps
- * the target of each request it received.
+ * the target of each request it received and the client's port it came from (one per connection).
  */
 async function scripted(answer: (n: number, res: http.ServerResponse) => void) {
   const targets: string[] = [];
+  const ports: (number | undefined)[] = [];
   const server = http.createServer((req, res) => {
     targets.push(req.url ?? "");
+    ports.push(req.socket.remotePort);
     answer(targets.length, res);
   });
-  return { url: await feedUrl(server), targets, requests: () => targets.length };
+  return { url: await feedUrl(server), targets, ports, requests: () => targets.length };
 }
 
 function batch(res: http.ServerResponse, ...messages: Message[]): void {
@@ -134,13 +136,38 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const { feed, url } = await reference({ batchLimit: 2 });
     for (let i = 1; i <= 5; i++) say(feed, `m${i}`);
     const abort = new AbortController();
+    onTestFinished(() => abort.abort()); // ends a pause the client should not have taken
     // A one-minute interval: reaching the fifth message proves no pause came between the batches.
     const got: number[] = [];
-    for await (const message of shortPoll({ url, intervalMs: 60_000, signal: abort.signal })) {
-      got.push(message.id);
-      if (got.length === 5) break;
-    }
+    const reading = (async () => {
+      for await (const message of shortPoll({ url, intervalMs: 60_000, signal: abort.signal })) {
+        got.push(message.id);
+        if (got.length === 5) break;
+      }
+    })();
+    await within(
+      reading,
+      () =>
+        `Got ids ${JSON.stringify(got)} of [1,2,3,4,5], then nothing for ${DEADLINE_MS} ms. ` +
+        `The server answers in batches of 2 with "more": true until the last one: the client ` +
+        `must ask again at once after such a batch, not pause intervalMs (a minute here).`,
+    );
     expect(got).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test("stops between two messages of one batch when aborted while the consumer holds the first", async () => {
+    const { feed, url } = await reference();
+    for (const text of ["one", "two", "three"]) say(feed, text);
+    const abort = new AbortController();
+    const messages = shortPoll({ url, intervalMs: 5, signal: abort.signal });
+    expect((await messages.next()).value).toMatchObject({ id: 1 });
+    // Messages 2 and 3 came in the same batch, and are already in the client's hands.
+    abort.abort();
+    expect(
+      await messages.next(),
+      "after abort, the iterator is done, even with messages of the last batch left: check " +
+        "signal.aborted after each yield",
+    ).toEqual({ done: true, value: undefined });
   });
 
   test("longPoll keeps a request waiting at the server and yields a message as soon as it is posted", async () => {
@@ -162,11 +189,21 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const next = messages.next();
     await held(feed, 1);
     abort.abort();
-    expect(await next, "the iterator returns; it does not throw").toEqual({
+    const ended = await within(
+      next,
+      () =>
+        `The iterator was still waiting ${DEADLINE_MS} ms after the abort: is the signal passed ` +
+        `to fetch(), so that aborting it ends the request, and does poll() return then?`,
+    );
+    expect(ended, "the iterator returns; it does not throw").toEqual({
       done: true,
       value: undefined,
     });
-    await held(feed, 0);
+    await held(feed, 0, {
+      hint:
+        "the client aborted, but the server still holds its request. Is the signal passed to " +
+        "fetch(), so that aborting it closes the request?",
+    });
   });
 
   test("longPoll asks again at once after a 204, from the same cursor", async () => {
@@ -214,6 +251,33 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       { attempt: 2, delayMs: 4, status: 502 },
     ]);
     expect(server.requests()).toBe(4);
+  });
+
+  test("reads the whole body of an error before it retries, so that the retry reuses the connection", async () => {
+    // 1 MiB: more than the socket and fetch buffer, so an unread body holds up its connection.
+    const body = "x".repeat(1024 * 1024);
+    const server = await scripted((n, res) => {
+      if (n > 1) return batch(res, M1);
+      res.statusCode = 503;
+      res.end(body);
+    });
+    const abort = new AbortController();
+    const messages = longPoll({
+      url: server.url,
+      waitMs: 1_000,
+      signal: abort.signal,
+      backoff: FAST,
+    });
+    expect((await messages.next()).value).toEqual(M1);
+    abort.abort();
+    expect(server.requests()).toBe(2);
+    expect(
+      server.ports[1],
+      `The retry came from client port ${server.ports[1]}, the 503 went to port ` +
+        `${server.ports[0]}: a new connection. A response's connection is free for the next ` +
+        `request only once its body has been read (keep-alive, lesson 04): read the body of ` +
+        `an error too.`,
+    ).toBe(server.ports[0]);
   });
 
   test("starts the backoff over after a success", async () => {
@@ -286,7 +350,13 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const next = messages.next();
     await retrying;
     abort.abort();
-    expect(await next).toEqual({ done: true, value: undefined });
+    const ended = await within(
+      next,
+      () =>
+        `The iterator was still waiting ${DEADLINE_MS} ms after the abort, in a pause of 30 s: ` +
+        `does sleep() resolve false as soon as the signal aborts, and does poll() return then?`,
+    );
+    expect(ended).toEqual({ done: true, value: undefined });
     expect(server.requests()).toBe(1);
   });
 

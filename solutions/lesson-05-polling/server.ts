@@ -159,9 +159,12 @@ function sendBatch({ feed }: FeedContext, res: Response, messages: Message[]): v
 
 /** express.json() skips a body that is not JSON; it should be refused instead. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  // req.is() is null when there is no body at all (no Content-Length, no Transfer-Encoding:
-  // RFC 9112 §6.3, a body of length zero). That is a missing message, for postMessage to refuse.
-  if (req.is("application/json") !== false) return next();
+  // An empty body is a missing message, for postMessage to refuse (400), not a body of the wrong
+  // type (415). req.is() is null for a request with neither Content-Length nor Transfer-Encoding
+  // (RFC 9112 §6.3: its body has length zero), but it counts `Content-Length: 0`, which fetch()
+  // sends for a POST without a body, as a body: check that one by hand.
+  const empty = req.get("Content-Length") === "0";
+  if (empty || req.is("application/json") !== false) return next();
   const type = req.get("Content-Type");
   throw new FeedError(
     "FEED_UNSUPPORTED_MEDIA_TYPE",
