@@ -173,7 +173,9 @@ class ConnectionPool implements Pool {
   private onData(connection: Connection, chunk: Buffer): void {
     // TODO: No job: bytes nobody asked for; destroy the connection. Otherwise count the bytes, feed
     // the parser (an error fails the job), and complete() with the first final response (a 1xx is
-    // interim, RFC 9110 §15.2). Anything after it was not asked for either: not reusable.
+    // interim, RFC 9110 §15.2). Anything after it was not asked for either, another whole response
+    // or the start of one (the parser's phase is not "between"): not clean, not reusable. Reused,
+    // the connection would hand the rest of those bytes to the next request as its response.
     return todo("lesson-04-keep-alive", "ConnectionPool.onData()", "Step 4");
   }
 
@@ -187,7 +189,8 @@ class ConnectionPool implements Pool {
   private complete(connection: Connection, response: ClientResponse, clean: boolean): void {
     // TODO: Clear the job, count the response, resolve. RFC 9112 §9.3 applies to the response too:
     // reuse the connection only if it was clean, persists(response) and the pool is open: back to
-    // idle, with a timer that retires it after idleTimeoutMs. Otherwise retire it. Then dispatch().
+    // idle (the end of the list: the most recently used), with a timer that retires it after
+    // idleTimeoutMs. Clean but not reusable: retire it. Not clean: destroy it. Then dispatch().
     return todo("lesson-04-keep-alive", "ConnectionPool.complete()", "Step 4");
   }
 

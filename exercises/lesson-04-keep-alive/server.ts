@@ -97,10 +97,10 @@ interface Exchange {
 export function serveConnection(socket: net.Socket, settings: Settings, stats: ServerStats): void {
   const parser = new RequestParser();
   let answered = false;
-  // TODO (Step 2): Replace the flag with a queue of Exchanges not yet written, in the order their
-  // requests arrived, a count of requests served, and a flag `finished`: set once the last
-  // exchange is queued; no further request is read, the connection closes after the queue is
-  // written.
+  // TODO (Step 1): A count of requests served on this connection (`served`), and a flag
+  // `finished` in place of `answered`: set once the last request is accepted; no further request
+  // is read, and the connection closes after the last response is written.
+  // TODO (Step 2): A queue of Exchanges not yet written, in the order their requests arrived.
   // TODO (Step 3): A flag for backpressure (false from a write() that returned false until
   // "drain"), and two timers: idle and headers.
 
@@ -140,20 +140,23 @@ export function serveConnection(socket: net.Socket, settings: Settings, stats: S
   }
 
   // TODO (Step 3): watchTimers(completed): after each chunk, from where the parser stands
-  // (parser.phase), a request under way stops the idle timer, and a head under way runs the
-  // headers timer. That one starts at the chunk with the head's first byte and is not restarted
-  // by later bytes: a client that sends one byte every few seconds (slowloris) must not hold the
-  // connection forever. A request completed in this chunk: a head still arriving is the next
-  // one's, with its own clock. stopHeadersTimer(): clear the timer and forget it.
+  // (parser.phase). The idle timer runs only while nothing is owed: the bytes of a request (or a
+  // request completed in this chunk) clear it, and only progress() arms it again, once the queue
+  // is empty. A request that has arrived but is not answered yet (queued, running in a slow
+  // handler, unwritten) keeps it off, however long that takes. A head under way runs the headers
+  // timer. That one starts at the chunk with the head's first byte and is not restarted by later
+  // bytes: a client that sends one byte every few seconds (slowloris) must not hold the connection
+  // forever. A request completed in this chunk: a head still arriving is the next one's, with its
+  // own clock. stopHeadersTimer(): clear the timer and forget it.
 
   /** A complete request, in arrival order. */
   function accept(request: HttpRequest): void {
     // TODO (Step 1): RFC 9112 §9.6: after the request with "close", "The server MUST NOT process
     // any further requests received on that connection." Count the request; it is the last one
     // unless it persists() and the connection has served fewer than maxRequestsPerConnection;
-    // its response's fields are connectionFields({ open, idleTimeoutMs, remaining }).
-    // TODO (Step 2): Push an Exchange ("waiting") instead of answering at once; if it is the last,
-    // set finished; then progress().
+    // its response's fields are connectionFields({ open, idleTimeoutMs, remaining }). The last
+    // one sets finished. For now, answer at once, and end() only after the last response.
+    // TODO (Step 2): Push an Exchange ("waiting") instead of answering at once; then progress().
     if (answered) return;
     stats.requests += 1;
     reply(answer(settings.handler, request, { Connection: "close" }));

@@ -2,18 +2,39 @@ import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import { describe, expect, onTestFinished, test } from "vitest";
+import type { ClientResponse } from "#reference/lesson-03-http/client.ts";
 import { RequestParser } from "#reference/lesson-03-http/parser.ts";
 import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
 import { createPool, type Pool, type PoolOptions } from "#lesson/lesson-04-keep-alive/pool.ts";
 import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import { show } from "../../shared/testing/bytes.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
-import { deferred } from "./helpers.ts";
+import { deferred, summary } from "./helpers.ts";
 
-/** A pool that is closed when the test ends. */
+/**
+ * A pool that is closed when the test ends. An unwritten close() is not reported a second time:
+ * the test has already failed on the first stub it called.
+ */
 function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
   const created = createPool({ ...address, ...options });
-  onTestFinished(() => created.close());
+  onTestFinished(() => {
+    try {
+      created.close();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "COURSE_NOT_IMPLEMENTED") throw error;
+    }
+  });
   return created;
+}
+
+/** The error a request rejects with; if it resolves instead, a failure that says why it should not. */
+async function rejection(request: Promise<ClientResponse>, expectation: string): Promise<unknown> {
+  const outcome = await request.then(
+    (response) => ({ response }),
+    (error: unknown) => ({ error }),
+  );
+  if ("error" in outcome) return outcome.error;
+  throw new Error(`${expectation}\n  instead it resolved with: ${summary(outcome.response)}`);
 }
 
 /** A node:http server that counts its connections; `handle` answers each request. */
@@ -27,12 +48,14 @@ async function httpServer(
   return { server, address, connections: () => connections };
 }
 
+const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
 /**
- * A raw server that answers a request on a connection only while `answer(connection, request)`
- * says so, and otherwise destroys the connection without a byte: the idle-close race, on demand.
- * Counts what it received.
+ * A raw server: `reply(connection, request)` (both counted from 1) gives the bytes to write for
+ * each request, in one write, or null to destroy the connection without a byte. It never closes
+ * a connection otherwise. `seen` lists each request and the connection it came on.
  */
-async function racingServer(answer: (connection: number, request: number) => boolean) {
+async function rawServer(reply: (connection: number, request: number) => string | null) {
   const seen: string[] = [];
   let connections = 0;
   const server = net.createServer((socket) => {
@@ -44,16 +67,25 @@ async function racingServer(answer: (connection: number, request: number) => boo
       for (const request of parser.feed(chunk)) {
         requests += 1;
         seen.push(`${request.method} ${request.target} on connection ${connection}`);
-        if (!answer(connection, requests)) {
+        const bytes = reply(connection, requests);
+        if (bytes === null) {
           socket.destroy();
           return;
         }
-        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        socket.write(bytes);
       }
     });
   });
   const address = await listen(server);
   return { address, seen };
+}
+
+/**
+ * A raw server that answers a request on a connection only while `answer(connection, request)`
+ * says so, and otherwise destroys the connection without a byte: the idle-close race, on demand.
+ */
+function racingServer(answer: (connection: number, request: number) => boolean) {
+  return rawServer((connection, request) => (answer(connection, request) ? OK : null));
 }
 
 describe("Step 4: A client-side connection pool", () => {
@@ -174,10 +206,18 @@ describe("Step 4: A client-side connection pool", () => {
     );
     const client = pool(address, { maxSockets: 1 });
     await client.request({ path: "/first" });
-    await expect(
+    const error = await rejection(
       client.request({ method: "POST", path: "/order", body: "{}" }),
-      "a POST may have been applied: RFC 9110 §9.2.2",
-    ).rejects.toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
+      "A POST whose reused connection closed before any response byte must reject with " +
+        "PoolError POOL_CONNECTION_CLOSED, not be sent again: a POST may have been applied. " +
+        'RFC 9110 §9.2.2: "A client SHOULD NOT automatically retry a request with a ' +
+        "non-idempotent method unless it has some means to know that the request semantics are " +
+        'actually idempotent"; RFC 9112 §9.3.1 sends clients there. Check retryOrReject(): ' +
+        "only a method in IDEMPOTENT_METHODS goes back to the queue.",
+    );
+    expect(error, "a POST may have been applied: RFC 9110 §9.2.2").toMatchObject({
+      code: "POOL_CONNECTION_CLOSED",
+    });
     expect(seen.filter((line) => line.startsWith("POST"))).toHaveLength(1);
     expect(client.stats.retries).toBe(0);
   });
@@ -188,11 +228,100 @@ describe("Step 4: A client-side connection pool", () => {
     const client = pool(address, { maxSockets: 2 });
     await Promise.all([client.request({ path: "/a" }), client.request({ path: "/b" })]);
     expect(client.stats).toMatchObject({ opened: 2, idle: 2 });
-    await expect(client.request({ path: "/c" })).rejects.toMatchObject({
-      code: "POOL_CONNECTION_CLOSED",
-    });
+    const error = await rejection(
+      client.request({ path: "/c" }),
+      "A GET whose retry also met a connection that closed before any response byte must " +
+        "reject with PoolError POOL_CONNECTION_CLOSED: one retry, no more. Check " +
+        "retryOrReject(): job.retried.",
+    );
+    expect(error).toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
     expect(seen.filter((line) => line.startsWith("GET /c"))).toHaveLength(2);
     expect(client.stats.retries).toBe(1);
+  });
+
+  test("never retries on a fresh connection: one that closes before its first response rejects", async () => {
+    // Connection 1 closes on its first request; any later connection would answer.
+    const { address, seen } = await racingServer((connection) => connection > 1);
+    const client = pool(address, { maxSockets: 1 });
+    const error = await rejection(
+      client.request({ path: "/first" }),
+      "A GET on a NEW connection that closed before any response byte must reject with " +
+        "PoolError POOL_CONNECTION_CLOSED. The idle-close race (RFC 9112 §9.5) only happens on a " +
+        "reused connection: a server that closes a fresh one did so for a reason of its own, and " +
+        "might do it again. Check retryOrReject(): connection.served > 0.",
+    );
+    expect(error).toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
+    expect(seen, "requests the server received, and on which connection").toEqual([
+      "GET /first on connection 1",
+    ]);
+    expect(client.stats.retries).toBe(0);
+  });
+
+  test("opens a new connection after a response that says Connection: close, even while the server holds the old one open", async () => {
+    // Says close, and does not close (until the client does): only the header tells.
+    const { address, seen } = await rawServer(
+      () => "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+    );
+    const client = pool(address);
+    const first = await client.request({ path: "/first" });
+    expect(first.headers["connection"]).toBe("close");
+    const second = await client.request({ path: "/second" });
+    expect(second.status).toBe(200);
+    expect(
+      seen,
+      "requests the server received, and on which connection. RFC 9112 §9.6: " +
+        '"A client that receives a "close" connection option MUST cease sending requests on ' +
+        "that connection and close the connection after reading the response message " +
+        'containing the "close" connection option". Check complete(): persists(response) ' +
+        "decides reuse.",
+    ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
+  });
+
+  test("reuses the most recently used idle connection first", async () => {
+    // The server answers with the number of the connection a request came on.
+    const numbers = new WeakMap<net.Socket, number>();
+    const { server, address } = await httpServer((req, res) => {
+      res.end(String(numbers.get(req.socket)));
+    });
+    let opened = 0;
+    server.on("connection", (socket: net.Socket) => numbers.set(socket, ++opened));
+    const client = pool(address, { maxSockets: 2 });
+    // Two at once: two connections. They go back to idle in the order their responses come.
+    const finished: string[] = [];
+    await Promise.all(
+      ["/a", "/b"].map((path) =>
+        client.request({ path }).then((r) => finished.push(r.body.toString("utf8"))),
+      ),
+    );
+    expect(new Set(finished).size, "two requests at once, on two connections").toBe(2);
+    const next = await client.request({ path: "/c" });
+    expect(
+      next.body.toString("utf8"),
+      `the connection that answered last (connections answered in order: ${finished.join(", ")}). ` +
+        "The most recently used goes first (LIFO), so the others stay idle and can time out. " +
+        "Check dispatch(): idle.pop(), not idle.shift().",
+    ).toBe(finished[1]);
+  });
+
+  test("never reuses a connection whose last chunk held the start of a response nobody asked for", async () => {
+    // Connection 1 answers its first request with the response and, in the same write, the start
+    // of an unrequested one. Small and in one write, it arrives in one chunk. Reused, the rest of
+    // that response would be read as the answer to the next request.
+    const extra = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsm";
+    const { address, seen } = await rawServer((connection, request) =>
+      connection === 1 && request === 1 ? OK + extra : OK,
+    );
+    const client = pool(address, { maxSockets: 1 });
+    const first = await client.request({ path: "/first" });
+    expect(first.body.toString("utf8")).toBe("ok");
+    const second = await client.request({ path: "/second" });
+    expect(second.body.toString("utf8")).toBe("ok");
+    expect(
+      seen,
+      `requests the server received, and on which connection. After the response, the chunk ` +
+        `held ${show(extra)}: the parser is not between messages, so the connection cannot be ` +
+        'trusted. Check onData(): clean only if the final response is the last and parser.phase is "between".',
+    ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
   });
 
   test("closes an idle connection after its idleTimeoutMs", async () => {

@@ -1,12 +1,23 @@
 import { once } from "node:events";
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { json } from "#reference/lesson-03-http/response.ts";
 import { createServer, type Handler } from "#lesson/lesson-04-keep-alive/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
-import { crlf, deferred, nextConnection, RawClient, responsesIn, summary } from "./helpers.ts";
+import {
+  crlf,
+  deferred,
+  nextConnection,
+  PATIENCE_MS,
+  RawClient,
+  responsesIn,
+  serverHasRead,
+  summary,
+  within,
+} from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
+const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
 
 /** Sends one GET and checks that its response keeps the connection open. */
 async function servedAndKept(client: RawClient): Promise<void> {
@@ -28,12 +39,34 @@ describe("Step 3: Timeouts and limits", () => {
     await client.send(GET_123);
     const [response] = await client.responses(1);
     expect(response.headers["keep-alive"], summary(response)).toBe("timeout=0, max=99");
-    const bytes = await client.closed();
+    const bytes = await within(
+      client.closed(),
+      PATIENCE_MS,
+      "the server's FIN 50 ms (idleTimeoutMs) after its response: nothing was left to answer. " +
+        "Check that progress() arms the idle timer once the queue is empty and the parser is " +
+        '"between" requests, and that onIdleTimeout() sets finished so that closeWhenDone() ends ' +
+        "the socket.",
+    );
     const responses = responsesIn(bytes);
     expect(
       responses.length,
       explain("an idle close", client.sent, "one response, then FIN and nothing else", bytes),
     ).toBe(1);
+  });
+
+  test("closes a connection that never sends a byte after idleTimeoutMs, with a FIN and no response", async () => {
+    const client = await RawClient.open(await listen(createServer({ idleTimeoutMs: 50 })));
+    const bytes = await within(
+      client.closed(),
+      PATIENCE_MS,
+      "the server's FIN 50 ms (idleTimeoutMs) after the connection opened: a connection that " +
+        "never sends a byte is idle from the start. Check that serveConnection() arms the idle " +
+        "timer before any data arrives.",
+    );
+    expect(
+      bytes.length,
+      explain("a silent connection", client.sent, "FIN only: nothing was asked, so no 408", bytes),
+    ).toBe(0);
   });
 
   test("serves maxRequestsPerConnection requests, the last saying Connection: close, then closes", async () => {
@@ -67,27 +100,38 @@ describe("Step 3: Timeouts and limits", () => {
     // clock. (This interval makes load, it synchronizes nothing.)
     await slow.send("GET /profile/124 HTTP/1.1\r\nHost: x\r\nX-Slow: ");
     const trickle = setInterval(() => void slow.send("a"), 10);
-    try {
-      const other = await RawClient.open(address);
-      await other.send(GET_123);
-      const [served] = await other.responses(1, "a response for another client meanwhile");
-      expect(served.status).toBe(200);
+    // Cleared when the test ends, even when it ends by failing or timing out.
+    onTestFinished(() => clearInterval(trickle));
 
-      const bytes = await slow.closed();
-      const [, timeout] = responsesIn(bytes);
-      expect(
-        timeout?.status,
-        explain(
-          "an unfinished head",
-          slow.sent,
-          "after the first response: 408, Connection: close, FIN",
-          bytes,
-        ),
-      ).toBe(408);
-      expect(timeout?.headers["connection"]).toBe("close");
-    } finally {
-      clearInterval(trickle);
-    }
+    const other = await RawClient.open(address);
+    await other.send(GET_123);
+    const [served] = await within(
+      other.responses(1, "a response for another client meanwhile"),
+      PATIENCE_MS,
+      "a response for another client while the slow one trickles: one connection's timers " +
+        "must not hold up the others.",
+    );
+    expect(served.status).toBe(200);
+
+    const bytes = await within(
+      slow.closed(),
+      PATIENCE_MS,
+      "408 and a FIN 150 ms (headersTimeoutMs) after the head's first byte, while a byte " +
+        "arrives every 10 ms. Check watchTimers(): it starts the headers timer only when none " +
+        "runs (later bytes of the same head must not restart it), and onHeadersTimeout() " +
+        "finishes with a 408.",
+    );
+    const [, timeout] = responsesIn(bytes);
+    expect(
+      timeout?.status,
+      explain(
+        "an unfinished head",
+        slow.sent,
+        "after the first response: 408, Connection: close, FIN",
+        bytes,
+      ),
+    ).toBe(408);
+    expect(timeout?.headers["connection"]).toBe("close");
   });
 
   test("clears its timers when the client closes the connection", async () => {
@@ -104,6 +148,10 @@ describe("Step 3: Timeouts and limits", () => {
     const halfRead = once(serverSide, "data");
     await client.send("GET /profile/124 HTTP/1.1\r\n");
     await halfRead;
+    expect(
+      vi.getTimerCount(),
+      "timers pending while half a head has arrived: the headers timer at least (Step 3)",
+    ).toBeGreaterThan(0);
     const closed = once(serverSide, "close");
     client.socket.destroy();
     await closed;
@@ -122,18 +170,25 @@ describe("Step 3: Timeouts and limits", () => {
 
     // The client stops reading and pipelines eight requests for 256 KiB each.
     client.socket.pause();
-    let paused = false;
-    serverSide.once("pause", () => {
-      paused = true;
-    });
     const pausedNow = once(serverSide, "pause");
     let requests = Buffer.alloc(0);
     for (let i = 1; i <= 8; i++) {
       requests = Buffer.concat([requests, crlf(`GET /${i} HTTP/1.1\nHost: x\n\n`)]);
     }
     await client.send(requests);
-    await pausedNow;
-    expect(paused, "the server paused its reading (socket.pause())").toBe(true);
+    await within(
+      pausedNow,
+      PATIENCE_MS,
+      "the server to pause its reading (socket.pause()) once write() returns false: a 256 KiB " +
+        "response is over the socket's high-water mark, and the client reads nothing. Check " +
+        "flush() (keep what write() returns) and pauseWhenFull().",
+    );
+    // Paused for the right reason, and still: its writes wait for "drain", which cannot come
+    // while the client does not read. 8 requests are below maxPipelinedRequests (16).
+    expect(
+      { paused: serverSide.isPaused(), waitingForDrain: serverSide.writableNeedDrain },
+      "the server stays paused while a write waits for drain (the client reads nothing)",
+    ).toEqual({ paused: true, waitingForDrain: true });
 
     client.socket.resume();
     const responses = (await client.responses(9)).slice(1);
@@ -169,7 +224,16 @@ describe("Step 3: Timeouts and limits", () => {
     const pausedNow = once(serverSide, "pause");
     const sent = Buffer.concat([1, 2, 3, 4, 5].map((i) => crlf(`GET /${i} HTTP/1.1\nHost: x\n\n`)));
     await client.send(sent);
-    await pausedNow;
+    await within(
+      pausedNow,
+      PATIENCE_MS,
+      "the server to pause its reading (socket.pause()) with 2 (maxPipelinedRequests) " +
+        "requests unanswered. Check pauseWhenFull(): the queue's length against the cap.",
+    );
+    expect(
+      serverSide.isPaused(),
+      "the server stays paused while its handlers hold maxPipelinedRequests requests",
+    ).toBe(true);
     expect(started, `handlers started, with 5 requests pipelined: ${show(sent, 60)}`).toEqual([
       "/1",
       "/2",
@@ -182,6 +246,86 @@ describe("Step 3: Timeouts and limits", () => {
       "/3",
       "/4",
       "/5",
+    ]);
+  });
+
+  test("destroys a half-closed connection whose client never closes its side, after idleTimeoutMs", async () => {
+    const server = createServer({ idleTimeoutMs: 50 });
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    // allowHalfOpen: this client reads the server's FIN and never sends its own.
+    const client = await RawClient.open(address, { allowHalfOpen: true });
+    const serverSide = await accepted;
+    const closedByServer = once(serverSide, "close");
+    await client.send(crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n"));
+    const bytes = await client.closed();
+    expect(
+      responsesIn(bytes).map((response) => response.headers["connection"]),
+      explain("a request with Connection: close", client.sent, "one response, then FIN", bytes),
+    ).toEqual(["close"]);
+    expect(client.socket.writableEnded, "the client has not closed its side").toBe(false);
+    await within(
+      closedByServer,
+      PATIENCE_MS,
+      "the server to destroy the connection 50 ms (idleTimeoutMs) after its FIN: the client " +
+        "never closes its side, and a half-closed connection must not linger forever. Check " +
+        "closeWhenDone(): after socket.end(), a timer that calls socket.destroy().",
+    );
+  });
+
+  test("keeps the idle timer off while a handler works longer than idleTimeoutMs, and the connection open", async () => {
+    const started = deferred();
+    const release = deferred();
+    const handler: Handler = async (request) => {
+      if (request.target !== "/slow") return json(200, { path: request.target });
+      started.resolve();
+      await release.promise;
+      return json(200, { path: "/slow" });
+    };
+    const server = createServer({ handler, idleTimeoutMs: 50 });
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    const client = await RawClient.open(address);
+    const serverSide = await accepted;
+    await servedAndKept(client);
+
+    const slow = crlf("GET /slow HTTP/1.1\nHost: x\n\n");
+    await client.send(slow);
+    await started.promise;
+    // The event that says idleTimeoutMs has passed while /slow runs: a second connection of the
+    // same server, opened after /slow started and silent, closed by its own idle timer. An idle
+    // timer left running on the first connection was armed earlier, so it would have fired first.
+    const silent = await RawClient.open(address);
+    await within(
+      silent.closed(),
+      PATIENCE_MS,
+      "a silent second connection closed by its idle timer (50 ms), the sign that the idle " +
+        "period has passed. Check that serveConnection() arms the idle timer from the start.",
+    );
+    // A next request, read by the server before /slow is answered: a connection the idle timer
+    // has finished would drop it.
+    await client.send(GET_124);
+    await serverHasRead(serverSide, GET_124.length);
+    release.resolve();
+    const expected =
+      "the slow response, then the next request's. A handler at work is not idleness: the idle " +
+      "timer must not run while a request is queued, running or unwritten. Check that " +
+      "watchTimers() clears it when a request arrives, and that progress() arms it only when the " +
+      "queue is empty";
+    const responses = await within(client.responses(3, expected), PATIENCE_MS, expected);
+    expect(
+      responses
+        .slice(1)
+        .map((r) => [JSON.parse(r.body.toString("utf8")).path, r.headers["connection"]]),
+      explain(
+        "a handler slower than idleTimeoutMs, then a next request",
+        client.sent,
+        "both answered, in order, the connection kept",
+        client.inbox.bytes(),
+      ),
+    ).toEqual([
+      ["/slow", "keep-alive"],
+      ["/profile/124", "keep-alive"],
     ]);
   });
 });

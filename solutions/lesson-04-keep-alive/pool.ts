@@ -218,8 +218,11 @@ class ConnectionPool implements Pool {
     // A 1xx response is interim (RFC 9110 §15.2): the final response follows it.
     const final = responses.findIndex((response) => response.status >= 200);
     if (final === -1) return;
-    // Anything after the final response was not asked for either: not reusable.
-    this.complete(connection, responses[final] as ClientResponse, final === responses.length - 1);
+    // Anything after the final response was not asked for either: another whole response, or
+    // the start of one the parser now holds. Reused, the connection would hand the rest of those
+    // bytes to the next request as its response.
+    const clean = final === responses.length - 1 && parser.phase === "between";
+    this.complete(connection, responses[final] as ClientResponse, clean);
   }
 
   private onEnd(connection: Connection): void {
@@ -249,8 +252,11 @@ class ConnectionPool implements Pool {
     if (clean && persists(response) && !this.closed) {
       this.idle.push(connection);
       connection.idleTimer = setTimeout(() => this.retire(connection), this.idleTimeoutMs);
-    } else {
+    } else if (clean) {
       this.retire(connection);
+    } else {
+      // Bytes nobody asked for, or a body that ended with the close: nothing to say goodbye to.
+      connection.socket.destroy();
     }
     this.dispatch();
   }

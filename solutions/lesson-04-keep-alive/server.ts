@@ -96,7 +96,7 @@ export function serveConnection(socket: net.Socket, settings: Settings, stats: S
   const parser = new RequestParser();
   // The exchanges not yet written, in the order their requests arrived.
   const queue: Exchange[] = [];
-  let served = 0;
+  let served = 0; // requests accepted on this connection, for maxRequestsPerConnection
   // Set once the last exchange is queued: no further request is read, the connection closes
   // after the queue is written.
   let finished = false;
@@ -138,10 +138,11 @@ export function serveConnection(socket: net.Socket, settings: Settings, stats: S
   }
 
   /**
-   * After each chunk, from where the parser stands: a request under way stops the idle timer, and
-   * a head under way runs the headers timer. That one starts at the chunk with the head's first
-   * byte and is not restarted by later bytes: a client that sends one byte every few seconds
-   * (slowloris) must not hold the connection forever.
+   * After each chunk, from where the parser stands. The idle timer runs only while nothing is
+   * owed: the bytes of a request clear it, and only progress() arms it again, once the queue is
+   * empty, so a slow handler is not idleness. A head under way runs the headers timer. That one
+   * starts at the chunk with the head's first byte and is not restarted by later bytes: a client
+   * that sends one byte every few seconds (slowloris) must not hold the connection forever.
    */
   function watchTimers(completed: boolean): void {
     if (completed || parser.phase !== "between") clearTimeout(idleTimer);
