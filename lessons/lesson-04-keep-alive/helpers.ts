@@ -1,9 +1,6 @@
 /** Test helpers for lesson 04: a raw client that keeps its connection, and responses read back. */
 import { once } from "node:events";
 import type net from "node:net";
-// From node:timers, not the globals: vi.useFakeTimers() replaces the globals only, so within()
-// still gives up on time in a test that fakes them.
-import { clearTimeout as realClearTimeout, setTimeout as realSetTimeout } from "node:timers";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { ResponseParser, type ClientResponse } from "#reference/lesson-03-http/client.ts";
 import { show } from "../../shared/testing/bytes.ts";
@@ -88,32 +85,6 @@ export class RawClient {
   /** Resolves with every byte received once the server has closed the connection. */
   closed(): Promise<Buffer> {
     return this.inbox.untilEnd();
-  }
-}
-
-/**
- * How long a test waits for something the server does on its own timer (an idle close, a 408) or
- * should do at once (pause), before it says what it was waiting for. Far above the 50 to 150 ms
- * timeouts the tests configure, far below vitest's 5 s timeout and its bare "Test timed out".
- */
-export const PATIENCE_MS = 1_000;
-
-/**
- * Resolves as `promise` does; if it has not settled after `ms`, fails with a message that says what
- * was expected and what to check. The bound only turns a hang into a lesson: a passing test never
- * waits on it, and its timer is cleared either way.
- */
-export async function within<T>(promise: Promise<T>, ms: number, expectation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = realSetTimeout(() => {
-      reject(new Error(`Nothing after ${ms} ms. Expected ${expectation}`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    realClearTimeout(timer);
   }
 }
 

@@ -4,16 +4,15 @@ import { json } from "#reference/lesson-03-http/response.ts";
 import { createServer, type Handler } from "#lesson/lesson-04-keep-alive/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
 import {
   crlf,
   deferred,
   nextConnection,
-  PATIENCE_MS,
   RawClient,
   responsesIn,
   serverHasRead,
   summary,
-  within,
 } from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
@@ -41,7 +40,6 @@ describe("Step 3: Timeouts and limits", () => {
     expect(response.headers["keep-alive"], summary(response)).toBe("timeout=0, max=99");
     const bytes = await within(
       client.closed(),
-      PATIENCE_MS,
       "the server's FIN 50 ms (idleTimeoutMs) after its response: nothing was left to answer. " +
         "Check that progress() arms the idle timer once the queue is empty and the parser is " +
         '"between" requests, and that onIdleTimeout() sets finished so that closeWhenDone() ends ' +
@@ -58,7 +56,6 @@ describe("Step 3: Timeouts and limits", () => {
     const client = await RawClient.open(await listen(createServer({ idleTimeoutMs: 50 })));
     const bytes = await within(
       client.closed(),
-      PATIENCE_MS,
       "the server's FIN 50 ms (idleTimeoutMs) after the connection opened: a connection that " +
         "never sends a byte is idle from the start. Check that serveConnection() arms the idle " +
         "timer before any data arrives.",
@@ -107,7 +104,6 @@ describe("Step 3: Timeouts and limits", () => {
     await other.send(GET_123);
     const [served] = await within(
       other.responses(1, "a response for another client meanwhile"),
-      PATIENCE_MS,
       "a response for another client while the slow one trickles: one connection's timers " +
         "must not hold up the others.",
     );
@@ -115,7 +111,6 @@ describe("Step 3: Timeouts and limits", () => {
 
     const bytes = await within(
       slow.closed(),
-      PATIENCE_MS,
       "408 and a FIN 150 ms (headersTimeoutMs) after the head's first byte, while a byte " +
         "arrives every 10 ms. Check watchTimers(): it starts the headers timer only when none " +
         "runs (later bytes of the same head must not restart it), and onHeadersTimeout() " +
@@ -178,7 +173,6 @@ describe("Step 3: Timeouts and limits", () => {
     await client.send(requests);
     await within(
       pausedNow,
-      PATIENCE_MS,
       "the server to pause its reading (socket.pause()) once write() returns false: a 256 KiB " +
         "response is over the socket's high-water mark, and the client reads nothing. Check " +
         "flush() (keep what write() returns) and pauseWhenFull().",
@@ -226,7 +220,6 @@ describe("Step 3: Timeouts and limits", () => {
     await client.send(sent);
     await within(
       pausedNow,
-      PATIENCE_MS,
       "the server to pause its reading (socket.pause()) with 2 (maxPipelinedRequests) " +
         "requests unanswered. Check pauseWhenFull(): the queue's length against the cap.",
     );
@@ -266,7 +259,6 @@ describe("Step 3: Timeouts and limits", () => {
     expect(client.socket.writableEnded, "the client has not closed its side").toBe(false);
     await within(
       closedByServer,
-      PATIENCE_MS,
       "the server to destroy the connection 50 ms (idleTimeoutMs) after its FIN: the client " +
         "never closes its side, and a half-closed connection must not linger forever. Check " +
         "closeWhenDone(): after socket.end(), a timer that calls socket.destroy().",
@@ -298,7 +290,6 @@ describe("Step 3: Timeouts and limits", () => {
     const silent = await RawClient.open(address);
     await within(
       silent.closed(),
-      PATIENCE_MS,
       "a silent second connection closed by its idle timer (50 ms), the sign that the idle " +
         "period has passed. Check that serveConnection() arms the idle timer from the start.",
     );
@@ -312,7 +303,7 @@ describe("Step 3: Timeouts and limits", () => {
       "timer must not run while a request is queued, running or unwritten. Check that " +
       "watchTimers() clears it when a request arrives, and that progress() arms it only when the " +
       "queue is empty";
-    const responses = await within(client.responses(3, expected), PATIENCE_MS, expected);
+    const responses = await within(client.responses(3, expected), expected);
     expect(
       responses
         .slice(1)

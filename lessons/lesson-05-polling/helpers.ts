@@ -1,5 +1,6 @@
 /** Test helpers for lesson 05: a feed server on port 0, requests with fetch, and waiting on waiters. */
 import { listen } from "../../shared/testing/net.ts";
+import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 
 /**
  * What the helpers need of a MessageFeed: its count of waiters and its "waiting" event. (A
@@ -60,35 +61,6 @@ export function summary(reply: Reply): string {
   return `${reply.status} ${reply.text === "" ? "(no body)" : reply.text}`;
 }
 
-/**
- * How long a test lets something that takes a few milliseconds take before it fails with a message
- * that says what is missing. It is a deadline for the failure message only: a passing test never
- * waits on it, and it stays under vitest's own timeout, which would say nothing but "timed out".
- */
-export const DEADLINE_MS = 1_500;
-
-/**
- * `promise`, or a failure with `failure()` (read when the deadline passes, so that it can tell the
- * state at that moment) if it has not settled within DEADLINE_MS. The timer is cleared either way.
- */
-export async function within<T>(promise: Promise<T>, failure: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      try {
-        reject(new Error(failure()));
-      } catch (error) {
-        reject(error); // the message itself failed (a stub's getter): report that instead
-      }
-    }, DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export interface HeldOptions {
   /** Requests that must still be open: if one is answered first, the server did not hold it. */
   requests?: Promise<Reply>[];
@@ -99,7 +71,7 @@ export interface HeldOptions {
 /**
  * Resolves once the feed counts `count` waiters, checking now and on each "waiting" event (never
  * with a timer). It fails if one of `requests` is answered first (the server answered a request it
- * should have held), or if the count is still not reached after DEADLINE_MS, with `hint`.
+ * should have held), or if the count is still not reached after PATIENCE_MS, with `hint`.
  */
 export async function held(
   feed: WatchedFeed,
@@ -140,9 +112,9 @@ function stuck(waiting: number, count: number, hint: string | undefined): string
   const polls = (n: number) => `${n} long poll${n === 1 ? "" : "s"}`;
   const seen =
     waiting > count
-      ? `Still ${polls(waiting)} waiting at the feed after ${DEADLINE_MS} ms, where ${count} ` +
+      ? `Still ${polls(waiting)} waiting at the feed after ${PATIENCE_MS} ms, where ${count} ` +
         `should be left`
-      : `Only ${polls(waiting)} waiting at the feed after ${DEADLINE_MS} ms, where ${count} ` +
+      : `Only ${polls(waiting)} waiting at the feed after ${PATIENCE_MS} ms, where ${count} ` +
         `should be held`;
   const why =
     hint ??

@@ -7,7 +7,8 @@ import type { Message } from "#lesson/lesson-05-polling/feed.ts";
 // The clients are checked against the reference server, so that a failure here is the client's.
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import { createServer } from "#reference/lesson-05-polling/server.ts";
-import { DEADLINE_MS, feedUrl, held, within } from "./helpers.ts";
+import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
+import { feedUrl, held } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -151,7 +152,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     await within(
       reading,
       () =>
-        `Got ids ${JSON.stringify(got)} of [1,2,3,4,5], then nothing for ${DEADLINE_MS} ms. ` +
+        `Got ids ${JSON.stringify(got)} of [1,2,3,4,5], then nothing for ${PATIENCE_MS} ms. ` +
         `The server answers in batches of 2 with "more": true until the last one: the client ` +
         `must ask again at once after such a batch, not pause intervalMs (a minute here).`,
     );
@@ -195,7 +196,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const ended = await within(
       next,
       () =>
-        `The iterator was still waiting ${DEADLINE_MS} ms after the abort: is the signal passed ` +
+        `The iterator was still waiting ${PATIENCE_MS} ms after the abort: is the signal passed ` +
         `to fetch(), so that aborting it ends the request, and does poll() return then?`,
     );
     expect(ended, "the iterator returns; it does not throw").toEqual({
@@ -356,7 +357,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const ended = await within(
       next,
       () =>
-        `The iterator was still waiting ${DEADLINE_MS} ms after the abort, in a pause of 30 s: ` +
+        `The iterator was still waiting ${PATIENCE_MS} ms after the abort, in a pause of 30 s: ` +
         `does sleep() resolve false as soon as the signal aborts, and does poll() return then?`,
     );
     expect(ended).toEqual({ done: true, value: undefined });
