@@ -74,12 +74,17 @@ export class RawClient {
   }
 
   /** Resolves with the first `count` responses once they have all arrived. */
-  async responses(count: number, expectation = `${count} responses`): Promise<ClientResponse[]> {
+  async responses(
+    count: number,
+    expectation = `${count} responses`,
+  ): Promise<[ClientResponse, ...ClientResponse[]]> {
     const bytes = await this.inbox.until(
       (received) => responsesIn(received).length >= count,
       `${expectation} (sent: ${show(this.sent, 300)})`,
     );
-    return responsesIn(bytes).slice(0, count);
+    const [first, ...rest] = responsesIn(bytes).slice(0, Math.max(count, 1));
+    if (first === undefined) throw new Error(`No response arrived (sent: ${show(this.sent, 300)})`);
+    return [first, ...rest];
   }
 
   /** Resolves with every byte received once the server has closed the connection. */

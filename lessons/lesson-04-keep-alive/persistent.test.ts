@@ -1,5 +1,5 @@
 import http from "node:http";
-import { describe, expect, onTestFinished, test } from "vitest";
+import { assert, describe, expect, onTestFinished, test } from "vitest";
 import type { HttpRequest } from "#reference/lesson-03-http/parser.ts";
 import {
   connectionFields,
@@ -75,6 +75,7 @@ describe("Step 1: Keep the connection open", () => {
     const [first] = await client.responses(1, "the response to the first GET");
     await client.send(GET_124);
     const [, second] = await client.responses(2, "the response to a second GET on the connection");
+    assert.isDefined(second);
     for (const [response, max] of [
       [first, 99],
       [second, 98],
@@ -100,6 +101,7 @@ describe("Step 1: Keep the connection open", () => {
     await client.send(crlf("GET /profile/124 HTTP/1.1\nHost: x\nConnection: close\n\n"));
     const bytes = await client.closed();
     const [, last, extra] = await client.responses(2);
+    assert.isDefined(last);
     expect(
       last.headers["connection"],
       explain("RFC 9112 §9.6", client.sent, "Connection: close, then FIN", bytes),

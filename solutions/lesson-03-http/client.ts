@@ -51,12 +51,13 @@ export class ResponseParser extends MessageParser<ClientResponse> {
   protected startLine(line: string): void {
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
     const match = /^(\S+) (\d{3}) ([\t\x20-\x7e\x80-\xff]*)$/.exec(line);
-    if (match === null) {
+    const [, version, status, reason] = match ?? [];
+    if (version === undefined || status === undefined || reason === undefined) {
       throw new HttpError("HTTP_BAD_STATUS_LINE", `Malformed status line: ${JSON.stringify(line)}`);
     }
-    this.version = parseVersion(match[1], "HTTP_BAD_STATUS_LINE");
-    this.status = Number(match[2]);
-    this.reason = match[3];
+    this.version = parseVersion(version, "HTTP_BAD_STATUS_LINE");
+    this.status = Number(status);
+    this.reason = reason;
   }
 
   /** RFC 9112 §6.3, the rules for a response, in their order of precedence. */

@@ -554,11 +554,11 @@ export const CHUNK_SIZE_LINE = new RegExp(`^([0-9A-Fa-f]{1,8})${CHUNK_EXT}$`);
 export function parseChunkSize(line: Buffer): number {
   const text = line.toString("latin1");
   // No whitespace after the size unless an extension follows: "a \r\n" is not a chunk-size line.
-  const match = CHUNK_SIZE_LINE.exec(text);
-  if (match === null) {
+  const size = CHUNK_SIZE_LINE.exec(text)?.[1];
+  if (size === undefined) {
     throw new HttpError("HTTP_BAD_CHUNK", `Invalid chunk-size line: ${JSON.stringify(text)}`);
   }
-  return Number.parseInt(match[1], 16);
+  return Number.parseInt(size, 16);
 }
 
 function bodyTooLarge(size: number, limits: Limits): HttpError {

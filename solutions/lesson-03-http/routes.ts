@@ -49,7 +49,7 @@ export function createProfileApi(profiles: Map<number, Profile> = seedProfiles()
       return json(501, { error: `Method ${JSON.stringify(method)} is not implemented` });
     }
 
-    const path = request.target.split("?")[0];
+    const [path = ""] = request.target.split("?");
     if (path === "/profile") {
       if (method !== "POST") return notAllowed(method, "POST");
       return createProfile(request.body);
