@@ -15,25 +15,37 @@ function literal(text: string): string {
   return text.replaceAll("$", "$$$$");
 }
 
-export default defineConfig(({ mode }) => ({
-  resolve: {
-    alias:
-      mode === "stubs" ? [{ find: /^#lesson\/(.*)$/, replacement: `${literal(stubsPath)}$1` }] : [],
-  },
-  ssr: {
+/**
+ * `npm run mutate` runs vitest through Stryker, which cannot pass `--mode`: it names the target
+ * and the one lesson to run in the environment instead.
+ */
+const target = process.env.COURSE_TARGET;
+const onlyLesson = process.env.COURSE_LESSON;
+
+export default defineConfig(({ mode: cliMode }) => {
+  const mode = target ?? cliMode;
+  return {
     resolve: {
-      // Setting this list replaces Vite's defaults, so they are listed again.
-      conditions:
-        mode === "solutions"
-          ? ["solutions", ...defaultServerConditions]
-          : [...defaultServerConditions],
+      alias:
+        mode === "stubs"
+          ? [{ find: /^#lesson\/(.*)$/, replacement: `${literal(stubsPath)}$1` }]
+          : [],
     },
-  },
-  test: {
-    include: ["lessons/**/*.test.ts"],
-    // A stub throws at once; a short timeout keeps a test that waits on a stub's silence quick.
-    testTimeout: mode === "stubs" ? 2_000 : 5_000,
-    hookTimeout: 5_000,
-    teardownTimeout: 2_000,
-  },
-}));
+    ssr: {
+      resolve: {
+        // Setting this list replaces Vite's defaults, so they are listed again.
+        conditions:
+          mode === "solutions"
+            ? ["solutions", ...defaultServerConditions]
+            : [...defaultServerConditions],
+      },
+    },
+    test: {
+      include: [onlyLesson ? `lessons/${onlyLesson}/**/*.test.ts` : "lessons/**/*.test.ts"],
+      // A stub throws at once; a short timeout keeps a test that waits on a stub's silence quick.
+      testTimeout: mode === "stubs" ? 2_000 : 5_000,
+      hookTimeout: 5_000,
+      teardownTimeout: 2_000,
+    },
+  };
+});
