@@ -49,7 +49,6 @@ export class LineClient {
     this.socket = socket;
     this.lines = new LineSplitter({ maxLineBytes });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.onEnd());
     // Without an "error" listener, a reset from the server would crash the whole process.
     socket.on("error", (error: Error) => this.onError(error));
     socket.on("close", () => this.onClose());
@@ -87,7 +86,7 @@ export class LineClient {
    * every request already sent and closed its side too, then resolves.
    */
   async close(): Promise<void> {
-    if (this.state === "open") this.state = "closed";
+    this.state = "closed";
     if (this.socket.closed) return;
     const closed = once(this.socket, "close");
     this.socket.end();
@@ -111,11 +110,6 @@ export class LineClient {
       // A reply too long, or one nobody asked for: the stream can no longer be trusted.
       this.socket.destroy(error as Error);
     }
-  }
-
-  /** The server's FIN: no reply can come after it. */
-  private onEnd(): void {
-    if (this.state === "open") this.state = "lost";
   }
 
   private onError(error: Error): void {
