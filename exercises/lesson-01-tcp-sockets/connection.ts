@@ -1,93 +1,59 @@
 import type net from "node:net";
 import { todo } from "#shared/todo.ts";
-import { LineSplitter } from "./lines.ts";
-// TODO: Import respond and lineTooLongReply from ./protocol.ts, LineProtocolError from ./errors.ts.
+import type { LineSplitter } from "./lines.ts";
 
 /**
  * Where a connection is in its life:
  *
- *   OPEN       reading lines and answering each one
- *   FINISHING  the server is shutting down: answer the line in progress, then end (Step 5)
- *   ENDED      we sent our FIN; whatever still arrives is read and dropped
+ *   open       reading lines and answering each one
+ *   finishing  the server is shutting down: answer the line in progress, then end (Step 5)
+ *   ended      we sent our FIN; whatever still arrives is read and dropped
  */
-type ConnectionState = "OPEN" | "FINISHING" | "ENDED";
+export type ConnectionState = "open" | "finishing" | "ended";
 
 /**
- * A reset (the client crashed, or aborted with RST) arrives as an "error" event, and "close"
- * follows it, where the server forgets the connection. There is nobody to tell, but without a
- * listener an "error" event would crash the whole server.
+ * The server's side of one TCP connection: what its listeners need, and nothing else. The stream
+ * state (the line in progress) belongs to the LineSplitter; the connection holds one.
  */
-function socketOnError(): void {}
-
-/**
- * The server's side of one TCP connection. It owns the stream state (the line in progress and
- * where the connection is in its life), so it is a class; the server makes one per socket.
- *
- * Given: the fields and the constructor, which wires the socket's events to the methods below.
- * You write the methods.
- */
-export class Connection {
+export interface Connection {
   readonly socket: net.Socket;
-  private readonly lines: LineSplitter;
-  private state: ConnectionState = "OPEN";
+  readonly lines: LineSplitter;
+  state: ConnectionState;
+}
 
-  constructor(socket: net.Socket, maxLineBytes: number) {
-    this.socket = socket;
-    this.lines = new LineSplitter({ maxLineBytes });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.onDrain());
-    socket.on("end", () => this.onEnd());
-    socket.on("error", socketOnError);
-  }
+/** Serves the line protocol on a socket the server has accepted, until either side closes. */
+export function serveConnection(socket: net.Socket, maxLineBytes: number): Connection {
+  // TODO: Make the connection's record (a LineSplitter with maxLineBytes, state "open") and
+  //       listen to the socket with named functions at module level that take it: "data", "end",
+  //       "drain" and "error".
+  // TODO: A "data" event is a chunk, never a message. Every line it completes gets exactly one
+  //       reply, respond()'s, in order. A reply that says close ends the connection: the lines
+  //       after it get no answer.
+  // TODO: Backpressure: once write() returns false, read no more requests until "drain".
+  // TODO: The client's FIN ("end", RFC 9293 §3.6: "I have no more data to send"): every complete
+  //       line is answered already, and a last line without its LF is not a request. End our
+  //       side, unless it is ended already.
+  // TODO: To end: socket.end() sends our FIN after every reply written, never destroy(). Then
+  //       "users must keep reading connections they close for sending until the TCP
+  //       implementation indicates there is no more data" (RFC 9293 §3.6): read and drop whatever
+  //       still comes, even if backpressure had paused the socket.
+  // TODO (Step 4): A line too long (LineProtocolError LINE_TOO_LONG from ./errors.ts): send
+  //       lineTooLongReply() from ./protocol.ts with the cap, then end. The lines before it in the
+  //       same chunk are answered first.
+  // TODO: A reset arrives as an "error" event, and "close" follows. Nobody needs telling, but an
+  //       "error" event without a listener crashes the whole server.
+  return todo("lesson-01-tcp-sockets", "serveConnection()", "Step 3");
+}
 
-  /** A chunk arrived: any number of bytes, never "a message". Answer every line it completes. */
-  onData(chunk: Buffer): void {
-    // TODO: After our FIN (state ENDED) nothing the client sends can be answered: return, and so
-    //       read and drop it until the client closes too.
-    // TODO: For each line this.lines.feed(chunk) yields: respond(line), send the reply's bytes,
-    //       and if the reply says close, end() and stop.
-    // TODO (Step 4): The line is too long (a LineProtocolError with code LINE_TOO_LONG): send
-    //       lineTooLongReply(this.lines.maxLineBytes), then end(). Rethrow any other error.
-    // TODO (Step 5): Shutting down (FINISHING) and no line in progress any more: end().
-    return todo("lesson-01-tcp-sockets", "Connection.onData()", "Step 3");
-  }
-
-  /** The client sent its FIN: "I have no more data to send" (RFC 9293 §3.6). */
-  onEnd(): void {
-    // TODO: Every complete line was answered as it arrived. An unfinished line without its LF is
-    //       not a request, so it gets no reply. Our direction is still open (allowHalfOpen), so
-    //       end it ourselves, unless it is ENDED already.
-    return todo("lesson-01-tcp-sockets", "Connection.onEnd()", "Step 3");
-  }
-
-  /** Our replies were written out to the kernel: read requests again. */
-  onDrain(): void {
-    // TODO: Resume the socket that send() paused.
-    return todo("lesson-01-tcp-sockets", "Connection.onDrain()", "Step 3");
-  }
-
-  /**
-   * The server is shutting down (Step 5). An idle connection ends now; one with a line in progress
-   * gets that line answered first, then ends (see onData).
-   */
-  finish(): void {
-    // TODO: Only an OPEN connection changes: it becomes FINISHING.
-    // TODO: No line in progress (this.lines.pendingBytes is 0)? Nothing is in flight: end() now.
-    return todo("lesson-01-tcp-sockets", "Connection.finish()", "Step 5");
-  }
-
-  private send(bytes: Buffer): void {
-    // TODO: Backpressure: write() returns false once writableHighWaterMark bytes or more wait to
-    //       go out. Then pause the socket (stop reading requests) until "drain".
-    return todo("lesson-01-tcp-sockets", "Connection.send()", "Step 3");
-  }
-
-  private end(): void {
-    // TODO: The state becomes ENDED.
-    // TODO: socket.end() queues our FIN after every byte written so far: the last reply is not lost.
-    // TODO: "Users must keep reading connections they close for sending until the TCP
-    //       implementation indicates there is no more data." (RFC 9293 §3.6) So resume the socket:
-    //       read and drop until the client's FIN, even if backpressure had paused us.
-    return todo("lesson-01-tcp-sockets", "Connection.end()", "Step 3");
-  }
+/**
+ * The server is shutting down (Step 5). An idle connection ends now; one with a line in progress
+ * gets that line answered first, then ends.
+ */
+export function finishConnection(connection: Connection): void {
+  // TODO: Only an open connection changes.
+  // TODO: Idle (the splitter holds no bytes): end it now, with our FIN and no goodbye line (the
+  //       client would take a goodbye line for the reply to its next request).
+  // TODO: A line in progress: the connection is finishing. Once that line is answered and no other
+  //       is in progress, end it.
+  return todo("lesson-01-tcp-sockets", "finishConnection()", "Step 5");
 }

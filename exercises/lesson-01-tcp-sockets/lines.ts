@@ -3,7 +3,6 @@ import { todo } from "#shared/todo.ts";
 // The wire format: a line is any run of bytes ended by LF (0x0A). A CR (0x0D) right before the LF
 // is part of the line ending, not of the line, so "PING\r\n" (nc -C, telnet, Windows tools) and
 // "PING\n" (plain nc) are the same line. A CR anywhere else is an ordinary byte.
-// TODO: Name the two bytes: const LF = 0x0a; const CR = 0x0d;
 
 /** 8 KiB: far more than any command of this protocol needs, small enough to hold per client. */
 export const DEFAULT_MAX_LINE_BYTES = 8 * 1024;
@@ -55,17 +54,19 @@ export class LineSplitter {
    * before it: the caller answers those first. Iterate to the end; the rest is kept for later.
    */
   feed(chunk: Buffer): Generator<Buffer, void, undefined> {
-    // TODO: Make this a generator method, `*feed(chunk)`, so it can `yield` each line in turn.
-    // TODO: Find each LF in the chunk (chunk.indexOf(LF, start)); stop when there is none (-1).
-    // TODO: A line is the held parts plus the piece before the LF, joined once with
-    //       Buffer.concat. Then nothing is held any more.
-    // TODO: A CR held at the end of the previous chunk needs no special case: it was kept as the
-    //       last pending byte, and it is dropped here, now that its LF has come.
-    // TODO: No LF in the rest of the chunk: need more bytes. Keep them in `parts` and `size`.
-    // TODO (Step 4): Check the length before storing or yielding. A line counts its bytes without
-    //       its ending; a trailing CR is not counted while its LF may still come. Over the limit:
-    //       drop what is held and throw new LineProtocolError("LINE_TOO_LONG", ...), imported
-    //       from ./errors.ts.
+    // TODO: Make this a generator method, so that the lines before an over-long one are handed
+    //       out before it throws (Step 4).
+    // TODO: Each LF byte ends a line; a CR right before it belongs to the line ending and is
+    //       dropped. A CR anywhere else is part of the line. The bytes of a line may have come in
+    //       any number of earlier chunks: a CR held at the end of one chunk is dropped once its LF
+    //       arrives in the next.
+    // TODO: Bytes after the last LF are the start of the next line: keep them for the next call,
+    //       as pieces, joined once when the line is complete (not copied again on every chunk).
+    // TODO (Step 4): A line longer than maxLineBytes (counted in bytes, without its ending) throws
+    //       LineProtocolError LINE_TOO_LONG (./errors.ts), and what was held is dropped. Check
+    //       before keeping bytes, not only when the LF comes: a peer that never sends one must not
+    //       make us hold more than the cap. A CR at the very end of the held bytes is not counted
+    //       while its LF may still come.
     return todo("lesson-01-tcp-sockets", "LineSplitter.feed()", "Step 1");
   }
 }

@@ -20,9 +20,8 @@ export interface Reply {
   close: boolean;
 }
 
-// TODO: const SPACE = 0x20;
-// TODO: Canned replies are built once; answering PING allocates nothing:
-//       const PONG: Reply = { bytes: Buffer.from("PONG\n"), close: false }, and BYE likewise.
+// TODO: Build the replies that never change once, at module level: answering PING then
+//       allocates nothing.
 
 /** A text as one line on the wire: its UTF-8 bytes, then LF. */
 export function encodeLine(text: string): Buffer {
@@ -36,14 +35,14 @@ export function lineTooLongReply(maxLineBytes: number): Buffer {
 
 /** Answers one request line (without its line ending). */
 export function respond(line: Buffer): Reply {
-  // TODO: Split "ECHO hello world" at the first space (line.indexOf(SPACE)): the command word,
-  //       then its argument bytes. There may be no space at all.
-  // TODO: Compare the word in upper case, decoded as latin1: it maps each byte to one character and
-  //       never fails. toUpperCase() is Unicode's, not ASCII's, but the only byte it turns into
-  //       ASCII is 0xDF ("ß" -> "SS"), and no command has SS in it: a stray non-ASCII byte cannot
-  //       make a word match.
-  // TODO: PING -> PONG. QUIT -> BYE.
-  // TODO: ECHO: bytes in, the same bytes out, then LF. ECHO never decodes its argument.
-  // TODO: Anything else: encodeLine(`ERR unknown command ${JSON.stringify(word as UTF-8)}`).
+  // TODO: The command word is everything before the first space (there may be none), the
+  //       argument everything after it.
+  // TODO: Commands match in any ASCII case. Decode the word as latin1 (one character per byte,
+  //       never fails) before comparing: toUpperCase() is Unicode's, but the only byte it turns
+  //       into ASCII is 0xDF ("ß" -> "SS"), and no command has SS in it.
+  // TODO: PING -> PONG. QUIT -> BYE, and close. ECHO -> its argument's bytes unchanged, then LF:
+  //       ECHO never decodes them.
+  // TODO: Anything else, an empty line included: ERR unknown command "<word>", the word as a
+  //       JSON string of its UTF-8 text.
   return todo("lesson-01-tcp-sockets", "respond()", "Step 2");
 }

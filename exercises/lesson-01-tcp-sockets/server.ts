@@ -1,6 +1,6 @@
 import net from "node:net";
 import { todo } from "#shared/todo.ts";
-import { Connection } from "./connection.ts";
+import type { Connection } from "./connection.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
 
 export interface ServerOptions {
@@ -12,8 +12,9 @@ export interface ServerOptions {
  * A TCP server for the line protocol: a net.Server that knows its connections, so it can count
  * them and shut down gracefully.
  *
- * Given: the fields and the constructor (read its options: they matter in Step 3).
- * You write openConnections, accept(), shutdown() and createServer() below the class.
+ * Given: the fields and the constructor (read its options: they matter in Step 3), which hands
+ * every accepted socket to accept(). You write openConnections, accept(), shutdown() and
+ * createServer() below the class.
  */
 export class LineServer extends net.Server {
   readonly maxLineBytes: number;
@@ -24,7 +25,7 @@ export class LineServer extends net.Server {
   constructor({ maxLineBytes = DEFAULT_MAX_LINE_BYTES }: ServerOptions = {}) {
     super({
       // By default Node ends our side as soon as it reads the client's FIN. Here the server
-      // decides: Connection.onEnd ends it once every request is answered. (This server answers
+      // decides: the connection ends it once every request is answered. (This server answers
       // each line the moment it is read, so the default would lose nothing yet; a reply that
       // takes time, like a database lookup, would be cut off by it.)
       allowHalfOpen: true,
@@ -52,18 +53,18 @@ export class LineServer extends net.Server {
    * would take it for the reply to its next request): it gets our FIN.
    */
   shutdown(): Promise<void> {
-    // TODO: Call this.close() and turn its callback into a promise (an error means "not running").
-    // TODO: Tell every open connection to finish().
-    // TODO: net calls back once every socket is destroyed; each socket's "close" event, where
-    //       openConnections goes down, comes a moment later. Resolve when both have happened:
-    //       await Promise.all([closed, ...the open connections' once(connection.socket, "close")]).
-    //       (once comes from node:events.)
+    // TODO: Stop accepting at once: net.Server's close(), whose callback comes once no connection
+    //       is left (an error there means the server was not listening).
+    // TODO: Tell every open connection to finish (finishConnection() in ./connection.ts).
+    // TODO: net calls back as soon as its last socket is destroyed, a moment before that socket's
+    //       "close" event, where openConnections goes down. Resolve once both have happened, so
+    //       that openConnections is 0 by then.
     return todo("lesson-01-tcp-sockets", "LineServer.shutdown()", "Step 5");
   }
 
   private accept(socket: net.Socket): void {
-    // TODO: Make a Connection for the socket (it needs this.maxLineBytes) and add it to the set.
-    // TODO: When the socket emits "close", delete it from the set.
+    // TODO: Serve the socket (serveConnection() in ./connection.ts) and keep its connection in
+    //       the set until the socket's "close" event.
     return todo("lesson-01-tcp-sockets", "LineServer.accept()", "Step 3");
   }
 }

@@ -1,55 +1,62 @@
-import { once } from "node:events";
 import type net from "node:net";
 import { expect } from "vitest";
+import {
+  createServer,
+  type LineServer,
+  type ServerOptions,
+} from "#lesson/lesson-01-tcp-sockets/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { type Address, connect, Inbox } from "../../shared/testing/net.ts";
+import { guard, type Guard } from "../../shared/testing/guard.ts";
+import { type Address, listen } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deliver, openPair, type Pair } from "../../shared/testing/raw.ts";
 
 /**
- * Both ends of one TCP connection: the test's client socket, what it has received, and `peer`, the
- * socket the server accepted. Watching `peer` tells a test when the server has received a chunk,
- * so chunk boundaries are made on purpose instead of by luck.
+ * A line server under test, listening on a port of its own. `guard` turns an error thrown inside
+ * the server's listeners (an unwritten function, say) into a failure of the test that reached it.
  */
-export interface Pair {
-  client: net.Socket;
-  inbox: Inbox;
-  peer: net.Socket;
+export interface Served {
+  server: LineServer;
+  address: Address;
+  guard: Guard;
 }
 
-/** Connects to `server` and waits until the server has accepted the connection. */
-export async function openPair(
-  server: net.Server,
-  address: Address,
+/** Creates a server, listens on port 0, and closes it when the test ends. */
+export async function serve(options: ServerOptions = {}): Promise<Served> {
+  const server = createServer(options);
+  const watched = guard(server);
+  return { server, address: await listen(server), guard: watched };
+}
+
+/**
+ * `promise`, bounded: it fails at once with the server's own error if one of its listeners threw,
+ * and after a while with `expected` if nothing happens at all.
+ */
+export function settle<T>(
+  { guard: watched }: Served,
+  promise: Promise<T>,
+  expected: string | (() => string),
+  ms?: number,
+): Promise<T> {
+  return within(Promise.race([promise, watched.failed]), expected, ms);
+}
+
+/** Both ends of one connection to a served line server, and what watches the server's side. */
+export interface LinePair extends Pair {
+  served: Served;
+}
+
+/** Connects to the server and waits until it has accepted the connection. */
+export async function connectTo(
+  served: Served,
   options: { allowHalfOpen?: boolean } = {},
-): Promise<Pair> {
-  const accepted = once(server, "connection") as Promise<[net.Socket]>;
-  const client = await connect(address, options);
-  const inbox = new Inbox(client);
-  const [peer] = await accepted;
-  return { client, inbox, peer };
-}
-
-/**
- * Writes `bytes` and resolves once the server's side has received all of them. Called once per
- * piece, it makes each piece arrive as its own `data` event (or several), never merged with the
- * next piece. The server's own "data" listener was added first, so it has run by then.
- */
-export function deliver({ client, peer }: Pair, bytes: string | Buffer): Promise<void> {
-  const buffer = Buffer.from(bytes);
-  return new Promise((resolve, reject) => {
-    let received = 0;
-    const onData = (chunk: Buffer): void => {
-      received += chunk.length;
-      if (received < buffer.length) return;
-      peer.off("data", onData).off("close", onClose);
-      resolve();
-    };
-    const onClose = (): void => {
-      peer.off("data", onData);
-      reject(new Error(`The server closed the connection before it received ${show(buffer)}`));
-    };
-    peer.on("data", onData).once("close", onClose);
-    client.write(buffer);
-  });
+): Promise<LinePair> {
+  const pair = await settle(
+    served,
+    openPair(served.server, served.address, options),
+    "the server to accept the connection",
+  );
+  return { ...pair, served };
 }
 
 function lineCount(bytes: Buffer): number {
@@ -63,44 +70,70 @@ function lineCount(bytes: Buffer): number {
  * as `expected` holds, then checks them byte for byte.
  */
 export async function expectReplies(
-  pair: Pair,
+  pair: LinePair,
   sent: string | Buffer,
   expected: string | Buffer,
   options: { alreadySent?: boolean } = {},
 ): Promise<void> {
   const want = Buffer.from(expected);
-  const before = pair.inbox.bytes().length;
-  if (!options.alreadySent) pair.client.write(sent);
+  const before = pair.client.received.length;
+  if (!options.alreadySent) await pair.client.send(Buffer.from(sent));
   const lines = lineCount(want);
-  const all = await pair.inbox.until(
-    (bytes) => lineCount(bytes.subarray(before)) >= lines,
-    `${lines} reply line(s) ${show(want)}`,
+  const all = await settle(
+    pair.served,
+    pair.client.until(
+      (bytes) => lineCount(bytes.subarray(before)) >= lines,
+      `${lines} reply line(s) ${show(want)}`,
+    ),
+    () => explain(`Expected ${lines} reply line(s); not all came.`, sent, show(want), received()),
   );
   const got = all.subarray(before);
   expect(show(got), explain("The server's reply is wrong.", sent, show(want), got)).toBe(
     show(want),
   );
+
+  function received(): Buffer {
+    return pair.client.received.subarray(before);
+  }
 }
 
 /** Waits until the server closes the connection, then checks every byte it sent first. */
 export async function expectFinalBytes(
-  pair: Pair,
+  pair: LinePair,
   sent: string | Buffer,
   expected: string | Buffer,
   what: string,
+  ms?: number,
 ): Promise<void> {
-  const got = await pair.inbox.untilEnd();
-  expect(show(got), explain(what, sent, `${show(expected)}, then the server's FIN`, got)).toBe(
-    show(expected),
+  const wanted = `${show(expected)}, then the server's FIN`;
+  const got = await settle(
+    pair.served,
+    pair.client.closed(),
+    () =>
+      explain(
+        `${what} The server did not close the connection.`,
+        sent,
+        wanted,
+        pair.client.received,
+      ),
+    ms,
   );
+  expect(show(got), explain(what, sent, wanted, got)).toBe(show(expected));
 }
 
-/** The error `fn` throws (a test then checks its class and code), or a failure if none. */
-export function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("Expected an error to be thrown, but none was.");
+/** Resolves once `socket` has closed, bounded like every other wait. */
+export function closeOf(served: Served, socket: net.Socket, what: string): Promise<void> {
+  const closed = socket.closed
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return settle(served, closed, what);
+}
+
+/**
+ * Writes `bytes` and resolves once the server has read them all, so that each piece arrives as a
+ * data event of its own (or several), never merged with the next piece.
+ */
+export function deliverTo(pair: LinePair, bytes: string | Buffer): Promise<void> {
+  const buffer = Buffer.from(bytes);
+  return settle(pair.served, deliver(pair, buffer), `the server to read ${show(buffer)}`);
 }

@@ -1,13 +1,24 @@
 import { once } from "node:events";
+import net from "node:net";
 import { describe, expect, test } from "vitest";
 import { createClient } from "#lesson/lesson-01-tcp-sockets/client.ts";
 import { LineProtocolError } from "#lesson/lesson-01-tcp-sockets/errors.ts";
 import { LineSplitter } from "#lesson/lesson-01-tcp-sockets/lines.ts";
 import { respond } from "#lesson/lesson-01-tcp-sockets/protocol.ts";
-import { createServer } from "#lesson/lesson-01-tcp-sockets/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
+import { byteByByte } from "../../shared/testing/chunks.ts";
+import { codeOf, rejectionOf, thrownBy } from "../../shared/testing/errors.ts";
 import { connect, listen } from "../../shared/testing/net.ts";
-import { deliver, expectFinalBytes, expectReplies, openPair, thrownBy } from "./helpers.ts";
+import { within } from "../../shared/testing/patience.ts";
+import {
+  closeOf,
+  connectTo,
+  deliverTo,
+  expectFinalBytes,
+  expectReplies,
+  serve,
+  settle,
+} from "./helpers.ts";
 
 /** Feeds each chunk in turn and returns every line yielded, shown as bytes. */
 function split(splitter: LineSplitter, ...chunks: (string | Buffer)[]): string[] {
@@ -29,15 +40,17 @@ function expectLines(chunks: (string | Buffer)[], expected: (string | Buffer)[],
   ).toEqual(want);
 }
 
-function byteByByte(text: string): Buffer[] {
-  return [...Buffer.from(text)].map((byte) => Buffer.of(byte));
+/** Checks an error's code; an unwritten function's own error is rethrown as it is. */
+function expectCode(error: unknown, code: string, what: string): void {
+  if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
+  expect(codeOf(error), what).toBe(code);
 }
 
 function expectLineTooLong(error: unknown): void {
+  expectCode(error, "LINE_TOO_LONG", "expected a LineProtocolError with code LINE_TOO_LONG");
   expect(error, "expected a LineProtocolError with code LINE_TOO_LONG").toBeInstanceOf(
     LineProtocolError,
   );
-  expect((error as LineProtocolError).code).toBe("LINE_TOO_LONG");
 }
 
 function expectReply(request: string | Buffer, reply: string | Buffer, close = false): void {
@@ -137,8 +150,7 @@ describe("Step 2: Answer one request line", () => {
 
 describe("Step 3: Serve a connection until either side closes", () => {
   test("answers many requests, one after another, on one connection", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
+    const pair = await connectTo(await serve());
     await expectReplies(pair, "PING\n", "PONG\n");
     await expectReplies(pair, "ECHO one\n", "one\n");
     await expectReplies(pair, "ECHO two\r\n", "two\n");
@@ -146,42 +158,37 @@ describe("Step 3: Serve a connection until either side closes", () => {
 
   test("answers a line that reaches it one byte per data event, once, when the LF arrives", async () => {
     // A data event is a chunk, not a message: here the server gets six of them for one line.
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
-    for (const byte of byteByByte("PING\r\n")) await deliver(pair, byte);
+    const pair = await connectTo(await serve());
+    for (const byte of byteByByte("PING\r\n")) await deliverTo(pair, byte);
     await expectReplies(pair, "PING\r\n (one byte per data event)", "PONG\n", {
       alreadySent: true,
     });
   });
 
   test("answers two requests that arrive in one write, in order", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
+    const pair = await connectTo(await serve());
     await expectReplies(pair, "PING\nECHO second\n", "PONG\nsecond\n");
   });
 
   test("echoes a UTF-8 character split across two data events intact", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
+    const pair = await connectTo(await serve());
     const request = Buffer.from("ECHO café\n");
     const cut = request.indexOf(0xa9); // between the two bytes of "é"
-    await deliver(pair, request.subarray(0, cut));
-    await deliver(pair, request.subarray(cut));
+    await deliverTo(pair, request.subarray(0, cut));
+    await deliverTo(pair, request.subarray(cut));
     await expectReplies(pair, request, "café\n", { alreadySent: true });
   });
 
   test("replies BYE to QUIT and closes the connection, ignoring lines after it", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
-    pair.client.write("QUIT\nPING\n");
+    const pair = await connectTo(await serve());
+    await pair.client.send("QUIT\nPING\n");
     await expectFinalBytes(pair, "QUIT\nPING\n", "BYE\n", "QUIT must be answered, then the FIN.");
   });
 
   test("after the client's FIN (half-close), answers every line sent before it, then closes", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server), { allowHalfOpen: true });
+    const pair = await connectTo(await serve(), { allowHalfOpen: true });
     // end() sends these bytes, then our FIN: "no more requests". Our side can still read.
-    pair.client.end("PING\nECHO sent before the FIN\n");
+    pair.client.socket.end("PING\nECHO sent before the FIN\n");
     await expectFinalBytes(
       pair,
       "PING\nECHO sent before the FIN\n, then FIN",
@@ -191,9 +198,8 @@ describe("Step 3: Serve a connection until either side closes", () => {
   });
 
   test("gives no reply to an unfinished last line before the client's FIN", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server), { allowHalfOpen: true });
-    pair.client.end("PING\nECHO no line ending");
+    const pair = await connectTo(await serve(), { allowHalfOpen: true });
+    pair.client.socket.end("PING\nECHO no line ending");
     await expectFinalBytes(
       pair,
       "PING\nECHO no line ending, then FIN",
@@ -207,9 +213,10 @@ describe("Step 3: Serve a connection until either side closes", () => {
     // kernels' buffers (about 4 MB on Linux), and the server's write() returns false. From then on
     // it must not read another request until "drain", or its queue of unsent replies grows
     // without limit.
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
-    const { client, peer } = pair;
+    const served = await serve();
+    const pair = await connectTo(served);
+    const { peer } = pair;
+    const client = pair.client.socket;
     const request = `ECHO ${"x".repeat(8000)}\n`;
     const linesPerBatch = 32; // 256 KB of requests per write
     const batch = Buffer.from(request.repeat(linesPerBatch));
@@ -246,7 +253,16 @@ describe("Step 3: Serve a connection until either side closes", () => {
       client.write(batch, flood);
     };
     flood();
-    await paused;
+    await settle(
+      served,
+      paused,
+      () =>
+        `the server to pause the socket once its write() returned false; ${batches * batch.length} ` +
+        `bytes of requests sent, ${peer.writableLength} bytes of replies waiting to go out`,
+      4_000,
+    ).finally(() => {
+      flooding = false;
+    });
     expect(
       peer.writableNeedDrain,
       "the server paused, but its write() had not returned false",
@@ -267,27 +283,50 @@ describe("Step 3: Serve a connection until either side closes", () => {
       });
     });
     client.resume(); // read the replies: the server's queue drains
-    await Promise.all([resumed, answered]);
+    await settle(
+      served,
+      Promise.all([resumed, answered]),
+      () =>
+        `a reply to every request after "drain": ${received} of ${expected} reply bytes came. ` +
+        'Resume the socket on "drain".',
+      4_000,
+    );
     expect(received, "reply bytes for all the requests sent").toBe(expected);
   });
 
   test("counts open connections: one more per accepted client, one less per closed one", async () => {
-    const server = createServer();
-    const address = await listen(server);
+    const served = await serve();
+    const { server } = served;
     expect(server.openConnections).toBe(0);
-    const first = await openPair(server, address);
-    const second = await openPair(server, address);
+    const first = await connectTo(served);
+    const second = await connectTo(served);
     expect(server.openConnections, "two clients connected").toBe(2);
 
-    const firstClosed = once(first.peer, "close");
-    first.client.end();
-    await firstClosed;
+    first.client.socket.end();
+    await closeOf(served, first.peer, "the server to close after the client's FIN");
     expect(server.openConnections, "the first client half-closed, then the server closed").toBe(1);
 
-    const secondClosed = once(second.peer, "close");
-    second.client.write("QUIT\n");
-    await secondClosed;
+    await second.client.send("QUIT\n");
+    await closeOf(served, second.peer, "the server to close after QUIT");
     expect(server.openConnections, "the second client sent QUIT").toBe(0);
+  });
+
+  test("survives a client that resets its connection, and keeps serving the others", async () => {
+    // A crashed or aborting client sends a reset (RST), not a FIN. Node reports it as an "error"
+    // event (ECONNRESET) on the server's socket; an "error" event nobody listens to crashes the
+    // whole process, and every other client with it.
+    const served = await serve();
+    const other = await connectTo(served);
+    const pair = await connectTo(served);
+    expect(
+      pair.peer.listenerCount("error"),
+      'the server\'s socket has no "error" listener: a reset from one client would crash the server',
+    ).toBeGreaterThan(0);
+    await deliverTo(pair, "ECHO half a li");
+    pair.client.socket.resetAndDestroy();
+    await closeOf(served, pair.peer, "the server's side to close after the client's reset");
+    expect(served.server.openConnections, "the reset connection is forgotten").toBe(1);
+    await expectReplies(other, "PING\n", "PONG\n");
   });
 });
 
@@ -328,23 +367,41 @@ describe("Step 4: Cap the line length", () => {
         yielded.push(show(line));
       }
     });
-    expect(yielded, "the line before the over-long one").toEqual([show("PING")]);
     expectLineTooLong(error);
+    expect(yielded, "the line before the over-long one").toEqual([show("PING")]);
+  });
+
+  test("forgets the bytes it held once a line is too long", () => {
+    const splitter = new LineSplitter({ maxLineBytes: 8 });
+    expect(split(splitter, "ECHO")).toEqual([]);
+    expectLineTooLong(thrownBy(() => split(splitter, " 12345")));
+    expect(splitter.pendingBytes, "bytes held after LINE_TOO_LONG").toBe(0);
+    expect(split(splitter, "PI", "NG\n"), "the next line, framed from scratch").toEqual([
+      show("PING"),
+    ]);
+  });
+
+  test("takes a cap of one byte, and refuses a cap that is not a positive whole number", () => {
+    expectLines(["x\n", "y\r\n"], ["x", "y"], 1);
+    for (const maxLineBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(
+        () => new LineSplitter({ maxLineBytes }),
+        `new LineSplitter({ maxLineBytes: ${maxLineBytes} })`,
+      ).toThrow(RangeError);
+    }
   });
 
   test("sends an error line, then closes a connection whose line is too long", async () => {
-    const server = createServer({ maxLineBytes: 16 });
-    const pair = await openPair(server, await listen(server));
+    const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = `ECHO ${"x".repeat(40)}\n`;
-    pair.client.write(request);
+    await pair.client.send(request);
     await expectFinalBytes(pair, request, "ERR line too long (max 16 bytes)\n", "Over the cap.");
   });
 
   test("enforces the cap before the LF arrives", async () => {
-    const server = createServer({ maxLineBytes: 16 });
-    const pair = await openPair(server, await listen(server));
+    const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = "x".repeat(17); // no LF, ever
-    pair.client.write(request);
+    await pair.client.send(request);
     await expectFinalBytes(
       pair,
       request,
@@ -354,10 +411,9 @@ describe("Step 4: Cap the line length", () => {
   });
 
   test("answers the lines before the over-long one first", async () => {
-    const server = createServer({ maxLineBytes: 16 });
-    const pair = await openPair(server, await listen(server));
+    const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = `PING\n${"x".repeat(40)}`;
-    pair.client.write(request);
+    await pair.client.send(request);
     await expectFinalBytes(pair, request, "PONG\nERR line too long (max 16 bytes)\n", "Order.");
   });
 
@@ -367,17 +423,22 @@ describe("Step 4: Cap the line length", () => {
     // sends 16 MB, more than the two kernels buffer between them, and reads nothing until every
     // byte is written: that only works if the server keeps reading (and dropping) after its FIN,
     // instead of destroying the socket.
-    const server = createServer({ maxLineBytes: 16 });
-    const pair = await openPair(server, await listen(server));
-    pair.client.pause();
-    pair.client.on("error", () => {}); // a reset is reported by the write callback below
-    const writeError = await new Promise<Error | null | undefined>((resolve) => {
-      pair.client.write(Buffer.alloc(16_000_000, "x"), resolve);
-    });
+    const served = await serve({ maxLineBytes: 16 });
+    const pair = await connectTo(served);
+    const client = pair.client.socket;
+    client.pause();
+    const writeError = await settle(
+      served,
+      new Promise<Error | null | undefined>((resolve) => {
+        client.write(Buffer.alloc(16_000_000, "x"), resolve);
+      }),
+      "the server to read all 16,000,000 bytes after its FIN (resume the socket after end())",
+      4_000,
+    );
     expect(writeError ?? null, "the client's write failed: the server reset the connection").toBe(
       null,
     );
-    pair.client.resume();
+    client.resume();
     await expectFinalBytes(
       pair,
       "16,000,000 x bytes, no LF",
@@ -387,135 +448,264 @@ describe("Step 4: Cap the line length", () => {
   });
 
   test("keeps serving other clients when one sends an over-long line", async () => {
-    const server = createServer({ maxLineBytes: 16 });
-    const address = await listen(server);
-    const polite = await openPair(server, address);
-    const flooder = await openPair(server, address);
-    flooder.client.write("x".repeat(100));
+    const served = await serve({ maxLineBytes: 16 });
+    const polite = await connectTo(served);
+    const flooder = await connectTo(served);
+    await flooder.client.send("x".repeat(100));
     await expectFinalBytes(flooder, "x".repeat(100), "ERR line too long (max 16 bytes)\n", "Cap.");
     await expectReplies(polite, "PING\n", "PONG\n");
-    const later = await openPair(server, address);
+    const later = await connectTo(served);
     await expectReplies(later, "ECHO still here\n", "still here\n");
   });
 });
 
 describe("Step 5: Shut down gracefully", () => {
   test("refuses new connections as soon as shutdown() begins", async () => {
-    const server = createServer();
-    const address = await listen(server);
-    const pair = await openPair(server, address);
-    await deliver(pair, "ECHO in progr"); // keeps the connection, so the server is still closing
-    const done = server.shutdown();
-    const outcome = await connect(address).then(
-      () => "connected",
-      (error: NodeJS.ErrnoException) => error.code,
+    const served = await serve();
+    const pair = await connectTo(served);
+    await deliverTo(pair, "ECHO in progr"); // keeps the connection, so the server is still closing
+    const done = served.server.shutdown();
+    const outcome = await settle(
+      served,
+      connect(served.address).then(
+        () => "connected",
+        (error: NodeJS.ErrnoException) => error.code,
+      ),
+      "a new connection to be refused",
     );
     expect(outcome, "a new connection after shutdown() began").toBe("ECONNREFUSED");
-    pair.client.write("ess\n");
-    await done;
+    await pair.client.send("ess\n");
+    await settle(served, done, "shutdown() to resolve once the line in progress was answered");
   });
 
   test("ends idle connections with a FIN and no bytes, and resolves once all are closed", async () => {
-    const server = createServer();
-    const address = await listen(server);
-    const first = await openPair(server, address);
-    const second = await openPair(server, address);
+    const served = await serve();
+    const { server } = served;
+    const first = await connectTo(served);
+    const second = await connectTo(served);
     await expectReplies(second, "PING\n", "PONG\n"); // idle again after an exchange
-    await server.shutdown();
+    await settle(served, server.shutdown(), "shutdown() to end the idle connections and resolve");
     await expectFinalBytes(first, "(nothing)", "", "An idle connection gets only a FIN.");
     await expectFinalBytes(second, "PING\n", "PONG\n", "An idle connection gets only a FIN.");
-    expect(server.openConnections).toBe(0);
+    expect(server.openConnections, "open connections once shutdown() resolved").toBe(0);
     expect(server.listening).toBe(false);
   });
 
   test("lets a line in progress finish: answers it, then ends that connection", async () => {
-    const server = createServer();
-    const pair = await openPair(server, await listen(server));
-    await deliver(pair, "PING\nECHO almost d"); // the server has these bytes before shutdown()
+    const served = await serve();
+    const pair = await connectTo(served);
+    await deliverTo(pair, "PING\nECHO almost d"); // the server has these bytes before shutdown()
     let resolved = false;
-    const done = server.shutdown().then(() => {
+    const done = served.server.shutdown().then(() => {
       resolved = true;
     });
-    pair.client.write("one\n");
+    await pair.client.send("one\n");
     await expectReplies(pair, "PING\nECHO almost done\n", "PONG\nalmost done\n", {
       alreadySent: true,
     });
     expect(resolved, "shutdown() resolved before the last reply was sent").toBe(false);
     await expectFinalBytes(pair, "PING\nECHO almost done\n", "PONG\nalmost done\n", "Then a FIN.");
-    await done;
-    expect(server.openConnections).toBe(0);
+    await settle(served, done, "shutdown() to resolve once the last connection closed");
+    expect(served.server.openConnections).toBe(0);
+  });
+
+  test("keeps a finishing connection open while another line has begun in the same chunk", async () => {
+    const served = await serve();
+    const pair = await connectTo(served);
+    await deliverTo(pair, "ECHO almost d");
+    const done = served.server.shutdown();
+    // The chunk that completes the line in progress starts the next one too: that line is also
+    // in progress, so the connection may not end yet.
+    await deliverTo(pair, "one\nECHO and th");
+    await pair.client.send("is\n");
+    await expectFinalBytes(
+      pair,
+      "ECHO almost d | one\nECHO and th | is\n",
+      "almost done\nand this\n",
+      "Each line in progress when its chunk arrived gets its reply, then the FIN.",
+    );
+    await settle(served, done, "shutdown() to resolve once the last connection closed");
   });
 });
 
+/**
+ * A server written here, not the lesson's: it answers each request line with whatever `reply`
+ * returns, so the client can be shown replies the lesson's server would never send.
+ */
+async function fakeServer(reply: (line: string, socket: net.Socket) => void) {
+  const server = net.createServer((socket) => {
+    socket.on("error", () => {});
+    let pending = "";
+    socket.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("latin1");
+      for (let lf = pending.indexOf("\n"); lf !== -1; lf = pending.indexOf("\n")) {
+        const line = pending.slice(0, lf);
+        pending = pending.slice(lf + 1);
+        reply(line, socket);
+      }
+    });
+  });
+  return { server, address: await listen(server) };
+}
+
 describe("Step 6: Write a client that pipelines requests", () => {
   test("request() resolves with the reply line, decoded as UTF-8", async () => {
-    const server = createServer();
-    const client = await createClient(await listen(server));
-    expect(await client.request("PING")).toBe("PONG");
-    expect(await client.request("ECHO naïve ☃ 🚀")).toBe("naïve ☃ 🚀");
-    await client.close();
+    const served = await serve();
+    const client = await createClient(served.address);
+    expect(await settle(served, client.request("PING"), "the reply to PING")).toBe("PONG");
+    expect(await settle(served, client.request("ECHO naïve ☃ 🚀"), "the ECHO reply")).toBe(
+      "naïve ☃ 🚀",
+    );
+    await settle(served, client.close(), "close() to resolve");
   });
 
   test("matches replies to several requests in flight, in order, on one connection", async () => {
-    const server = createServer();
-    const client = await createClient(await listen(server));
-    const replies = await Promise.all([
-      client.request("ECHO first"),
-      client.request("PING"),
-      client.request("NOPE"),
-      client.request("ECHO last"),
-    ]);
+    const served = await serve();
+    const client = await createClient(served.address);
+    const replies = await settle(
+      served,
+      Promise.all([
+        client.request("ECHO first"),
+        client.request("PING"),
+        client.request("NOPE"),
+        client.request("ECHO last"),
+      ]),
+      "four replies",
+    );
     expect(replies).toEqual(["first", "PONG", 'ERR unknown command "NOPE"', "last"]);
-    expect(server.openConnections, "all four went over one connection").toBe(1);
-    await client.close();
+    expect(served.server.openConnections, "all four went over one connection").toBe(1);
+    await settle(served, client.close(), "close() to resolve");
   });
 
   test("close() half-closes: requests already sent still get their replies", async () => {
-    const server = createServer();
-    const client = await createClient(await listen(server));
+    const served = await serve();
+    const client = await createClient(served.address);
     const pending = [client.request("ECHO one"), client.request("ECHO two")];
-    await client.close();
-    await expect(Promise.all(pending)).resolves.toEqual(["one", "two"]);
+    const answered: string[] = [];
+    for (const reply of pending) void reply.then((text) => answered.push(text));
+    await settle(served, client.close(), "close() to resolve once the server closed too");
+    expect(answered, "replies that had come when close() resolved").toEqual(["one", "two"]);
   });
 
   test("rejects a request made after close() with CLIENT_CLOSED", async () => {
-    const server = createServer();
-    const client = await createClient(await listen(server));
-    await client.close();
-    await expect(client.request("PING")).rejects.toMatchObject({
-      name: "LineProtocolError",
-      code: "CLIENT_CLOSED",
-    });
+    const served = await serve();
+    const client = await createClient(served.address);
+    const closing = client.close();
+    expectCode(
+      await rejectionOf(() => client.request("PING")),
+      "CLIENT_CLOSED",
+      "a request while close() is under way",
+    );
+    await settle(served, closing, "close() to resolve");
+    expectCode(
+      await rejectionOf(() => client.request("PING")),
+      "CLIENT_CLOSED",
+      "a request after close() resolved",
+    );
   });
 
   test("rejects requests still waiting when the server closes with CONNECTION_CLOSED", async () => {
-    const server = createServer();
-    const client = await createClient(await listen(server));
+    const served = await serve();
+    const client = await createClient(served.address);
     const bye = client.request("QUIT");
     const orphan = client.request("PING");
-    await expect(bye).resolves.toBe("BYE");
-    await expect(orphan).rejects.toMatchObject({
-      name: "LineProtocolError",
-      code: "CONNECTION_CLOSED",
+    expect(await settle(served, bye, "BYE")).toBe("BYE");
+    expectCode(
+      await settle(
+        served,
+        rejectionOf(() => orphan),
+        "the request after QUIT to be rejected",
+      ),
+      "CONNECTION_CLOSED",
+      "a request the server will never answer",
+    );
+    expectCode(
+      await rejectionOf(() => client.request("PING")),
+      "CONNECTION_CLOSED",
+      "a request after the server closed the connection",
+    );
+    await settle(served, client.close(), "close() to resolve at once: the connection is closed");
+  });
+
+  test("rejects waiting requests with CONNECTION_CLOSED when the server resets the connection", async () => {
+    // The client's socket needs an "error" listener too: without one, this reset (ECONNRESET)
+    // would crash the process.
+    const { address } = await fakeServer((_line, socket) => socket.resetAndDestroy());
+    const client = await createClient(address);
+    const error = await within(
+      rejectionOf(() => client.request("PING")),
+      "the request to be rejected once the server reset the connection",
+    );
+    expectCode(error, "CONNECTION_CLOSED", "a request whose connection was reset");
+    expect(
+      codeOf((error as Error).cause),
+      "the cause of CONNECTION_CLOSED: the socket's own error",
+    ).toBe("ECONNRESET");
+  });
+
+  test("caps a reply line too: a reply over maxLineBytes fails with LINE_TOO_LONG", async () => {
+    // A server that never sends an LF must not make the client hold everything it sends.
+    const served = await serve();
+    const client = await createClient({ ...served.address, maxLineBytes: 16 });
+    const error = await settle(
+      served,
+      rejectionOf(() => client.request(`ECHO ${"x".repeat(40)}`)),
+      "a 40-byte reply to a client capped at 16 bytes to be rejected",
+    );
+    expectCode(error, "LINE_TOO_LONG", "a reply of 40 bytes, with maxLineBytes 16");
+    expectCode(
+      await rejectionOf(() => client.request("PING")),
+      "LINE_TOO_LONG",
+      "a request after the connection failed: the reason it failed",
+    );
+  });
+
+  test("fails with UNEXPECTED_REPLY when a reply comes that no request was waiting for", async () => {
+    // One line in, two lines out: the second reply belongs to no request, and from then on the
+    // client cannot tell which reply answers which request.
+    let serverSide: net.Socket | undefined;
+    const { address } = await fakeServer((line, socket) => {
+      serverSide = socket;
+      socket.write(`${line}\nextra\n`);
     });
+    const client = await createClient(address);
+    expect(await within(client.request("ECHO"), "the reply to ECHO")).toBe("ECHO");
+    await within(
+      new Promise<void>((resolve) => {
+        if (serverSide === undefined || serverSide.closed) resolve();
+        else serverSide.once("close", () => resolve());
+      }),
+      "the client to drop the connection after a reply no request was waiting for",
+    );
+    expectCode(
+      await rejectionOf(() => client.request("PING")),
+      "UNEXPECTED_REPLY",
+      "a request after an unexpected reply: the reason the connection failed",
+    );
   });
 
   test("refuses a request containing a line break with NEWLINE_IN_REQUEST, sending nothing", async () => {
-    const server = createServer();
-    const client = await createClient(await listen(server));
-    await expect(client.request("ECHO a\nPING")).rejects.toMatchObject({
-      name: "LineProtocolError",
-      code: "NEWLINE_IN_REQUEST",
-    });
+    const served = await serve();
+    const client = await createClient(served.address);
+    expectCode(
+      await rejectionOf(() => client.request("ECHO a\nPING")),
+      "NEWLINE_IN_REQUEST",
+      "a request with a line break in it",
+    );
     // Had "ECHO a\nPING\n" gone out, this request would get "PONG", meant for the smuggled line.
-    expect(await client.request("ECHO in step")).toBe("in step");
-    await client.close();
+    expect(await settle(served, client.request("ECHO in step"), "the reply to ECHO")).toBe(
+      "in step",
+    );
+    await settle(served, client.close(), "close() to resolve");
   });
 
   test("createClient() rejects with ECONNREFUSED when nothing listens", async () => {
-    const server = createServer();
-    const address = await listen(server);
-    await server.shutdown();
-    await expect(createClient(address)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    const served = await serve();
+    await settle(served, served.server.shutdown(), "shutdown() to resolve");
+    const error = await within(
+      rejectionOf(() => createClient(served.address)),
+      "createClient() to reject: nothing listens",
+    );
+    expectCode(error, "ECONNREFUSED", "connecting to a port nobody listens on");
   });
 });

@@ -18,22 +18,38 @@ interface Waiting {
 }
 
 /**
+ * Where the client is:
+ *
+ *   open    requests go out, replies come back
+ *   closed  close() was called: new requests are refused (CLIENT_CLOSED), but every request sent
+ *           before still gets its reply
+ *   lost    the connection ended without close(): the server closed it, a reset, or a reply that
+ *           broke the protocol. New requests are refused with the reason
+ */
+type ClientState = "open" | "closed" | "lost";
+
+/**
  * A client for the line protocol. Requests may be pipelined: several can be in flight at once,
  * written one after another without waiting. TCP keeps bytes in order and the server answers every
  * line with one line, in order, so the first reply belongs to the oldest waiting request.
+ *
+ * A class, because it is an object its caller keeps and calls; its stream state (the reply in
+ * progress) is the LineSplitter's.
  */
 export class LineClient {
   private readonly socket: net.Socket;
   private readonly lines: LineSplitter;
   // Oldest first. (A long queue would want a real deque; shift() is fine at this size.)
   private readonly waiting: Waiting[] = [];
-  private closing = false;
+  private state: ClientState = "open";
+  // Why the connection was lost, once it is: the socket's error, or the client's own.
   private failure: Error | undefined;
 
   constructor(socket: net.Socket, maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     this.socket = socket;
     this.lines = new LineSplitter({ maxLineBytes });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    // Without an "error" listener, a reset from the server would crash the whole process.
     socket.on("error", (error: Error) => this.onError(error));
     socket.on("close", () => this.onClose());
   }
@@ -49,17 +65,14 @@ export class LineClient {
       );
       return Promise.reject(error);
     }
-    if (this.closing) {
+    if (this.state === "closed") {
       const error = new LineProtocolError(
         "CLIENT_CLOSED",
         `request(${JSON.stringify(line)}) after close()`,
       );
       return Promise.reject(error);
     }
-    if (!this.socket.writable) {
-      const error = new LineProtocolError("CONNECTION_CLOSED", "the connection is closed");
-      return Promise.reject(error);
-    }
+    if (this.state === "lost") return Promise.reject(this.lostError());
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       // No backpressure wait here: the caller holds a promise per request, which bounds how much
@@ -73,7 +86,7 @@ export class LineClient {
    * every request already sent and closed its side too, then resolves.
    */
   async close(): Promise<void> {
-    this.closing = true;
+    this.state = "closed";
     if (this.socket.closed) return;
     const closed = once(this.socket, "close");
     this.socket.end();
@@ -100,22 +113,26 @@ export class LineClient {
   }
 
   private onError(error: Error): void {
-    this.failure = error;
+    this.failure ??= error;
   }
 
   private onClose(): void {
+    if (this.state === "open") this.state = "lost";
     // Whatever still waits now will never get its reply.
-    const error =
-      this.failure instanceof LineProtocolError
-        ? this.failure
-        : new LineProtocolError(
-            "CONNECTION_CLOSED",
-            "the connection closed before the reply came",
-            {
-              cause: this.failure,
-            },
-          );
+    const error = this.lostError();
     for (const waiting of this.waiting.splice(0)) waiting.reject(error);
+  }
+
+  /** The error for a request the connection can no longer answer. */
+  private lostError(): LineProtocolError {
+    if (this.failure instanceof LineProtocolError) return this.failure;
+    return new LineProtocolError(
+      "CONNECTION_CLOSED",
+      "the connection closed before the reply came",
+      {
+        cause: this.failure,
+      },
+    );
   }
 }
 

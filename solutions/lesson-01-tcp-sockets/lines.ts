@@ -80,7 +80,7 @@ export class LineSplitter {
     this.size = 0;
     // A CR held at the end of the previous chunk needs no special case: it was kept as the last
     // pending byte, and it is dropped here, now that its LF has come.
-    if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
+    if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
     this.checkLength(line.length);
     return line;
   }

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import net from "node:net";
-import { Connection } from "./connection.ts";
+import { type Connection, finishConnection, serveConnection } from "./connection.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
 
 export interface ServerOptions {
@@ -21,7 +21,7 @@ export class LineServer extends net.Server {
   constructor({ maxLineBytes = DEFAULT_MAX_LINE_BYTES }: ServerOptions = {}) {
     super({
       // By default Node ends our side as soon as it reads the client's FIN. Here the server
-      // decides: Connection.onEnd ends it once every request is answered. (This server answers
+      // decides: the connection ends it once every request is answered. (This server answers
       // each line the moment it is read, so the default would lose nothing yet; a reply that
       // takes time, like a database lookup, would be cut off by it.)
       allowHalfOpen: true,
@@ -52,14 +52,14 @@ export class LineServer extends net.Server {
       this.close((error) => (error ? reject(error) : resolve()));
     });
     const open = [...this.accepted];
-    for (const connection of open) connection.finish();
+    for (const connection of open) finishConnection(connection);
     // net calls back once every socket is destroyed; each socket's "close" event, where
     // openConnections goes down, comes a moment later. Resolve when both have happened.
     await Promise.all([stopped, ...open.map((connection) => once(connection.socket, "close"))]);
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new Connection(socket, this.maxLineBytes);
+    const connection = serveConnection(socket, this.maxLineBytes);
     this.accepted.add(connection);
     socket.once("close", () => this.accepted.delete(connection));
   }
