@@ -27,6 +27,8 @@ const again = args.flags.has("again");
 /** How many hints of each step have been shown: `{ "lesson-02-...": { "3": 2 } }`. */
 type Shown = Record<string, Record<string, number>>;
 const STATE_FILE = path.join(ROOT, ".course", "hints.json");
+/** A lesson's tests take seconds; half-written code that leaves tests waiting must not hold a hint. */
+const HINT_DEADLINE_MS = 45_000;
 
 function readShown(): Shown {
   if (!existsSync(STATE_FILE)) return {};
@@ -62,7 +64,10 @@ async function whereTheLearnerIs(named: Lesson | undefined): Promise<LessonProgr
     const stop = spinner("Finding the step you are on", () => `${finished} tests`);
     try {
       const filters = toRun.map((l) => l.name);
-      progress = progressOf(toRun, await runSuite({ filters, onProgress: (n) => (finished = n) }));
+      // A test still waiting when time is up counts as not passing, which is all a hint needs.
+      const deadlineMs = HINT_DEADLINE_MS;
+      const run = await runSuite({ filters, deadlineMs, onProgress: (n) => (finished = n) });
+      progress = progressOf(toRun, run);
     } finally {
       stop();
     }
@@ -74,6 +79,7 @@ async function whereTheLearnerIs(named: Lesson | undefined): Promise<LessonProgr
         lesson,
         outcomes: [],
         loadErrors: [],
+        lateErrors: [],
         passed: 0,
         skipped: 0,
         failed: [],

@@ -8,6 +8,8 @@ export interface LessonProgress {
   outcomes: Outcome[];
   /** Test files of the lesson that did not load. */
   loadErrors: SuiteError[];
+  /** Test files of the lesson still running when the run ran out of time. */
+  lateErrors: SuiteError[];
   passed: number;
   skipped: number;
   failed: Outcome[];
@@ -17,7 +19,8 @@ export interface LessonProgress {
 export function progressOf(lessons: Lesson[], run: SuiteRun): LessonProgress[] {
   return lessons.map((lesson) => {
     const outcomes = run.outcomes.filter((o) => o.lesson === lesson.name);
-    const loadErrors = run.errors.filter((e) => e.lesson === lesson.name);
+    const loadErrors = run.errors.filter((e) => e.lesson === lesson.name && e.kind === "load");
+    const lateErrors = run.errors.filter((e) => e.lesson === lesson.name && e.kind === "late");
     const passed = outcomes.filter((o) => o.state === "passed").length;
     const skipped = outcomes.filter((o) => o.state === "skipped").length;
     const failed = outcomes.filter((o) => o.state === "failed" || o.state === "pending");
@@ -27,7 +30,7 @@ export function progressOf(lessons: Lesson[], run: SuiteRun): LessonProgress[] {
     else if (failed.length === 0 && passed > 0) state = "done";
     else if (passed === 0) state = "not started";
     else state = "under way";
-    return { lesson, outcomes, loadErrors, passed, skipped, failed, state };
+    return { lesson, outcomes, loadErrors, lateErrors, passed, skipped, failed, state };
   });
 }
 
