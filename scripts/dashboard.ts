@@ -95,7 +95,7 @@ function nextUp(p: LessonProgress): void {
   const lesson = p.lesson;
   const [loadError] = p.loadErrors;
   const [failure] = p.failed;
-  console.log(bold("Next up"));
+  console.log(`${bold("Next up")}  ${dim(lesson.name)}`);
   let step: string | undefined;
   if (loadError) {
     console.log("  A test file cannot load your code: fix this first.");
@@ -118,7 +118,10 @@ function nextUp(p: LessonProgress): void {
     const stepName = step?.match(/^Step \d+/)?.[0];
     const ofStep = unwritten.filter((u) => u.step === stepName);
     const named = ofStep.length > 0 ? ofStep : unwritten;
-    if (named.length > 0) {
+    // Said once: when the first failure is the stub's own error, its message is the cause.
+    const [own] = unwrittenIn([failure.message]);
+    const saysItAll = named.length === 1 && own?.fn === named[0]?.fn;
+    if (named.length > 0 && !saysItAll) {
       console.log(`  ${step ?? lesson.name}`);
       console.log(`  ${red(`Not written yet: ${listed(named)}`)}`);
       console.log(`  ${dim(`First failing test (of ${inStep.length} in this step):`)}`);
