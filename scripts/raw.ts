@@ -107,7 +107,7 @@ function armQuiet(): void {
   if (!inputDone) return;
   clearTimeout(quiet);
   quiet = setTimeout(() => {
-    status(`(nothing from the server for ${waitS} s since; closing)`);
+    status(`(nothing more from the server for ${waitS} s, and it has not closed: closing)`);
     socket.destroy();
   }, waitS * 1000);
 }
