@@ -13,7 +13,7 @@ import {
 } from "./lib/progress.ts";
 import { readmeSection } from "./lib/readme.ts";
 import { bold, cyan, dim, green, progressBar, red, spinner, yellow } from "./lib/style.ts";
-import { runSuite, type SuiteError } from "./lib/suite.ts";
+import { runSuite, type Outcome, type SuiteError } from "./lib/suite.ts";
 
 const args = parseArgs(process.argv.slice(2), { usage: "npm start [-- <lesson>]" });
 const focus = args.positional[0] === undefined ? undefined : findLesson(args.positional[0]);
@@ -128,8 +128,7 @@ function nextUp(p: LessonProgress): void {
     }
     console.log(`  ${failure.name}`);
     console.log(`  ${dim(failure.file)}`);
-    const message = failure.message ?? (failure.state === "pending" ? "did not finish" : "");
-    console.log(`      ${red(firstLines(message, 6))}`);
+    console.log(`      ${red(firstLines(failureMessage(failure), 6))}`);
   }
   for (const late of p.lateErrors) console.log(`  ${yellow(late.message)}`);
   console.log(`\n  Read:  ${cyan(readmeSection(lesson.name, step))}`);
@@ -187,6 +186,15 @@ function listed(unwritten: Unwritten[]): string {
   const names = unwritten.slice(0, MAX_NAMED).map((u) => `${u.fn} (${u.step})`);
   const more = unwritten.length - MAX_NAMED;
   return more > 0 ? `${names.join(", ")} and ${more} more` : names.join(", ");
+}
+
+/** A failure in the learner's terms: vitest's advice to raise the timeout is not for them. */
+function failureMessage(failure: Outcome): string {
+  if (failure.state === "pending") return "did not finish before the run ran out of time";
+  const message = failure.message ?? "";
+  const timedOut = message.match(/^Test timed out in \d+ms\./)?.[0];
+  if (timedOut === undefined) return message;
+  return `${timedOut} It waited for something your code never did: an answer, an event, a close.`;
 }
 
 function firstLines(text: string, count: number): string {
