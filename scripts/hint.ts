@@ -90,36 +90,38 @@ async function whereTheLearnerIs(named: Lesson | undefined): Promise<LessonProgr
 }
 
 const named = args.positional[0] === undefined ? undefined : findLesson(args.positional[0]);
-const hints = named ? loadHints(named) : undefined;
-let lesson: Lesson;
-let step: HintStep;
-if (named && askedStep !== undefined) {
-  lesson = named;
-  step = stepOrExit(lesson, loadHints(lesson).steps, Number(askedStep));
-} else {
+// A lesson without hints is said at once, before any test runs.
+if (named) loadHints(named);
+const { lesson, step } = await chooseStep();
+
+/** The step asked for with --step, else the step under way, in the lesson named or under way. */
+async function chooseStep(): Promise<{ lesson: Lesson; step: HintStep }> {
+  if (named && askedStep !== undefined) {
+    return { lesson: named, step: stepOrExit(named, loadHints(named).steps, Number(askedStep)) };
+  }
   const progress = await whereTheLearnerIs(named);
   if (!progress) {
     console.log(green("Every lesson passes: there is no step left to hint at."));
     console.log(`For one step's hints: ${cyan("npm run hint -- lesson-NN --step N")}`);
     process.exit(0);
   }
-  lesson = progress.lesson;
-  const steps = (hints ?? loadHints(lesson)).steps;
-  if (askedStep !== undefined) {
-    step = stepOrExit(lesson, steps, Number(askedStep));
-  } else {
-    const n = stepUnderWay(
-      progress,
-      steps.map((s) => s.number),
+  const steps = loadHints(progress.lesson).steps;
+  const n =
+    askedStep !== undefined
+      ? Number(askedStep)
+      : stepUnderWay(
+          progress,
+          steps.map((s) => s.number),
+        );
+  if (n === undefined) {
+    const short = shortName(progress.lesson);
+    console.log(
+      green(`Every step of ${progress.lesson.name} passes: there is no step left to hint at.`),
     );
-    if (n === undefined) {
-      const short = shortName(lesson);
-      console.log(green(`Every step of ${lesson.name} passes: there is no step left to hint at.`));
-      console.log(`For one step's hints: ${cyan(`npm run hint -- ${short} --step N`)}`);
-      process.exit(0);
-    }
-    step = stepOrExit(lesson, steps, n);
+    console.log(`For one step's hints: ${cyan(`npm run hint -- ${short} --step N`)}`);
+    process.exit(0);
   }
+  return { lesson: progress.lesson, step: stepOrExit(progress.lesson, steps, n) };
 }
 
 const shown = readShown();
