@@ -4,11 +4,9 @@
 // more, from a nudge to nearly the answer, and remembers in .course/hints.json how many it has
 // shown, so the next call goes on where this one stopped. Without a lesson, it is the lesson you
 // are in the middle of, as `npm start` picks it.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "./lib/args.ts";
-import { hintsFile, readHints, type HintStep } from "./lib/hints.ts";
-import { findLesson, listLessons, ROOT, type Lesson } from "./lib/lessons.ts";
+import { hintsFile, readHints, readShown, writeShown, type HintStep } from "./lib/hints.ts";
+import { findLesson, listLessons, type Lesson } from "./lib/lessons.ts";
 import { changedSincePublished } from "./lib/pristine.ts";
 import { lessonUnderWay, progressOf, stepUnderWay, type LessonProgress } from "./lib/progress.ts";
 import { readmeSection } from "./lib/readme.ts";
@@ -23,28 +21,8 @@ if (askedStep !== undefined && !/^[1-9]\d*$/.test(askedStep)) {
   process.exit(2);
 }
 const again = args.flags.has("again");
-
-/** How many hints of each step have been shown: `{ "lesson-02-...": { "3": 2 } }`. */
-type Shown = Record<string, Record<string, number>>;
-const STATE_FILE = path.join(ROOT, ".course", "hints.json");
 /** A lesson's tests take seconds; half-written code that leaves tests waiting must not hold a hint. */
 const HINT_DEADLINE_MS = 45_000;
-
-function readShown(): Shown {
-  if (!existsSync(STATE_FILE)) return {};
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(STATE_FILE, "utf8"));
-    return typeof parsed === "object" && parsed !== null ? (parsed as Shown) : {};
-  } catch {
-    // A file damaged by hand only forgets which hints were shown.
-    return {};
-  }
-}
-
-function writeShown(shown: Shown): void {
-  mkdirSync(path.dirname(STATE_FILE), { recursive: true });
-  writeFileSync(STATE_FILE, `${JSON.stringify(shown, null, 2)}\n`);
-}
 
 /**
  * Runs the tests of the lessons that could be under way, quietly, and returns where the learner

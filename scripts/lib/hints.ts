@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./lessons.ts";
 
@@ -44,6 +44,38 @@ export function hintsFile(lesson: string): string {
 export function readHints(lesson: string): Hints | undefined {
   const file = path.join(ROOT, hintsFile(lesson));
   return existsSync(file) ? parseHints(readFileSync(file, "utf8")) : undefined;
+}
+
+/**
+ * How many hints of each step `npm run hint` has shown, by lesson and step number:
+ * `{ "lesson-02-custom-protocol": { "3": 2 } }`, kept in .course/hints.json (not in git).
+ */
+export type Shown = Record<string, Record<string, number>>;
+const SHOWN_FILE = path.join(ROOT, ".course", "hints.json");
+
+export function readShown(): Shown {
+  if (!existsSync(SHOWN_FILE)) return {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(SHOWN_FILE, "utf8"));
+    return typeof parsed === "object" && parsed !== null ? (parsed as Shown) : {};
+  } catch {
+    // A file damaged by hand only forgets which hints were shown.
+    return {};
+  }
+}
+
+export function writeShown(shown: Shown): void {
+  mkdirSync(path.dirname(SHOWN_FILE), { recursive: true });
+  writeFileSync(SHOWN_FILE, `${JSON.stringify(shown, null, 2)}\n`);
+}
+
+/** A lesson started over starts its hints over too. Says whether any had been shown. */
+export function forgetShown(lesson: string): boolean {
+  const shown = readShown();
+  if (shown[lesson] === undefined) return false;
+  delete shown[lesson];
+  writeShown(shown);
+  return true;
 }
 
 export function parseHints(text: string): Hints {
