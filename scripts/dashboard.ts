@@ -181,11 +181,15 @@ function times(count: number): string {
   return count > 1 ? dim(` (${count} times)`) : "";
 }
 
+/** "execute(), Store.get() (Step 3)": the first few, with the README step each belongs to. */
 function listed(unwritten: Unwritten[]): string {
   const MAX_NAMED = 3;
-  const names = unwritten.slice(0, MAX_NAMED).map((u) => `${u.fn} (${u.step})`);
-  const more = unwritten.length - MAX_NAMED;
-  return more > 0 ? `${names.join(", ")} and ${more} more` : names.join(", ");
+  const shownNow = unwritten.slice(0, MAX_NAMED);
+  const steps = [...new Set(shownNow.map((u) => u.step))];
+  const names = shownNow.map((u) => (steps.length === 1 ? u.fn : `${u.fn} (${u.step})`));
+  const more = unwritten.length - shownNow.length;
+  const list = more > 0 ? `${names.join(", ")} and ${more} more` : names.join(", ");
+  return steps.length === 1 ? `${list} (${steps[0]})` : list;
 }
 
 /** A failure in the learner's terms: vitest's advice to raise the timeout is not for them. */
