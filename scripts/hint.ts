@@ -8,7 +8,13 @@ import { parseArgs } from "./lib/args.ts";
 import { hintsFile, readHints, readShown, writeShown, type HintStep } from "./lib/hints.ts";
 import { findLesson, listLessons, type Lesson } from "./lib/lessons.ts";
 import { changedSincePublished } from "./lib/pristine.ts";
-import { lessonUnderWay, progressOf, stepUnderWay, type LessonProgress } from "./lib/progress.ts";
+import {
+  lessonUnderWay,
+  progressOf,
+  stepIsKnown,
+  stepUnderWay,
+  type LessonProgress,
+} from "./lib/progress.ts";
 import { readmeSection } from "./lib/readme.ts";
 import { bold, cyan, dim, green, spinner } from "./lib/style.ts";
 import { runSuite } from "./lib/suite.ts";
@@ -42,9 +48,17 @@ async function whereTheLearnerIs(named: Lesson | undefined): Promise<LessonProgr
     const stop = spinner("Finding the step you are on", () => `${finished} tests`);
     try {
       const filters = toRun.map((l) => l.name);
-      // A test still waiting when time is up counts as not passing, which is all a hint needs.
-      const deadlineMs = HINT_DEADLINE_MS;
-      const run = await runSuite({ filters, deadlineMs, onProgress: (n) => (finished = n) });
+      // A test still waiting when time is up counts as not passing, which is all a hint needs;
+      // and with one lesson to run, the run ends as soon as the step under way is known.
+      const [only] = toRun;
+      const steps = toRun.length === 1 && only ? readHints(only.name)?.steps : undefined;
+      const numbers = steps?.map((s) => s.number) ?? [];
+      const run = await runSuite({
+        filters,
+        deadlineMs: HINT_DEADLINE_MS,
+        onProgress: (n) => (finished = n),
+        stopWhen: steps ? (outcomes) => stepIsKnown(outcomes, numbers) : undefined,
+      });
       progress = progressOf(toRun, run);
     } finally {
       stop();

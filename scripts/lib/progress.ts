@@ -73,6 +73,20 @@ export function stepUnderWay(progress: LessonProgress, steps: number[]): number 
   return undefined;
 }
 
+/**
+ * Whether the tests so far already tell the step a learner is on, before the rest have run: a
+ * test of that step has failed, and every test of each step before it has passed. A step before it
+ * with no test at all (its file may not load) leaves the answer open.
+ */
+export function stepIsKnown(outcomes: Outcome[], steps: number[]): boolean {
+  for (const n of steps) {
+    const tests = outcomes.filter((o) => stepNumber(o.step) === n);
+    if (tests.some((o) => o.state === "failed")) return true;
+    if (tests.length === 0 || tests.some((o) => o.state === "pending")) return false;
+  }
+  return false;
+}
+
 /** What an unwritten stub says: `lesson-02-custom-protocol: Store.get() is not written yet. Read Step 3 in ...`. */
 const NOT_WRITTEN = /(lesson-\d\d[\w-]*): (\S+) is not written yet\. Read (Step \d+)/g;
 

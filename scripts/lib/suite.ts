@@ -42,6 +42,12 @@ export interface SuiteOptions {
   onProgress?: (finished: number) => void;
   /** How long the whole run may take before unfinished files are reported and the run stopped. */
   deadlineMs?: number;
+  /**
+   * Called after each test once every test file has collected its tests, with every test so far
+   * (those still to run are "pending"). Returning true ends the run there: for a caller that needs
+   * only part of the answer, such as the first step with a failing test.
+   */
+  stopWhen?: (outcomes: Outcome[]) => boolean;
 }
 
 /**
@@ -54,15 +60,25 @@ const DEFAULT_DEADLINE_MS = 120_000;
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
   let finished = 0;
   const unfinished = new Map<string, TestModule>();
+  const collected = new Set<string>();
+  let files = new Set<string>();
+  let stopEarly = (): void => {};
+  const stopped = new Promise<"stopped">((resolve) => (stopEarly = () => resolve("stopped")));
   const progress: Reporter = {
     onTestModuleQueued(module) {
       unfinished.set(module.moduleId, module);
+    },
+    onTestModuleCollected(module) {
+      collected.add(module.moduleId);
     },
     onTestModuleEnd(module) {
       unfinished.delete(module.moduleId);
     },
     onTestCaseResult() {
       options.onProgress?.(++finished);
+      const { stopWhen } = options;
+      if (stopWhen === undefined || [...files].some((file) => !collected.has(file))) return;
+      if (stopWhen(vitest.state.getTestModules().flatMap(outcomesOf))) stopEarly();
     },
   };
   const vitest = await createVitest("test", {
@@ -77,11 +93,19 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     const outOfTime = new Promise<"out of time">((resolve) => {
       timer = setTimeout(() => resolve("out of time"), deadlineMs);
     });
+    if (options.stopWhen) {
+      const specs = await vitest.globTestSpecifications(options.filters ?? []);
+      files = new Set(specs.map((spec) => spec.moduleId));
+    }
     const run = vitest.start(options.filters ?? []);
-    const ended = await Promise.race([run, outOfTime]);
+    const ended = await Promise.race([run, outOfTime, stopped]);
     clearTimeout(timer);
     const late: SuiteError[] = [];
-    if (ended === "out of time") {
+    if (ended === "stopped") {
+      // What was asked is known; the tests still running are of no interest.
+      run.catch(() => {});
+      vitest.cancelCurrentRun("test-failure").catch(() => {});
+    } else if (ended === "out of time") {
       for (const queued of unfinished.values()) {
         // The module queued is not always the object that collected the file's tests since.
         const module =
