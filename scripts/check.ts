@@ -4,7 +4,7 @@
 //   1. lint and format       eslint, prettier --check
 //   2. types                 tsc against the stubs and against the solutions
 //   3. solutions             the whole suite against solutions/: every test must pass
-//   4. lessons               lesson.json, mirrored files, a README heading for every step
+//   4. lessons               lesson.json, mirrored files, README steps, hints.md for each step
 //   5. stubs                 the whole suite against the stubs: every test must fail
 //
 // Step 5 is what makes a test trustworthy: a test that passes on an untouched stub cannot tell a

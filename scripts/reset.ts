@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } fro
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "./lib/args.ts";
+import { forgetShown } from "./lib/hints.ts";
 import { findLesson, ROOT } from "./lib/lessons.ts";
 import { filesAt, pristineRef, readAt } from "./lib/pristine.ts";
 
@@ -78,3 +79,6 @@ console.log(
   `Restored ${files.length} file${files.length === 1 ? "" : "s"} in ${folder} from ${ref.slice(0, 7)}.`,
 );
 if (backup) console.log(`Your previous files are in ${backup}.`);
+if (files === stubs && forgetShown(lesson.name)) {
+  console.log(`npm run hint -- lesson-${lesson.number} starts again from each step's first hint.`);
+}

@@ -101,6 +101,14 @@ if (trace) console.log("Tracing every byte: each connection is numbered, → is 
 console.log("\nTry it from another terminal:");
 for (const line of lesson.server.try)
   console.log(`  ${line.replaceAll("{port}", String(address.port))}`);
+// nc is not on every machine (and `nc -q1` is Debian's): the course's own raw client is.
+const usesNc = lesson.server.try.some((line) => /(^|\|\s*)nc\s/.test(line));
+const usesRaw = lesson.server.try.some((line) => line.includes("npm run raw"));
+if (usesNc && !usesRaw) {
+  console.log(
+    `  npm run raw -- ${address.port}   (without nc: type a line, Enter sends it with CRLF)`,
+  );
+}
 const killHint = process.platform === "win32" ? "" : ` (or: kill -INT ${process.pid})`;
 console.log(`\nCtrl-C stops it${killHint}.\n`);
 

@@ -96,3 +96,16 @@ function git(args: string[]): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The files under `folder` that differ from the course as published (the branch this clone
+ * tracks, else HEAD), answers a learner has committed included, and the files git does not track.
+ * Undefined outside a git checkout, where nothing tells a learner's files from the stubs.
+ */
+export function changedSincePublished(folder: string): string[] | undefined {
+  const ref = pristineRef("upstream");
+  if (ref === undefined) return undefined;
+  const tracked = git(["diff", "--name-only", "-z", ref, "--", folder]) ?? "";
+  const untracked = git(["ls-files", "--others", "--exclude-standard", "-z", "--", folder]) ?? "";
+  return [...new Set([...tracked.split("\0"), ...untracked.split("\0")].filter(Boolean))];
+}

@@ -18,10 +18,12 @@ export interface Outcome {
   message: string | undefined;
 }
 
-/** A test file that failed to load, or an error thrown outside any test. */
+/** A test file that failed to load or to finish in time, or an error thrown outside any test. */
 export interface SuiteError {
-  /** The lesson whose test file failed to load; undefined for an error outside any file. */
+  /** The lesson whose test file it was; undefined for an error outside any file. */
   lesson: string | undefined;
+  /** "load": the file did not load; "late": it was still running at the deadline. */
+  kind: "load" | "late" | "unhandled";
   message: string;
 }
 
@@ -40,6 +42,12 @@ export interface SuiteOptions {
   onProgress?: (finished: number) => void;
   /** How long the whole run may take before unfinished files are reported and the run stopped. */
   deadlineMs?: number;
+  /**
+   * Called after each test once every test file has collected its tests, with every test so far
+   * (those still to run are "pending"). Returning true ends the run there: for a caller that needs
+   * only part of the answer, such as the first step with a failing test.
+   */
+  stopWhen?: (outcomes: Outcome[]) => boolean;
 }
 
 /**
@@ -52,15 +60,25 @@ const DEFAULT_DEADLINE_MS = 120_000;
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
   let finished = 0;
   const unfinished = new Map<string, TestModule>();
+  const collected = new Set<string>();
+  let files = new Set<string>();
+  let stopEarly = (): void => {};
+  const stopped = new Promise<"stopped">((resolve) => (stopEarly = () => resolve("stopped")));
   const progress: Reporter = {
     onTestModuleQueued(module) {
       unfinished.set(module.moduleId, module);
+    },
+    onTestModuleCollected(module) {
+      collected.add(module.moduleId);
     },
     onTestModuleEnd(module) {
       unfinished.delete(module.moduleId);
     },
     onTestCaseResult() {
       options.onProgress?.(++finished);
+      const { stopWhen } = options;
+      if (stopWhen === undefined || [...files].some((file) => !collected.has(file))) return;
+      if (stopWhen(vitest.state.getTestModules().flatMap(outcomesOf))) stopEarly();
     },
   };
   const vitest = await createVitest("test", {
@@ -75,15 +93,27 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     const outOfTime = new Promise<"out of time">((resolve) => {
       timer = setTimeout(() => resolve("out of time"), deadlineMs);
     });
+    if (options.stopWhen) {
+      const specs = await vitest.globTestSpecifications(options.filters ?? []);
+      files = new Set(specs.map((spec) => spec.moduleId));
+    }
     const run = vitest.start(options.filters ?? []);
-    const ended = await Promise.race([run, outOfTime]);
+    const ended = await Promise.race([run, outOfTime, stopped]);
     clearTimeout(timer);
     const late: SuiteError[] = [];
-    if (ended === "out of time") {
-      for (const module of unfinished.values()) {
+    if (ended === "stopped") {
+      // What was asked is known; the tests still running are of no interest.
+      run.catch(() => {});
+      vitest.cancelCurrentRun("test-failure").catch(() => {});
+    } else if (ended === "out of time") {
+      for (const queued of unfinished.values()) {
+        // The module queued is not always the object that collected the file's tests since.
+        const module =
+          vitest.state.getTestModules().find((m) => m.moduleId === queued.moduleId) ?? queued;
         late.push({
           lesson: lessonOf(module),
-          message: `${relative(module)}: did not finish within ${deadlineMs / 1000} s (does its top-level code wait on something that never happens?)`,
+          kind: "late",
+          message: unfinishedMessage(module, deadlineMs),
         });
       }
       // Cancelling waits for the stuck file, which never finishes; close() below ends its worker.
@@ -91,13 +121,19 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
       vitest.cancelCurrentRun("test-failure").catch(() => {});
     }
     const modules = vitest.state.getTestModules();
-    const errors: SuiteError[] = vitest.state
-      .getUnhandledErrors()
-      .map((err) => ({ lesson: undefined, message: String((err as Error).message ?? err) }));
+    const errors: SuiteError[] = vitest.state.getUnhandledErrors().map((err): SuiteError => ({
+      lesson: undefined,
+      kind: "unhandled",
+      message: String((err as Error).message ?? err),
+    }));
     errors.push(...late);
     for (const module of modules) {
       for (const error of module.errors()) {
-        errors.push({ lesson: lessonOf(module), message: `${relative(module)}: ${error.message}` });
+        errors.push({
+          lesson: lessonOf(module),
+          kind: "load",
+          message: `${relative(module)}: ${error.message}`,
+        });
       }
     }
     const outcomes = modules.flatMap(outcomesOf);
@@ -115,6 +151,22 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
   } finally {
     await vitest.close();
   }
+}
+
+/**
+ * Why a test file was still running at the deadline: its top-level code never finished (no test
+ * was collected), or its tests were still running, one after another reaching its timeout.
+ */
+function unfinishedMessage(module: TestModule, deadlineMs: number): string {
+  const within = `within ${deadlineMs / 1000} s`;
+  const tests = [...module.children.allTests()];
+  if (tests.length === 0) {
+    return `${relative(module)}: did not finish loading ${within} (does its top-level code wait on something that never happens?)`;
+  }
+  const left = tests.filter((test) => test.result().state === "pending");
+  const [running] = left;
+  const at = running ? `; still waiting in "${running.fullName}"` : "";
+  return `${relative(module)}: ${left.length} of ${tests.length} tests had not finished ${within}${at}`;
 }
 
 function relative(module: TestModule): string {

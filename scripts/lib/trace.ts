@@ -41,7 +41,7 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
 }
 
 /** A longer line is cut, with a count of what was left out, so a trace stays readable. */
-const MAX_SHOWN_PER_LINE = 512;
+export const MAX_SHOWN_PER_LINE = 512;
 
 function pipeTraced(
   from: net.Socket,
@@ -64,7 +64,7 @@ function pipeTraced(
 }
 
 /** Splits a chunk after each LF, so a trace of a text protocol reads one line per row. */
-function splitAfterNewlines(chunk: Buffer): Buffer[] {
+export function splitAfterNewlines(chunk: Buffer): Buffer[] {
   const lines: Buffer[] = [];
   let start = 0;
   for (let lf = chunk.indexOf(0x0a); lf !== -1; lf = chunk.indexOf(0x0a, start)) {

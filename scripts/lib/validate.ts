@@ -1,12 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { hintsFile, markdownLines, readHints } from "./hints.ts";
 import { listLessons, ROOT } from "./lessons.ts";
 import type { Outcome } from "./suite.ts";
 
 /**
  * What the scripts and the dashboard rely on in each lesson, beyond its tests: a valid
- * lesson.json, the same files in exercises/ and solutions/, and a README with a heading for every
- * "Step N" the tests name and a Hints section. Returns one line per problem.
+ * lesson.json, the same files in exercises/ and solutions/, a README with a heading for every
+ * "Step N" the tests name and a short Hints section, and a hints.md with hints for each of the
+ * README's steps (see hints.ts). Returns one line per problem.
  */
 export function validateLessons(outcomes: Outcome[]): string[] {
   const problems: string[] = [];
@@ -61,11 +63,11 @@ export function validateLessons(outcomes: Outcome[]): string[] {
       problems.push(`${where("README.md")} is missing`);
       continue;
     }
-    const headings = readFileSync(readmeFile, "utf8")
-      .split("\n")
-      .filter((line) => /^#{2,3} /.test(line));
-    if (!headings.some((h) => /^## Hints\s*$/.test(h)))
-      problems.push(`${where("README.md")} has no "## Hints" section`);
+    const readme = readFileSync(readmeFile, "utf8");
+    const headings = [...markdownLines(readme)]
+      .filter((l) => l.heading === 2 || l.heading === 3)
+      .map((l) => l.line);
+    problems.push(...hintProblems(lesson.name, readme));
     const steps = new Set(
       outcomes
         .filter((o) => o.lesson === lesson.name)
@@ -86,6 +88,57 @@ export function validateLessons(outcomes: Outcome[]): string[] {
         `lessons/${lesson.name}: every test belongs in a top-level describe("Step N: ...")`,
       );
     }
+  }
+  return problems;
+}
+
+/**
+ * Hints leave the README for hints.md, shown one at a time by `npm run hint`: in a terminal a
+ * `<details>` block prints open, answer and all. Every README step has hints under the same title,
+ * and hints.md has no step the README lacks.
+ */
+function hintProblems(lesson: string, readme: string): string[] {
+  const problems: string[] = [];
+  const readmeName = `lessons/${lesson}/README.md`;
+  const lines = [...markdownLines(readme)];
+  const hintsAt = lines.findIndex((l) => l.heading === 2 && /^## Hints\s*$/.test(l.line));
+  if (hintsAt === -1) {
+    problems.push(`${readmeName} has no "## Hints" section (it points at npm run hint)`);
+  } else {
+    const end = lines.findIndex((l, i) => i > hintsAt && l.heading !== undefined && l.heading <= 2);
+    const section = lines.slice(hintsAt, end === -1 ? undefined : end).map((l) => l.line);
+    if (!section.some((line) => line.includes("npm run hint"))) {
+      problems.push(`${readmeName}: its "## Hints" section does not say to run npm run hint`);
+    }
+  }
+  const details = lines.filter((l) => l.heading === undefined && /<details\b/i.test(l.line));
+  if (details.length > 0) {
+    problems.push(
+      `${readmeName} still has ${details.length} <details> hint${details.length === 1 ? "" : "s"} (line ${details.map((l) => l.number).join(", ")}): hints go in hints.md`,
+    );
+  }
+
+  const readmeSteps = new Map<number, string>();
+  for (const l of lines) {
+    const match = l.heading === 2 ? l.line.match(/^## Step (\d+): (.+)$/) : null;
+    if (match) readmeSteps.set(Number(match[1]), (match[2] as string).trim());
+  }
+  const file = hintsFile(lesson);
+  const hints = readHints(lesson);
+  if (!hints) {
+    problems.push(`${file} is missing (the hints for each step, shown by npm run hint)`);
+    return problems;
+  }
+  problems.push(...hints.problems.map((problem) => `${file}, ${problem}`));
+  for (const [n, title] of readmeSteps) {
+    const step = hints.steps.find((s) => s.number === n);
+    if (!step) problems.push(`${file} has no "## Step ${n}: ${title}"`);
+    else if (step.title !== title) {
+      problems.push(`${file}: "## Step ${n}: ${step.title}" is not the README's title, "${title}"`);
+    }
+  }
+  for (const step of hints.steps.filter((s) => !readmeSteps.has(s.number))) {
+    problems.push(`${file}: the README has no "## Step ${step.number}", but hints.md does`);
   }
   return problems;
 }
