@@ -7,11 +7,11 @@
 // folder the parent has written (as the `stubs` mode of vitest.config.ts does for the stubs), and
 // `#reference/*` stays at solutions/. Everything else is the learner's own `npm test`: the same
 // config, the same timeouts.
+import path from "node:path";
 import { normalizePath } from "vite";
 import type { Reporter, TestCase, TestModule } from "vitest/node";
 import { createVitest } from "vitest/node";
 import { ROOT } from "./lessons.ts";
-import path from "node:path";
 
 /** What the parent asks for. */
 export interface RunJob {
