@@ -54,7 +54,11 @@ export class HttpError extends Error {
   }
 }
 
-/** Header fields by lowercased name; repeated lines are combined with ", " (RFC 9110 §5.3). */
+/**
+ * Header fields by lowercased name; repeated lines are combined with ", " (RFC 9110 §5.3). The
+ * record has no prototype: a field called `__proto__` or `constructor` is ordinary data, not a
+ * property every object inherits.
+ */
 export type Headers = Record<string, string>;
 
 export interface HttpRequest {
@@ -97,7 +101,8 @@ export abstract class MessageParser<Message> {
   private lineSize = 0;
   // Bytes of the current head (or trailer section) so far, for the cap.
   private headBytes = 0;
-  private headers: Headers = {};
+  // Names from the wire go into a record with no prototype: Object.create(null), never {}.
+  private headers: Headers = Object.create(null) as Headers;
   // The body so far, and how many bytes are left in the body or in the current chunk.
   private bodyParts: Buffer[] = [];
   private bodySize = 0;

@@ -62,6 +62,21 @@ describe("Step 1: Parse the request line and the header fields", () => {
     expect(parseOne([sent]).headers["accept"], show(sent)).toBe("text/html, application/json");
   });
 
+  test.each(["__proto__", "constructor", "Constructor"])(
+    "keeps a field named %s as ordinary data (names from the wire are not object properties)",
+    (name) => {
+      const sent = crlf(`GET / HTTP/1.1\nHost: x\n${name}: a\n\n`);
+      const { headers } = parseOne([sent]);
+      const key = name.toLowerCase();
+      expect(
+        [Object.keys(headers).includes(key), headers[key]],
+        `${show(sent)}: the ${name} field should read back as "a"; keep header fields in a ` +
+          "Map or an Object.create(null) record, not a plain {} whose prototype has these names",
+      ).toEqual([true, "a"]);
+      expect(headers["x-unset"], "a field that was not sent").toBeUndefined();
+    },
+  );
+
   test("returns no request until the empty line that ends the head has arrived", () => {
     const parser = new RequestParser();
     const head = GET.subarray(0, GET.length - 2);

@@ -53,8 +53,17 @@ export class HttpError extends Error {
   }
 }
 
-/** Header fields by lowercased name; repeated lines are combined with ", " (RFC 9110 §5.3). */
+/**
+ * Header fields by lowercased name; repeated lines are combined with ", " (RFC 9110 §5.3). The
+ * record has no prototype: a field called `__proto__` or `constructor` is ordinary data, not a
+ * property every object inherits.
+ */
 export type Headers = Record<string, string>;
+
+/** An empty header record with no prototype, so that every name from the wire is just a name. */
+function emptyHeaders(): Headers {
+  return Object.create(null) as Headers;
+}
 
 export interface HttpRequest {
   method: string;
@@ -97,7 +106,7 @@ export abstract class MessageParser<Message> {
   private lineSize = 0;
   // Bytes of the current head (or trailer section) so far, for the cap.
   private headBytes = 0;
-  private headers: Headers = {};
+  private headers: Headers = emptyHeaders();
   // The body so far, and how many bytes are left in the body or in the current chunk.
   private bodyParts: Buffer[] = [];
   private bodySize = 0;
@@ -353,7 +362,7 @@ export abstract class MessageParser<Message> {
     const message = this.message(this.headers, body);
     this.state = "start-line";
     this.headBytes = 0;
-    this.headers = {};
+    this.headers = emptyHeaders();
     this.bodyParts = [];
     this.bodySize = 0;
     this.remaining = 0;
