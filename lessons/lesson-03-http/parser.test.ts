@@ -311,6 +311,56 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     expect(parseOne([sent]).body.toString(), show(sent)).toBe("hello");
   });
 
+  test.each(["Chunked", "CHUNKED"])(
+    "reads Transfer-Encoding: %s as chunked: coding names are case-insensitive (RFC 9112 §7)",
+    (coding) => {
+      const sent = crlf(
+        `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: ${coding}\n\n5\nhello\n0\n\n`,
+      );
+      const requests = feedAll(new RequestParser(), [sent]);
+      expect(
+        requests.map((r) => r.body.toString()),
+        `${show(sent)}: "${coding}" names the chunked coding; compare coding names ignoring case`,
+      ).toEqual(["hello"]);
+    },
+  );
+
+  test.each([
+    ["a trailer line with no colon", "Expires never"],
+    ["a trailer field name with whitespace before the colon", "Expires : never"],
+    ["a trailer line that starts with whitespace (obs-fold)", " Expires: never"],
+    ["a NUL byte in a trailer value", "Expires: ne\0ver"],
+  ])("refuses %s: trailer fields follow the field-line grammar (RFC 9112 §7.1.2)", (_, line) => {
+    const sent = crlf(
+      `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2\nab\n0\n${line}\n\n`,
+    );
+    const parser = new RequestParser();
+    const error = thrownBy((chunk) => parser.feed(chunk), [sent]);
+    expect(
+      error,
+      refusal(sent, "HttpError HTTP_BAD_HEADER or HTTP_OBS_FOLD (400)", error),
+    ).toMatchObject({ status: 400 });
+    expect(
+      ["HTTP_BAD_HEADER", "HTTP_OBS_FOLD"],
+      refusal(sent, "HTTP_BAD_HEADER or HTTP_OBS_FOLD", error),
+    ).toContain((error as { code?: string } | undefined)?.code);
+  });
+
+  test(`refuses a trailer section over MAX_HEADER_BYTES (${MAX_HEADER_BYTES}) with 431`, () => {
+    const start = crlf("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2\nab\n0\n");
+    // Many short trailer lines, each well formed: only their total is over the cap.
+    const trailers = Array.from({ length: MAX_HEADER_BYTES / 16 + 1 }, (_, i) =>
+      crlf(`X-T${String(i).padStart(5, "0")}: abcde\n`),
+    );
+    expectRefused([start, ...trailers, crlf("\n")], "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
+  test("refuses an endless trailer line at the header cap, without waiting for its LF", () => {
+    const start = crlf("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n0\nX-Pad: ");
+    const endless = Array.from({ length: 20 }, () => Buffer.alloc(1024, "a"));
+    expectRefused([start, ...endless], "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
   test("reads upper- and lowercase hex chunk sizes with leading zeros", () => {
     const body = "a".repeat(0x1a) + "b".repeat(0xaf);
     const sent = Buffer.concat([
