@@ -14,6 +14,12 @@ function request(method: string, target: string, body: string | Buffer = ""): Ht
   };
 }
 
+/** A header field of a response, by name, in any case: field names are case-insensitive. */
+function field(response: HttpResponse, name: string): string | undefined {
+  const entries = Object.entries(response.headers ?? {});
+  return entries.find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
+}
+
 function bodyOf(response: HttpResponse): unknown {
   return JSON.parse(Buffer.from(response.body ?? "").toString("utf8"));
 }
@@ -22,7 +28,7 @@ describe("Step 4: Route the profile API", () => {
   test("answers GET /profile/123 with 200 and the profile as JSON", () => {
     const response = createProfileApi()(request("GET", "/profile/123"));
     expect(response.status).toBe(200);
-    expect(response.headers?.["Content-Type"]).toBe("application/json");
+    expect(field(response, "content-type")).toBe("application/json");
     expect(bodyOf(response)).toEqual(seedProfiles().get(123));
   });
 
@@ -45,7 +51,7 @@ describe("Step 4: Route the profile API", () => {
     const api = createProfileApi();
     const created = api(request("POST", "/profile", '{"name":"Grace Hopper","bio":"Ship it."}'));
     expect(created.status).toBe(201);
-    const location = created.headers?.["Location"] ?? "";
+    const location = field(created, "location") ?? "";
     expect(location).toMatch(/^\/profile\/\d+$/);
     const read = api(request("GET", location));
     expect(bodyOf(read)).toEqual(bodyOf(created));
@@ -79,7 +85,7 @@ describe("Step 4: Route the profile API", () => {
     (method, target, allow) => {
       const response = createProfileApi()(request(method, target));
       expect(response.status).toBe(405);
-      expect(response.headers?.["Allow"]).toBe(allow);
+      expect(field(response, "allow"), "the Allow header (RFC 9110 §10.2.1)").toBe(allow);
     },
   );
 

@@ -1,11 +1,13 @@
 import http from "node:http";
 import { once } from "node:events";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from "#lesson/lesson-03-http/parser.ts";
 import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
 import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deliver, nextConnection, openPair } from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
 import { crlf, exchange, oneByOne, readResponse, splitAt, withoutDate } from "./helpers.ts";
 
@@ -185,11 +187,15 @@ describe("Step 5: Serve one request per connection", () => {
   });
 
   test("reads and drops the rest of a refused body, and closes without a reset", async () => {
-    const address = await listen(createServer());
+    const server = createServer();
+    const address = await listen(server);
     const head = crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${4 * MAX_BODY_BYTES}\n\n`);
     const body = Buffer.alloc(4 * MAX_BODY_BYTES, "a");
     // allowHalfOpen: this client keeps sending after the server's FIN, as a real uploader would.
+    const accepted = nextConnection(server);
     const socket = await connect(address, { allowHalfOpen: true });
+    const peer = await accepted;
+    const peerClosed = new Promise((resolve) => peer.once("close", resolve));
     const inbox = new Inbox(socket);
     const errors: string[] = [];
     socket.on("error", (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
@@ -199,22 +205,99 @@ describe("Step 5: Serve one request per connection", () => {
 
     // The head and the first part of the body together: the server refuses the head at once.
     await write(Buffer.concat([head, body.subarray(0, MAX_BODY_BYTES)]));
-    const bytes = await inbox.untilEnd();
+    const bytes = await within(inbox.untilEnd(), "a 413 response, then the server's FIN");
     expect(readResponse(bytes, head).status, show(bytes)).toBe(413);
 
     // The rest of the body arrives after the 413 and the server's FIN. A server that has closed
     // its socket (instead of only its sending side) answers it with a reset (RST), and a reset
     // can destroy a response the client has not read yet (RFC 9112 §9.6).
     for (let at = MAX_BODY_BYTES; at < body.length && errors.length === 0; at += MAX_BODY_BYTES) {
-      await write(body.subarray(at, at + MAX_BODY_BYTES));
+      await within(
+        write(body.subarray(at, at + MAX_BODY_BYTES)),
+        "the server to go on reading the refused body after its 413 (a paused socket reads nothing)",
+      );
     }
     socket.end();
-    await closed;
+    await within(closed, "the connection to close once the client has sent its FIN");
     expect(
       errors,
       "After its response the server should end only its sending side (FIN) and keep reading " +
         "until the client closes; instead the client's connection was reset",
     ).toEqual([]);
+    // A server that stops reading (pause()) after its answer never sees the client's FIN, and
+    // holds the connection open forever.
+    await within(
+      peerClosed,
+      "the server's side of the connection to close after the client's FIN: keep reading (and " +
+        "dropping) after the response, so that the FIN is seen",
+    );
+  });
+
+  test("answers only the first request: none pipelined after it (RFC 9112 §9.6)", async () => {
+    const address = await listen(createServer());
+    const close = crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n");
+    const sent = Buffer.concat([close, GET, GET]);
+    const bytes = await within(exchange(address, [sent]), "one response, then the server's FIN");
+    const statusLines = bytes.toString("latin1").match(/HTTP\/1\.1 \d{3} /g) ?? [];
+    expect(
+      statusLines.length,
+      explain(
+        "After a response with Connection: close the server MUST NOT process further " +
+          "requests on the connection (RFC 9112 §9.6)",
+        sent,
+        "exactly one response",
+        bytes,
+      ),
+    ).toBe(1);
+  });
+
+  test("answers 500 when the handler throws, and goes on serving", async () => {
+    const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      let calls = 0;
+      const address = await listen(
+        createServer((request) => {
+          calls += 1;
+          if (calls === 1) throw new Error(`a bug in the handler for ${request.target}`);
+          return { status: 200, body: "fine" };
+        }),
+      );
+      const bytes = await within(
+        exchange(address, [GET]),
+        "a 500 response: a handler that throws is the server's bug, and the client still " +
+          "gets an answer (catch it around the handler)",
+      );
+      const response = readResponse(bytes, GET);
+      expect(response.status, explain("a handler that throws", GET, "500", bytes)).toBe(500);
+      expect(response.headers["connection"], show(bytes)).toBe("close");
+      const next = await within(exchange(address, [GET]), "the next client served as usual");
+      expect(readResponse(next, GET).status, show(next)).toBe(200);
+    } finally {
+      quiet.mockRestore();
+    }
+  });
+
+  test("survives a client that resets its connection, and goes on serving", async () => {
+    const server = createServer();
+    const address = await listen(server);
+    const pair = await openPair(server, address);
+    await deliver(pair, GET.subarray(0, 10));
+    // With no "error" listener on the socket, Node throws the error, and the process dies with
+    // every other client's connection.
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    expect(
+      () => pair.peer.emit("error", reset),
+      "A client reset its connection: the server's socket emitted an error that nothing " +
+        "handled, which crashes the whole server. Listen for the socket's error event (Step 5)",
+    ).not.toThrow();
+    // A real reset, then another client.
+    const other = await openPair(server, address);
+    // Not events.once(): it rejects when the socket emits "error", which a reset does.
+    const closed = new Promise((resolve) => other.peer.once("close", resolve));
+    other.client.socket.resetAndDestroy();
+    await within(closed, "the server's side of a reset connection to close");
+    const bytes = await within(exchange(address, [GET]), "a response to the next client");
+    expect(readResponse(bytes, GET).status, show(bytes)).toBe(200);
   });
 
   test("keeps serving other clients while one is mid-request and another is refused", async () => {
