@@ -6,6 +6,7 @@ import { HttpError } from "#lesson/lesson-03-http/parser.ts";
 import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
 import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { crlf, feedAll, oneByOne } from "./helpers.ts";
 
@@ -147,6 +148,15 @@ describe("Step 6: A client on a raw socket", () => {
     await expect(request(address), show(reply)).rejects.toMatchObject({
       code: "HTTP_BAD_STATUS_LINE",
     });
+  });
+
+  test.each([
+    ["a CR LF in a value", { "X-Note": "a\r\nX-Injected: 1" }],
+    ["a name that is not a token", { "X Note": "a" }],
+  ])("refuses to send a header field with %s, which would inject lines", async (_, headers) => {
+    const address = await listen(rawServer(crlf("HTTP/1.1 200 OK\nContent-Length: 0\n\n")));
+    const error = await rejectionOf(async () => request({ ...address, headers }));
+    expect(codeOf(error), JSON.stringify(headers)).toBe("HTTP_INVALID_FIELD");
   });
 
   test("parses a chunked response that arrives one byte at a time", () => {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import { HttpError } from "#lesson/lesson-03-http/parser.ts";
 import { errorResponse, json, serializeResponse } from "#lesson/lesson-03-http/response.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 import { readResponse } from "./helpers.ts";
 
 // RFC 9110 §5.6.7's example date, pinned so the bytes can be written out in full.
@@ -94,12 +95,27 @@ describe("Step 3: Write the response", () => {
   });
 
   test("refuses a status code it has no reason phrase for, naming it", () => {
-    expect(() => serializeResponse({ status: 999 })).toThrow(/999/);
+    const error = thrownBy(() => serializeResponse({ status: 999 }));
+    expect(codeOf(error), "a status code with no reason phrase").toBe("HTTP_INVALID_STATUS");
+    expect(String(error), "the message names the bad value").toContain("999");
   });
 
   test("refuses a header value with CR or LF, which would inject header lines", () => {
     const splitting = { status: 201, headers: { Location: "/x\r\nSet-Cookie: stolen=1" } };
-    expect(() => serializeResponse(splitting)).toThrow(/Location/);
+    const error = thrownBy(() => serializeResponse(splitting));
+    expect(codeOf(error), "a CR LF inside a header value (response splitting)").toBe(
+      "HTTP_INVALID_FIELD",
+    );
+  });
+
+  test.each([
+    ["a name with a space", { "X Note": "a" }],
+    ["a name with a colon", { "X:Note": "a" }],
+    ["a bare LF in a value", { "X-Note": "a\nb" }],
+    ["a NUL in a value", { "X-Note": "a\0b" }],
+  ])("refuses a header field with %s (RFC 9112 §11.1)", (_, headers) => {
+    const error = thrownBy(() => serializeResponse({ status: 200, headers }));
+    expect(codeOf(error), JSON.stringify(headers)).toBe("HTTP_INVALID_FIELD");
   });
 
   test("answers a parser error with its status, and names the code in the body", () => {

@@ -7,10 +7,12 @@
  */
 import net from "node:net";
 import {
+  FIELD_VALUE,
   HttpError,
   MessageParser,
   parseContentLength,
   parseVersion,
+  TOKEN,
   transferFraming,
   type Framing,
   type Headers,
@@ -117,9 +119,14 @@ export function serializeRequest(options: RequestOptions): Buffer {
   // RFC 9112 §3.2: "A client MUST send a Host header field ... in all HTTP/1.1 request messages."
   const lines = [`${method} ${path} HTTP/1.1`, `Host: ${host}:${port}`];
   for (const [name, value] of Object.entries(headers)) {
-    // A CR or LF would let a value inject header lines of its own, or a second request.
-    if (/[\r\n]/.test(value))
-      throw new Error(`Invalid ${name} header value: ${JSON.stringify(value)}`);
+    // A name that is not a token, or a CR or LF in a value, would let a field inject lines of
+    // its own, or a second request (RFC 9112 §11.2).
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+      throw new HttpError(
+        "HTTP_INVALID_FIELD",
+        `Invalid header field: ${JSON.stringify(name)}: ${JSON.stringify(value)}`,
+      );
+    }
     lines.push(`${name}: ${value}`);
   }
   // The length of the body in bytes; no body, no Content-Length (RFC 9110 §8.6).

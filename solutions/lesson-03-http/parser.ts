@@ -36,6 +36,10 @@ const STATUS_OF = {
   HTTP_HEADERS_TOO_LARGE: 431,
   HTTP_BODY_TOO_LARGE: 413,
   HTTP_INCOMPLETE_MESSAGE: 400,
+  // The writers' own refusals: a message this side was about to send is invalid. That is a bug
+  // in the code that built it, so a server that answers with it says 500.
+  HTTP_INVALID_STATUS: 500,
+  HTTP_INVALID_FIELD: 500,
 } as const;
 
 export type HttpErrorCode = keyof typeof STATUS_OF;
