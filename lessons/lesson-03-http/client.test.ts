@@ -28,7 +28,7 @@ function rawServer(reply: Buffer): net.Server {
   });
 }
 
-describe("Step 6: A client on a raw socket", () => {
+describe("Step 7: A client on a raw socket", () => {
   test("reads a response framed by Content-Length from a node:http server", async () => {
     const address = await listen(
       nodeServer((_req, _body, res) => {

@@ -222,7 +222,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
   });
 });
 
-describe("Step 2: Read the body: Content-Length and chunked", () => {
+describe("Step 4: Read the body: Content-Length and chunked", () => {
   test("reads Content-Length bytes of body, counting bytes, not characters", () => {
     // "Zoë" is 3 characters and 4 bytes: ë is C3 AB in UTF-8.
     const sent = crlf('POST /profile HTTP/1.1\nHost: x\nContent-Length: 15\n\n{"name":"Zoë"}');

@@ -19,7 +19,7 @@ function partsOf(bytes: Buffer): { statusLine: string; fieldLines: string[]; bod
   return { statusLine, fieldLines: fieldLines.sort(), body: bytes.subarray(end + 4).toString() };
 }
 
-describe("Step 3: Write the response", () => {
+describe("Step 2: Write the response", () => {
   test("writes the status line, the header fields it was given and its own, then the body", () => {
     const bytes = serializeResponse(
       { status: 200, headers: { "Content-Type": "text/plain" }, body: "hello" },

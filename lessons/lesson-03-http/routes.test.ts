@@ -23,8 +23,7 @@ function field(response: HttpResponse, name: string): string | undefined {
 function bodyOf(response: HttpResponse): unknown {
   return JSON.parse(Buffer.from(response.body ?? "").toString("utf8"));
 }
-
-describe("Step 4: Route the profile API", () => {
+describe("Step 3: Serve GET requests, one per connection", () => {
   test("answers GET /profile/123 with 200 and the profile as JSON", () => {
     const response = createProfileApi()(request("GET", "/profile/123"));
     expect(response.status).toBe(200);
@@ -47,6 +46,33 @@ describe("Step 4: Route the profile API", () => {
     expect(createProfileApi()(request("GET", "/profile/123?fields=name")).status).toBe(200);
   });
 
+  test.each([
+    ["DELETE", "/profile/123", "GET, HEAD"],
+    ["PUT", "/profile/123", "GET, HEAD"],
+    ["POST", "/profile/123", "GET, HEAD"],
+    ["GET", "/profile", "POST"],
+  ])(
+    "answers %s %s with 405 and an Allow header listing %s (RFC 9110 §15.5.6)",
+    (method, target, allow) => {
+      const response = createProfileApi()(request(method, target));
+      expect(response.status).toBe(405);
+      expect(field(response, "allow"), "the Allow header (RFC 9110 §10.2.1)").toBe(allow);
+    },
+  );
+
+  test.each(["BREW", "get", "FETCH"])(
+    "answers the unknown method %s with 501 (methods are case-sensitive)",
+    (method) => {
+      expect(createProfileApi()(request(method, "/profile/123")).status).toBe(501);
+    },
+  );
+
+  test("answers a path it does not know with 404", () => {
+    expect(createProfileApi()(request("GET", "/profiles/123")).status).toBe(404);
+  });
+});
+
+describe("Step 5: Create a profile with POST", () => {
   test("creates a profile from a JSON body: 201, a Location, and it reads back", () => {
     const api = createProfileApi();
     const created = api(request("POST", "/profile", '{"name":"Grace Hopper","bio":"Ship it."}'));
@@ -73,30 +99,5 @@ describe("Step 4: Route the profile API", () => {
     const response = createProfileApi()(request("POST", "/profile", body));
     expect(response.status).toBe(400);
     expect(bodyOf(response)).toMatchObject({ error: expect.any(String) });
-  });
-
-  test.each([
-    ["DELETE", "/profile/123", "GET, HEAD"],
-    ["PUT", "/profile/123", "GET, HEAD"],
-    ["POST", "/profile/123", "GET, HEAD"],
-    ["GET", "/profile", "POST"],
-  ])(
-    "answers %s %s with 405 and an Allow header listing %s (RFC 9110 §15.5.6)",
-    (method, target, allow) => {
-      const response = createProfileApi()(request(method, target));
-      expect(response.status).toBe(405);
-      expect(field(response, "allow"), "the Allow header (RFC 9110 §10.2.1)").toBe(allow);
-    },
-  );
-
-  test.each(["BREW", "get", "FETCH"])(
-    "answers the unknown method %s with 501 (methods are case-sensitive)",
-    (method) => {
-      expect(createProfileApi()(request(method, "/profile/123")).status).toBe(501);
-    },
-  );
-
-  test("answers a path it does not know with 404", () => {
-    expect(createProfileApi()(request("GET", "/profiles/123")).status).toBe(404);
   });
 });

@@ -6,17 +6,10 @@
  *   <--  "HTTP/1.1 200 OK\r\nContent-Length: 82\r\n...\r\n\r\n{...}"
  */
 import net from "node:net";
-import {
-  FIELD_VALUE,
-  HttpError,
-  MessageParser,
-  parseContentLength,
-  parseVersion,
-  TOKEN,
-  transferFraming,
-  type Framing,
-  type Headers,
-} from "./parser.ts";
+import { HttpError } from "./errors.ts";
+import { parseContentLength, transferFraming, type Framing } from "./framing.ts";
+import { FIELD_VALUE, parseVersion, TOKEN, type Headers } from "./grammar.ts";
+import { MessageParser } from "./parser.ts";
 
 /** Largest response body the client reads. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024 * 1024;

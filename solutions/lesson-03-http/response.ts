@@ -9,7 +9,8 @@
  *   "\r\n"
  *   "{\"id\":123,\"name\":\"Zoë\"}"                the body (omitted for HEAD)
  */
-import { FIELD_VALUE, HttpError, TOKEN } from "./parser.ts";
+import { HttpError } from "./errors.ts";
+import { FIELD_VALUE, TOKEN } from "./grammar.ts";
 
 export interface HttpResponse {
   status: number;
