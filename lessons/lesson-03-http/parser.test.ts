@@ -220,6 +220,18 @@ describe("Step 1: Parse the request line and the header fields", () => {
     const endless = Array.from({ length: 20 }, () => Buffer.alloc(1024, "a"));
     expectRefused([start, ...endless], "HTTP_HEADERS_TOO_LARGE", 431);
   });
+
+  test("keeps refusing after an error: the rest of the stream has no meaning", () => {
+    const parser = new RequestParser();
+    const bad = crlf("GET / HTTP/1.1\nHost : x\n\n");
+    expect(thrownBy((c) => parser.feed(c), [bad])).toMatchObject({ code: "HTTP_BAD_HEADER" });
+    expect(
+      thrownBy((c) => parser.feed(c), [GET]),
+      "a parser that failed once",
+    ).toMatchObject({
+      code: "HTTP_BAD_HEADER",
+    });
+  });
 });
 
 describe("Step 4: Read the body: Content-Length and chunked", () => {
@@ -499,17 +511,5 @@ describe("Step 4: Read the body: Content-Length and chunked", () => {
       crlf("1\n"),
     ];
     expectRefused(sent, "HTTP_BODY_TOO_LARGE", 413);
-  });
-
-  test("keeps refusing after an error: the rest of the stream has no meaning", () => {
-    const parser = new RequestParser();
-    const bad = crlf("GET / HTTP/1.1\nHost : x\n\n");
-    expect(thrownBy((c) => parser.feed(c), [bad])).toMatchObject({ code: "HTTP_BAD_HEADER" });
-    expect(
-      thrownBy((c) => parser.feed(c), [GET]),
-      "a parser that failed once",
-    ).toMatchObject({
-      code: "HTTP_BAD_HEADER",
-    });
   });
 });
