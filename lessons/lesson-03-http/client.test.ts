@@ -8,7 +8,7 @@ import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { listen } from "../../shared/testing/net.ts";
-import { crlf, feedAll, oneByOne } from "./helpers.ts";
+import { byteByByte, crlf, feedAll } from "../../shared/testing/chunks.ts";
 
 /** A node:http server that answers every request with `respond`. */
 function nodeServer(
@@ -161,7 +161,7 @@ describe("Step 7: A client on a raw socket", () => {
 
   test("parses a chunked response that arrives one byte at a time", () => {
     const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n1\n!\n0\n\n");
-    const [response] = feedAll(new ResponseParser("GET"), oneByOne(reply));
+    const [response] = feedAll(new ResponseParser("GET"), byteByByte(reply));
     expect(response?.body.toString(), show(reply)).toBe("hello!");
   });
 

@@ -8,7 +8,9 @@ import {
   type HttpRequest,
 } from "#lesson/lesson-03-http/parser.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { crlf, feedAll, oneByOne, refusal, splitAt, thrownBy } from "./helpers.ts";
+import { byteByByte, crlf, feedAll, splitAt } from "../../shared/testing/chunks.ts";
+import { thrownBy } from "../../shared/testing/errors.ts";
+import { refusal } from "./helpers.ts";
 
 /** Parses chunks with a fresh parser and fails, showing the bytes, unless one request comes out. */
 function parseOne(chunks: Buffer[]): HttpRequest {
@@ -28,7 +30,12 @@ function parseOne(chunks: Buffer[]): HttpRequest {
 /** Fails unless the parser refuses the bytes with this code and status. */
 function expectRefused(sent: Buffer | Buffer[], code: string, status: number): void {
   const parser = new RequestParser();
-  const error = thrownBy((chunk) => parser.feed(chunk), [sent].flat());
+  let error: unknown;
+  try {
+    feedAll(parser, [sent].flat());
+  } catch (thrown) {
+    error = thrown;
+  }
   expect(error, refusal(sent, `HttpError ${code} (${status})`, error)).toBeInstanceOf(HttpError);
   expect(error, refusal(sent, `HttpError ${code} (${status})`, error)).toMatchObject({
     code,
@@ -101,7 +108,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
   });
 
   test("parses the same request when it arrives one byte at a time", () => {
-    expect(parseOne(oneByOne(GET))).toEqual(parseOne([GET]));
+    expect(parseOne(byteByByte(GET))).toEqual(parseOne([GET]));
   });
 
   test("returns two requests written in one chunk", () => {
@@ -131,7 +138,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
     // must not depend on where the chunks end.
     const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
     const parser = new RequestParser();
-    const error = thrownBy((chunk) => parser.feed(chunk), [sent]);
+    const error = thrownBy(() => feedAll(parser, [sent]));
     expect(error, refusal(sent, "HttpError HTTP_BAD_REQUEST_LINE (400)", error)).toMatchObject({
       code: "HTTP_BAD_REQUEST_LINE",
     });
@@ -224,9 +231,9 @@ describe("Step 1: Parse the request line and the header fields", () => {
   test("keeps refusing after an error: the rest of the stream has no meaning", () => {
     const parser = new RequestParser();
     const bad = crlf("GET / HTTP/1.1\nHost : x\n\n");
-    expect(thrownBy((c) => parser.feed(c), [bad])).toMatchObject({ code: "HTTP_BAD_HEADER" });
+    expect(thrownBy(() => parser.feed(bad))).toMatchObject({ code: "HTTP_BAD_HEADER" });
     expect(
-      thrownBy((c) => parser.feed(c), [GET]),
+      thrownBy(() => parser.feed(GET)),
       "a parser that failed once",
     ).toMatchObject({
       code: "HTTP_BAD_HEADER",
@@ -255,7 +262,7 @@ describe("Step 4: Read the body: Content-Length and chunked", () => {
 
   test("parses a body that arrives one byte at a time", () => {
     const sent = crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: 10\n\n0123456789");
-    expect(parseOne(oneByOne(sent)).body.toString()).toBe("0123456789");
+    expect(parseOne(byteByByte(sent)).body.toString()).toBe("0123456789");
   });
 
   test("treats the bytes after a body as the start of the next request", () => {
@@ -347,7 +354,7 @@ describe("Step 4: Read the body: Content-Length and chunked", () => {
       `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2\nab\n0\n${line}\n\n`,
     );
     const parser = new RequestParser();
-    const error = thrownBy((chunk) => parser.feed(chunk), [sent]);
+    const error = thrownBy(() => feedAll(parser, [sent]));
     expect(
       error,
       refusal(sent, "HttpError HTTP_BAD_HEADER or HTTP_OBS_FOLD (400)", error),
@@ -403,7 +410,7 @@ describe("Step 4: Read the body: Content-Length and chunked", () => {
   });
 
   test("decodes a chunked body that arrives one byte at a time", () => {
-    expect(parseOne(oneByOne(CHUNKED)).body.toString()).toBe(WIKIPEDIA);
+    expect(parseOne(byteByByte(CHUNKED)).body.toString()).toBe(WIKIPEDIA);
   });
 
   test("treats the bytes after the last-chunk and trailer section as the next request", () => {

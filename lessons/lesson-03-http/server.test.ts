@@ -7,9 +7,10 @@ import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
-import { deliver, nextConnection, openPair } from "../../shared/testing/raw.ts";
+import { deliver, exchange, nextConnection, openPair } from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
-import { crlf, exchange, oneByOne, readResponse, splitAt, withoutDate } from "./helpers.ts";
+import { byteByByte, crlf, splitAt } from "../../shared/testing/chunks.ts";
+import { readResponse, withoutDate } from "./helpers.ts";
 
 const PROFILE = seedProfiles().get(123);
 const GET = crlf("GET /profile/123 HTTP/1.1\nHost: example.com\n\n");
@@ -34,8 +35,8 @@ describe("Step 3: Serve GET requests, one per connection", () => {
   test("gives the same response when the request arrives one byte at a time", async () => {
     const address = await listen(createServer());
     const whole = await exchange(address, [GET]);
-    const byteByByte = await exchange(address, oneByOne(GET));
-    expect(withoutDate(byteByByte), explain("byte by byte", GET, show(whole), byteByByte)).toBe(
+    const pieces = await exchange(address, byteByByte(GET));
+    expect(withoutDate(pieces), explain("byte by byte", GET, show(whole), pieces)).toBe(
       withoutDate(whole),
     );
   });
