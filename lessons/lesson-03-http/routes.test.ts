@@ -67,6 +67,35 @@ describe("Step 3: Serve GET requests, one per connection", () => {
     },
   );
 
+  test("serves the seeded profiles, 123 with non-ASCII text", () => {
+    const api = createProfileApi();
+    expect(bodyOf(api(request("GET", "/profile/123")))).toMatchObject({
+      id: 123,
+      name: "Zoë Ångström",
+    });
+    expect(bodyOf(api(request("GET", "/profile/124")))).toMatchObject({
+      id: 124,
+      name: "Ada Lovelace",
+    });
+  });
+
+  test.each(["/x/profile/123", "/profile/123/extra", "/profile/12a"])(
+    "answers %s with 404: the path must be exactly /profile/<digits>",
+    (target) => {
+      expect(createProfileApi()(request("GET", target)).status).toBe(404);
+    },
+  );
+
+  test.each([
+    ["BREW", "/profile/123", 501],
+    ["GET", "/nowhere", 404],
+    ["DELETE", "/profile/123", 405],
+  ])("answers %s %s with %d and a JSON body that says why", (method, target, status) => {
+    const response = createProfileApi()(request(method, target));
+    expect(response.status).toBe(status);
+    expect(bodyOf(response)).toMatchObject({ error: expect.any(String) });
+  });
+
   test("answers a path it does not know with 404", () => {
     expect(createProfileApi()(request("GET", "/profiles/123")).status).toBe(404);
   });
@@ -95,9 +124,30 @@ describe("Step 5: Create a profile with POST", () => {
     ["a JSON body without a name", '{"bio":"no name"}'],
     ["a name that is not a string", '{"name":42}'],
     ["bytes that are not UTF-8", Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d])],
+    ["a name with a byte that is not UTF-8", Buffer.from('{"name":"Zo\xff"}', "latin1")],
+    ["JSON null", "null"],
+    ["a JSON string", '"Grace Hopper"'],
+    ["a JSON number", "42"],
   ])("answers a POST with %s with 400", (_, body) => {
     const response = createProfileApi()(request("POST", "/profile", body));
     expect(response.status).toBe(400);
     expect(bodyOf(response)).toMatchObject({ error: expect.any(String) });
+  });
+
+  test("gives new profiles the ids after the seeded ones, in order", () => {
+    const api = createProfileApi();
+    const first = api(request("POST", "/profile", '{"name":"Grace Hopper"}'));
+    const second = api(request("POST", "/profile", '{"name":"Alan Turing"}'));
+    expect([field(first, "location"), field(second, "location")]).toEqual([
+      "/profile/125",
+      "/profile/126",
+    ]);
+    expect(bodyOf(api(request("GET", "/profile/124")))).toMatchObject({ name: "Ada Lovelace" });
+  });
+
+  test("keeps a bio only when it is a string", () => {
+    const created = createProfileApi()(request("POST", "/profile", '{"name":"X","bio":42}'));
+    expect(created.status).toBe(201);
+    expect(bodyOf(created)).not.toHaveProperty("bio");
   });
 });

@@ -191,9 +191,20 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
     const bytes = await exchange(address, [sent]);
     // Had the bad request line come in a later chunk, the server would have answered the first
     // request and dropped the rest: the answer must not depend on where the chunks end.
-    expect(readResponse(bytes, sent).status, explain("the first request", sent, "200", bytes)).toBe(
-      200,
-    );
+    const response = readResponse(bytes, sent);
+    expect(response.status, explain("the first request", sent, "200", bytes)).toBe(200);
+    expect(JSON.parse(response.body.toString("utf8")), show(bytes)).toEqual(PROFILE);
+  });
+
+  test("answers a whole HEAD before malformed bytes without a body", async () => {
+    const address = await listen(createServer());
+    const head = crlf("HEAD /profile/123 HTTP/1.1\nHost: x\n\n");
+    const sent = Buffer.concat([head, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
+    const bytes = await within(exchange(address, [sent]), "a response to the HEAD, then FIN");
+    const response = readResponse(bytes, sent);
+    expect(response.status, show(bytes)).toBe(200);
+    expect(response.body.length, explain("HEAD", sent, "no bytes after the head", bytes)).toBe(0);
+    expect(Number(response.headers["content-length"]), show(bytes)).toBeGreaterThan(0);
   });
 
   // Each refusal by the parser names its HttpError code in the JSON body. BREW passes the parser

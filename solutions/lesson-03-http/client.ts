@@ -46,10 +46,10 @@ export class ResponseParser extends MessageParser<ClientResponse> {
   protected startLine(line: string): void {
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
     const match = /^(\S+) (\d{3}) ([\t\x20-\x7e\x80-\xff]*)$/.exec(line);
-    const [, version, status, reason] = match ?? [];
-    if (version === undefined || status === undefined || reason === undefined) {
+    if (match === null) {
       throw new HttpError("HTTP_BAD_STATUS_LINE", `Malformed status line: ${JSON.stringify(line)}`);
     }
+    const [, version = "", status = "", reason = ""] = match;
     this.version = parseVersion(version, "HTTP_BAD_STATUS_LINE");
     this.status = Number(status);
     this.reason = reason;

@@ -50,7 +50,8 @@ export function transferFraming(transferEncoding: string): Framing {
   // reliably; the server MUST respond with the 400 (Bad Request) status code and then close the
   // connection."
   // §6.1: "A sender MUST NOT apply the chunked transfer coding more than once to a message body."
-  if (codings.at(-1) !== "chunked" || codings.indexOf("chunked") !== codings.length - 1) {
+  // The first "chunked" must be the last coding: then it is there, last, and once.
+  if (codings.indexOf("chunked") !== codings.length - 1) {
     throw new HttpError(
       "HTTP_BAD_TRANSFER_ENCODING",
       `Transfer-Encoding must end in chunked, once: ${JSON.stringify(transferEncoding)}`,

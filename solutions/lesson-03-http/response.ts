@@ -68,7 +68,8 @@ export interface WriteOptions {
 export function serializeResponse(response: HttpResponse, options: WriteOptions = {}): Buffer {
   const { status, headers = {}, body = "" } = response;
   const reason = STATUS_TEXT[status];
-  if (!Number.isInteger(status) || status < 100 || status > 599 || reason === undefined) {
+  // Every code in the table is a three-digit code with a reason; any other value is refused.
+  if (reason === undefined) {
     throw new HttpError("HTTP_INVALID_STATUS", `Invalid status code: ${JSON.stringify(status)}`);
   }
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
