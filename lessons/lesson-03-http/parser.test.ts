@@ -233,6 +233,14 @@ describe("Step 1: Parse the request line and the header fields", () => {
     expectRefused([start, ...endless], "HTTP_HEADERS_TOO_LARGE", 431);
   });
 
+  test("refuses a head over the cap that arrives in one chunk with no LF at all", () => {
+    const sent = Buffer.concat([
+      crlf("GET / HTTP/1.1\nHost: x\nX-Pad: "),
+      Buffer.alloc(MAX_HEADER_BYTES, "a"),
+    ]);
+    expectRefused(sent, "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
   test("keeps refusing after an error: the rest of the stream has no meaning", () => {
     const parser = new RequestParser();
     // A bad request line leaves the parser before the next request line: the GET after it would

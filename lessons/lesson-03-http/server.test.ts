@@ -374,6 +374,9 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
       );
       const response = readResponse(bytes, GET);
       expect(response.status, explain("a handler that throws", GET, "500", bytes)).toBe(500);
+      expect(JSON.parse(response.body.toString("utf8")), show(bytes)).toMatchObject({
+        error: expect.any(String),
+      });
       expect(response.headers["connection"], show(bytes)).toBe("close");
       const next = await within(exchange(address, [GET]), "the next client served as usual");
       expect(readResponse(next, GET).status, show(next)).toBe(200);
