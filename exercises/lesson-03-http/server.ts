@@ -38,8 +38,9 @@ export function serveConnection(socket: net.Socket, handler: Handler): void {
   // TODO (Step 6): RFC 9112 §9.6: after answering, keep reading and dropping what arrives
   // until the client closes: closing while input is unread or still arriving makes the kernel
   // send a reset, which can destroy the response before the client reads it.
-  // TODO (Step 6): A handler that throws is the server's bug: log it and answer 500; the
-  // server goes on serving.
+  // TODO (Step 6): A handler that throws, or any error that is not an HttpError, is the
+  // server's bug (RFC 9110 §15.6.1): log it and answer 500; the server goes on serving. Thrown
+  // from a socket listener, it would crash the process.
   // TODO (Step 6): A client that resets its connection makes the socket emit "error"; with no
   // listener, Node throws it and the whole server dies.
   return todo("lesson-03-http", "serveConnection()", "Step 3");

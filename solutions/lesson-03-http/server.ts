@@ -9,7 +9,7 @@
 import net from "node:net";
 import { HttpError } from "./errors.ts";
 import { RequestParser, type HttpRequest } from "./parser.ts";
-import { errorResponse, json, serializeResponse, type HttpResponse } from "./response.ts";
+import { errorResponse, serializeResponse, type HttpResponse } from "./response.ts";
 import { createProfileApi, type Handler } from "./routes.ts";
 
 /**
@@ -54,14 +54,13 @@ function socketOnData(connection: Connection, chunk: Buffer): void {
   try {
     requests = connection.parser.feed(chunk);
   } catch (error) {
-    if (!(error instanceof HttpError)) throw error;
+    if (!(error instanceof HttpError)) return failed(connection, "Parsing a request", error);
     // A request completed before the bad bytes, in the same chunk, is whole: answer it, as if
     // the bad bytes had come in a later chunk (they would have been dropped, see above).
     // Otherwise a framing error leaves the rest of the stream meaningless: answer, then close.
     const before = connection.parser.completedBeforeError[0];
-    if (before !== undefined) answer(connection, before);
-    else close(connection, errorResponse(error), false);
-    return;
+    if (before !== undefined) return answer(connection, before);
+    return reply(connection, () => errorResponse(error), false, "Refusing a request");
   }
   // RFC 9112 §9.6: after a response with "close", a server "MUST NOT process any further
   // requests received on that connection". Only the first request is answered.
@@ -73,20 +72,48 @@ function socketOnError(this: net.Socket): void {
   this.destroy();
 }
 
-/** The handler's response, or 500 if it throws: one broken request must not stop the server. */
+/** The handler's response; a handler that throws is a bug of the server: 500. */
 function answer(connection: Connection, request: HttpRequest): void {
-  let response: HttpResponse;
-  try {
-    response = connection.handler(request);
-  } catch (error) {
-    console.error(`${request.method} ${request.target} failed:`, error);
-    response = json(500, { error: "Internal server error" });
-  }
-  close(connection, response, request.method === "HEAD");
+  const build = (): HttpResponse => connection.handler(request);
+  reply(connection, build, request.method === "HEAD", `${request.method} ${request.target}`);
 }
 
-function close(connection: Connection, response: HttpResponse, head: boolean): void {
+/** Writes the response, then FIN; the socket stays readable until the client closes. */
+function reply(
+  connection: Connection,
+  build: () => HttpResponse,
+  head: boolean,
+  what: string,
+): void {
+  let bytes: Buffer;
+  try {
+    bytes = serializeResponse(build(), { head });
+  } catch (error) {
+    return failed(connection, what, error);
+  }
   connection.state = "closing";
-  // end() sends the response, then FIN. The socket stays readable until the client closes.
-  connection.socket.end(serializeResponse(response, { head }));
+  connection.socket.end(bytes);
 }
+
+/**
+ * A bug in the server, not in the request (the handler, the parser or the writer threw something
+ * other than an HttpError): log it, answer 500 (RFC 9110 §15.6.1) without its details, close.
+ * Thrown from a socket listener instead, it would crash the process, and every other client's
+ * connection with it. The reply is precomputed: it must not depend on the code that failed.
+ */
+function failed(connection: Connection, what: string, error: unknown): void {
+  console.error(`${what} failed:`, error);
+  connection.state = "closing";
+  connection.socket.end(INTERNAL_ERROR);
+}
+
+const INTERNAL_ERROR_BODY = '{"error":"Internal server error"}';
+const INTERNAL_ERROR = Buffer.from(
+  "HTTP/1.1 500 Internal Server Error\r\n" +
+    "Content-Type: application/json\r\n" +
+    `Content-Length: ${INTERNAL_ERROR_BODY.length}\r\n` +
+    "Connection: close\r\n" +
+    "\r\n" +
+    INTERNAL_ERROR_BODY,
+  "latin1",
+);
