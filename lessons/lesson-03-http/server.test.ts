@@ -396,7 +396,7 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
     expect(
       () => pair.peer.emit("error", reset),
       "A client reset its connection: the server's socket emitted an error that nothing " +
-        "handled, which crashes the whole server. Listen for the socket's error event (Step 5)",
+        "handled, which crashes the whole server. Listen for the socket's error event (Step 6)",
     ).not.toThrow();
     // A real reset, then another client.
     const other = await openPair(server, address);
