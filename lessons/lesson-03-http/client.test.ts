@@ -187,6 +187,12 @@ describe("Step 7: A client on a raw socket", () => {
     expect(response?.body.toString(), show(reply)).toBe("ok");
   });
 
+  test("refuses a response with a transfer coding it does not know before chunked", () => {
+    const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n0\n\n");
+    const error = thrownBy(() => feedAll(new ResponseParser("GET"), [reply]));
+    expect(codeOf(error), show(reply)).toBe("HTTP_UNSUPPORTED_TRANSFER_CODING");
+  });
+
   test("reads a response whose transfer coding does not end in chunked until the close", () => {
     // RFC 9112 §6.3 rule 4, for a response: the body is everything until the server closes.
     const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n\n2\nok\n0\n\n");
