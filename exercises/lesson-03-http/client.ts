@@ -6,7 +6,9 @@
  *   <--  "HTTP/1.1 200 OK\r\nContent-Length: 82\r\n...\r\n\r\n{...}"
  */
 import { todo } from "#shared/todo.ts";
-import { MessageParser, type Framing, type Headers } from "./parser.ts";
+import type { Framing } from "./framing.ts";
+import type { Headers } from "./grammar.ts";
+import { MessageParser } from "./parser.ts";
 
 /** Largest response body the client reads. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024 * 1024;
@@ -28,11 +30,9 @@ export interface ClientResponse {
   body: Buffer;
 }
 
+/** The client's parser: status lines, and the response framing rules. */
 export class ResponseParser extends MessageParser<ClientResponse> {
   private readonly requestMethod: string;
-  private version: ClientResponse["version"] = "HTTP/1.1";
-  private status = 0;
-  private reason = "";
 
   /** The method of the request matters: a response to HEAD has no body, whatever it says. */
   constructor(requestMethod: string) {
@@ -41,10 +41,10 @@ export class ResponseParser extends MessageParser<ClientResponse> {
   }
 
   protected startLine(line: string): void {
-    // TODO: RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-    // TODO: Three digits for the status; the reason may be empty. Malformed:
-    // HTTP_BAD_STATUS_LINE. Keep version (parseVersion), status and reason.
-    return todo("lesson-03-http", "ResponseParser.startLine()", "Step 6");
+    // TODO: RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ], the
+    // code three digits; the reason may be empty, the space before it may not. Malformed:
+    // HTTP_BAD_STATUS_LINE; the version as parseVersion() reads it.
+    return todo("lesson-03-http", "ResponseParser.startLine()", "Step 7");
   }
 
   /** RFC 9112 §6.3, the rules for a response, in their order of precedence. */
@@ -54,16 +54,17 @@ export class ResponseParser extends MessageParser<ClientResponse> {
     // TODO: Rule 3: with both Transfer-Encoding and Content-Length, "Transfer-Encoding overrides
     // the Content-Length. Such a message might indicate an attempt to perform request smuggling
     // ... and ought to be handled as an error": HTTP_CONFLICTING_FRAMING.
-    // TODO: Rule 4: if chunked is not the final transfer coding, read until the server closes;
-    // otherwise transferFraming().
-    // TODO: Rules 5 and 6: a valid Content-Length is the body's length (parseContentLength).
+    // TODO: Rule 4: "If a Transfer-Encoding header field is present in a response and the
+    // chunked transfer coding is not the final encoding, the message body length is determined
+    // by reading the connection until it is closed by the server." Otherwise chunked.
+    // TODO: Rules 5 and 6: a valid Content-Length is the body's length; an invalid one is an
+    // unrecoverable error.
     // TODO: Rule 8: otherwise, the body is everything until the server closes the connection.
-    return todo("lesson-03-http", "ResponseParser.framing()", "Step 6");
+    return todo("lesson-03-http", "ResponseParser.framing()", "Step 7");
   }
 
   protected message(headers: Headers, body: Buffer): ClientResponse {
-    // TODO: The response: version, status, reason, headers and body.
-    return todo("lesson-03-http", "ResponseParser.message()", "Step 6");
+    return todo("lesson-03-http", "ResponseParser.message()", "Step 7");
   }
 }
 
@@ -73,13 +74,15 @@ export class ResponseParser extends MessageParser<ClientResponse> {
  * `Connection: close`; lesson 04's pool says nothing, and the connection persists).
  */
 export function serializeRequest(options: RequestOptions): Buffer {
-  // TODO: Defaults: method GET, path "/", no headers; a string body as UTF-8 bytes.
+  // TODO: RFC 9112 §3: request-line = method SP request-target SP HTTP-version (GET and "/"
+  // when not given).
   // TODO: RFC 9112 §3.2: "A client MUST send a Host header field ... in all HTTP/1.1 request
-  // messages." Then the given headers: a CR or LF would let a value inject header lines of its
-  // own, or a second request (throw).
-  // TODO: The length of the body in bytes; no body, no Content-Length (RFC 9110 §8.6).
-  // TODO: Lines joined by CRLF, an empty line, then the body.
-  return todo("lesson-03-http", "serializeRequest()", "Step 6");
+  // messages": host:port.
+  // TODO: The given fields. A name that is not a token, or a CR, LF or NUL in a value, would
+  // inject lines of its own, or a second request (RFC 9112 §11.2): throw HttpError
+  // HTTP_INVALID_FIELD.
+  // TODO: RFC 9110 §8.6: a body's Content-Length counts its bytes; no body, no Content-Length.
+  return todo("lesson-03-http", "serializeRequest()", "Step 7");
 }
 
 /**
@@ -87,11 +90,12 @@ export function serializeRequest(options: RequestOptions): Buffer {
  * `Connection: close`, so the connection ends with the response.
  */
 export function request(options: RequestOptions): Promise<ClientResponse> {
-  // TODO: The bytes: serializeRequest() with the given headers and Connection: close.
-  // TODO: Return a promise. Connect with net.connect; on "connect" write the bytes.
-  // TODO: On "data", feed a ResponseParser(method); on "end", call parser.end(): the close ends
-  // a close-delimited body, or cuts a message short (HTTP_INCOMPLETE_MESSAGE).
-  // TODO: A 1xx response is interim (RFC 9110 §15.2): resolve with the first status >= 200,
-  // then destroy the socket. Reject on any error, and destroy the socket.
-  return todo("lesson-03-http", "request()", "Step 6");
+  // TODO: One connection per request: the request says Connection: close.
+  // TODO: A TCP chunk is not a response: feed every chunk to a ResponseParser for this
+  // request's method. When the server closes, the parser's end() completes a body read until
+  // the close, or finds the response cut short (HTTP_INCOMPLETE_MESSAGE); a close before any
+  // response is HTTP_INCOMPLETE_MESSAGE too.
+  // TODO: RFC 9110 §15.2: a 1xx response is interim; resolve with the first final (>= 200)
+  // response. Any error rejects. Either way, the socket is destroyed: nothing may leak.
+  return todo("lesson-03-http", "request()", "Step 7");
 }

@@ -10,7 +10,7 @@
  *   "{\"id\":123,\"name\":\"Zoë\"}"                the body (omitted for HEAD)
  */
 import { todo } from "#shared/todo.ts";
-import type { HttpError } from "./parser.ts";
+import type { HttpError } from "./errors.ts";
 
 export interface HttpResponse {
   status: number;
@@ -40,15 +40,15 @@ export function json(
   value: unknown,
   headers: Record<string, string> = {},
 ): HttpResponse {
-  // TODO: The status; a Content-Type of application/json, then the given headers; the body
-  // JSON.stringify(value).
-  return todo("lesson-03-http", "json()", "Step 3");
+  // TODO: RFC 8259 §11: JSON's media type is application/json, with no charset parameter
+  // (JSON is always UTF-8). The given header fields come on top of it.
+  return todo("lesson-03-http", "json()", "Step 2");
 }
 
 /** The reply to a request the parser refused: its status, and a body that names the problem. */
 export function errorResponse(error: HttpError): HttpResponse {
-  // TODO: json() with the error's status, and { error: its message, code: its code }.
-  return todo("lesson-03-http", "errorResponse()", "Step 3");
+  // TODO: The error's status, and a JSON body that names its code and says what was wrong.
+  return todo("lesson-03-http", "errorResponse()", "Step 2");
 }
 
 export interface WriteOptions {
@@ -65,21 +65,21 @@ export interface WriteOptions {
 
 /** The bytes of a complete response, ending with the connection's fields (Connection: close). */
 export function serializeResponse(response: HttpResponse, options: WriteOptions = {}): Buffer {
-  // TODO: Refuse a status that is not an integer from 100 to 599 with a STATUS_TEXT reason:
-  // throw new Error(`Invalid status code: ${JSON.stringify(status)}`).
-  // TODO: Turn a string body into UTF-8 bytes.
-  // TODO: RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-  // TODO: Each header as "Name: value"; a CR or LF in a value would end the header early and
-  // let it inject its own lines (response splitting, RFC 9112 §11.1): throw.
+  // TODO: RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ], the
+  // reason from STATUS_TEXT. A status that is not a three-digit code with a reason here is a bug
+  // in the caller: throw HttpError HTTP_INVALID_STATUS, naming it.
+  // TODO: RFC 9112 §5: field-line = field-name ":" OWS field-value. A name that is not a token,
+  // or a CR, LF or NUL in a value, would end the field early and inject lines of its own
+  // (response splitting, RFC 9112 §11.1): throw HttpError HTTP_INVALID_FIELD.
   // TODO: RFC 9110 §8.6: Content-Length is the number of octets, not of characters: "Zoë" is 4
-  // bytes. A response to HEAD carries the length a GET would have had.
-  // TODO: RFC 9110 §6.6.1: an origin server with a clock MUST send Date in 2xx, 3xx and 4xx
-  // responses (and may in the others), as an IMF-fixdate
-  // ("Sun, 06 Nov 1994 08:49:37 GMT"), which is what toUTCString() produces.
-  // TODO: RFC 9112 §9.6: "A server that sends a "close" connection option MUST initiate closure
-  // of the connection (see below) after it sends the response containing the "close"
-  // connection option." This lesson's server does, after every response: write the fields of
-  // options.connection, or Connection: close when none are given.
-  // TODO: Lines joined by CRLF, an empty line, then the body, unless options.head.
-  return todo("lesson-03-http", "serializeResponse()", "Step 3");
+  // bytes. A response to HEAD carries the length a GET would have had (RFC 9110 §9.3.2) and no
+  // body.
+  // TODO: RFC 9110 §6.6.1: an origin server with a clock MUST send Date (in 2xx, 3xx and 4xx
+  // responses; it may in the others), as an IMF-fixdate (RFC 9110 §5.6.7).
+  // TODO: RFC 9112 §9.6: a server that sends "close" MUST close the connection after the
+  // response. This lesson's server always does: Connection: close, unless options.connection
+  // gives the connection's fields instead (lesson 04).
+  // TODO: The head is ASCII; CRLF ends each line, and an empty line ends the head. The order of
+  // fields with different names does not matter (RFC 9110 §5.3).
+  return todo("lesson-03-http", "serializeResponse()", "Step 2");
 }

@@ -39,22 +39,17 @@ export const KNOWN_METHODS = new Set([
 ]);
 
 export function createProfileApi(profiles: Map<number, Profile> = seedProfiles()): Handler {
-  // TODO: Keep the next id to hand out: one more than the largest seeded id.
-  // TODO: Return a named function handleProfileRequest(request) that:
-  //   - RFC 9110 §9.1: "An origin server that receives a request method that is unrecognized or
-  //     not implemented SHOULD respond with the 501 (Not Implemented) status code." Methods are
-  //     case-sensitive: "get" is not GET. (KNOWN_METHODS)
-  //   - matches the path without its query string;
-  //   - /profile: POST creates a profile, any other method gets 405 with Allow: POST;
-  //   - /profile/<digits>: GET and HEAD (HEAD is GET without the body; the response writer
-  //     leaves the body out) answer the profile or 404; other methods get 405, Allow: GET, HEAD;
-  //   - anything else is 404.
-  //   Every answer is json(status, value, headers?) from response.ts.
-  // TODO: RFC 9110 §15.5.6: a 405 response MUST list the methods the resource supports in Allow
-  //   (a small helper notAllowed(method, allow) keeps that in one place).
-  // TODO: Creating a profile: the body is bytes until here. Decode it once, whole, with
-  // new TextDecoder("utf-8", { fatal: true }) so bytes that are not UTF-8 are refused, then
-  // JSON.parse. Not JSON, not an object or no "name" string: 400. Keep name (and bio, if it is a
-  // string), store it, answer 201 with a Location header.
-  return todo("lesson-03-http", "createProfileApi()", "Step 4");
+  // TODO (Step 3): RFC 9110 §9.1: a method the server does not recognize gets 501; methods are
+  // case-sensitive ("get" is not GET). KNOWN_METHODS lists those it does.
+  // TODO (Step 3): The path is the target without its query string (RFC 9110 §4.2).
+  // TODO (Step 3): GET /profile/<id>: the profile as JSON, or 404. HEAD is answered exactly as
+  // GET (RFC 9110 §9.3.2): the response writer leaves out the body.
+  // TODO (Step 3): RFC 9110 §15.5.6: a method the resource does not support gets 405, and the
+  // response MUST list those it does in Allow: "GET, HEAD" for /profile/<id>, "POST" for
+  // /profile. Any other path: 404.
+  // TODO (Step 5): POST /profile with {"name": "...", "bio"?: "..."}: 201 Created, a Location
+  // header naming the new profile, and the profile as JSON; new ids follow the largest one.
+  // The body is bytes: decode it once, whole, as UTF-8, refusing bytes that are not UTF-8
+  // rather than replacing them; not JSON, not an object, no "name" string: 400.
+  return todo("lesson-03-http", "createProfileApi()", "Step 3");
 }

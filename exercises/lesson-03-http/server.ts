@@ -12,33 +12,36 @@ import type { Handler } from "./routes.ts";
 
 /** An unstarted server; `handler` answers each parsed request (the profile API by default). */
 export function createServer(handler?: Handler): net.Server {
-  // TODO: Without a handler, use createProfileApi().
-  // TODO: A net server that hands each new socket to serveConnection(socket, handler).
-  return todo("lesson-03-http", "createServer()", "Step 5");
+  // TODO: Each new connection is served by serveConnection(), with the profile API
+  // (createProfileApi()) when no handler is given.
+  return todo("lesson-03-http", "createServer()", "Step 3");
 }
 
 /**
  * One connection, from its first byte to its close: feed the parser, answer the first request (or
  * the error), close. Exported so that a test, or the next lesson's server, can reuse it.
+ *
+ * The course's shape for a connection: a small record (its socket, its parser, its handler and
+ * ONE named state, "open" while the request is read, "closing" once it is answered) and
+ * module-level named listeners that take it (socketOnData, socketOnError), as Node's own HTTP
+ * server does.
  */
 export function serveConnection(socket: net.Socket, handler: Handler): void {
-  // TODO: One RequestParser per connection, and a flag: answered yet?
-  // TODO: Listen for "error" too: a client that resets the connection is not the server's
-  // problem; without a listener the "error" event would crash the whole process, and every other
-  // client with it. Destroy the socket.
-  // TODO: On "data" (a named function onData):
-  //   - Bytes after the response (a second request, the rest of a refused body) are read and
-  //     dropped while the connection closes: closing while bytes are unread, or still arriving,
-  //     would make the kernel send a reset, which can destroy the response before the client
-  //     reads it (RFC 9112 §9.6).
-  //   - feed the chunk. An HttpError: a request completed before the bad bytes, in the same
-  //     chunk (parser.completedBeforeError), is whole: answer it, as if the bad bytes had come in
-  //     a later chunk. Otherwise a framing error leaves the rest of the stream meaningless:
-  //     answer errorResponse(error), then close. Any other error is a bug: rethrow it.
-  //   - No request yet: need more bytes. Otherwise answer the first request with the handler's
-  //     response, without the body if it is HEAD. If the handler throws, log the error and
-  //     answer json(500, ...): one broken request must not stop the server.
-  // TODO: To answer: set the flag, then socket.end(serializeResponse(...)): end() sends the
-  // response, then FIN. The socket stays readable until the client closes.
-  return todo("lesson-03-http", "serveConnection()", "Step 5");
+  // TODO (Step 3): A TCP chunk is not a request: feed every chunk to this connection's
+  // RequestParser; answer once a request is complete.
+  // TODO (Step 3): RFC 9112 §9.6: the response says Connection: close, and the server "MUST NOT
+  // process any further requests received on that connection": answer the first request only,
+  // then end the connection (FIN). A response to HEAD has no body.
+  // TODO (Step 6): An HttpError gets errorResponse(error), then the close. A request that was
+  // complete before the bad bytes, in the same chunk (completedBeforeError), is answered
+  // instead, as if the bad bytes had come in a later chunk.
+  // TODO (Step 6): RFC 9112 §9.6: after answering, keep reading and dropping what arrives
+  // until the client closes: closing while input is unread or still arriving makes the kernel
+  // send a reset, which can destroy the response before the client reads it.
+  // TODO (Step 6): A handler that throws, or any error that is not an HttpError, is the
+  // server's bug (RFC 9110 §15.6.1): log it and answer 500; the server goes on serving. Thrown
+  // from a socket listener, it would crash the process.
+  // TODO (Step 6): A client that resets its connection makes the socket emit "error"; with no
+  // listener, Node throws it and the whole server dies.
+  return todo("lesson-03-http", "serveConnection()", "Step 3");
 }

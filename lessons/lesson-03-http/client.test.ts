@@ -1,13 +1,15 @@
 import http from "node:http";
 import net from "node:net";
 import { describe, expect, test } from "vitest";
-import { request, ResponseParser } from "#lesson/lesson-03-http/client.ts";
-import { HttpError } from "#lesson/lesson-03-http/parser.ts";
+import { MAX_RESPONSE_BODY_BYTES, request, ResponseParser } from "#lesson/lesson-03-http/client.ts";
+import { HttpError, RequestParser } from "#lesson/lesson-03-http/parser.ts";
 import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
 import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf, rejectionOf, thrownBy } from "../../shared/testing/errors.ts";
 import { listen } from "../../shared/testing/net.ts";
-import { crlf, feedAll, oneByOne } from "./helpers.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { byteByByte, crlf, feedAll } from "../../shared/testing/chunks.ts";
 
 /** A node:http server that answers every request with `respond`. */
 function nodeServer(
@@ -27,7 +29,7 @@ function rawServer(reply: Buffer): net.Server {
   });
 }
 
-describe("Step 6: A client on a raw socket", () => {
+describe("Step 7: A client on a raw socket", () => {
   test("reads a response framed by Content-Length from a node:http server", async () => {
     const address = await listen(
       nodeServer((_req, _body, res) => {
@@ -149,10 +151,133 @@ describe("Step 6: A client on a raw socket", () => {
     });
   });
 
+  test.each([
+    ["a CR LF in a value", { "X-Note": "a\r\nX-Injected: 1" }],
+    ["a name that is not a token", { "X Note": "a" }],
+  ])("refuses to send a header field with %s, which would inject lines", async (_, headers) => {
+    const address = await listen(rawServer(crlf("HTTP/1.1 200 OK\nContent-Length: 0\n\n")));
+    const error = await rejectionOf(async () => request({ ...address, headers }));
+    expect(codeOf(error), JSON.stringify(headers)).toBe("HTTP_INVALID_FIELD");
+  });
+
   test("parses a chunked response that arrives one byte at a time", () => {
     const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n5\nhello\n1\n!\n0\n\n");
-    const [response] = feedAll(new ResponseParser("GET"), oneByOne(reply));
+    const [response] = feedAll(new ResponseParser("GET"), byteByByte(reply));
     expect(response?.body.toString(), show(reply)).toBe("hello!");
+  });
+
+  test.each([204, 304])("reads no body after a %d, even with a Content-Length", (status) => {
+    // RFC 9112 §6.3 rule 1: the response ends with its head, "regardless of the header fields".
+    const reply = crlf(
+      `HTTP/1.1 ${status} X\nContent-Length: 5\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok`,
+    );
+    const responses = feedAll(new ResponseParser("GET"), [reply]);
+    expect(
+      responses.map((r) => [r.status, r.body.toString()]),
+      show(reply),
+    ).toEqual([
+      [status, ""],
+      [200, "ok"],
+    ]);
+  });
+
+  test("reads a response with Transfer-Encoding: Chunked as chunked (case-insensitive)", () => {
+    const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: Chunked\n\n2\nok\n0\n\n");
+    const [response] = feedAll(new ResponseParser("GET"), [reply]);
+    expect(response?.body.toString(), show(reply)).toBe("ok");
+  });
+
+  test("refuses a response with a transfer coding it does not know before chunked", () => {
+    const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n0\n\n");
+    const error = thrownBy(() => feedAll(new ResponseParser("GET"), [reply]));
+    expect(codeOf(error), show(reply)).toBe("HTTP_UNSUPPORTED_TRANSFER_CODING");
+  });
+
+  test("reads a response whose transfer coding does not end in chunked until the close", () => {
+    // RFC 9112 §6.3 rule 4, for a response: the body is everything until the server closes.
+    const reply = crlf("HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n\n2\nok\n0\n\n");
+    const parser = new ResponseParser("GET");
+    expect(parser.feed(reply), show(reply)).toEqual([]);
+    expect(parser.end().map((r) => r.body.toString())).toEqual(["2\r\nok\r\n0\r\n\r\n"]);
+  });
+
+  test.each([
+    ["two versions", "HTTP/1.0 HTTP/1.1 200 OK"],
+    ["a NUL byte in the reason", "HTTP/1.1 200 O\0K"],
+    ["no space after the status code", "HTTP/1.1 200"],
+    ["a status code of four digits", "HTTP/1.1 2000 OK"],
+  ])("refuses a status line with %s", (_, line) => {
+    const reply = crlf(`${line}\nContent-Length: 0\n\n`);
+    const error = thrownBy(() => feedAll(new ResponseParser("GET"), [reply]));
+    expect(codeOf(error), show(reply)).toBe("HTTP_BAD_STATUS_LINE");
+  });
+
+  test("refuses a response head over 64 KiB, and reads one over the server's 8 KiB", () => {
+    const head = (size: number): Buffer =>
+      crlf(`HTTP/1.1 200 OK\nX-Pad: ${"a".repeat(size)}\nContent-Length: 0\n\n`);
+    expect(feedAll(new ResponseParser("GET"), [head(16 * 1024)])).toHaveLength(1);
+    const error = thrownBy(() => feedAll(new ResponseParser("GET"), [head(64 * 1024)]));
+    expect(codeOf(error)).toBe("HTTP_HEADERS_TOO_LARGE");
+  });
+
+  test("refuses a body read until the close once it passes MAX_RESPONSE_BODY_BYTES", () => {
+    const parser = new ResponseParser("GET");
+    parser.feed(crlf("HTTP/1.1 200 OK\n\n"));
+    parser.feed(Buffer.alloc(MAX_RESPONSE_BODY_BYTES));
+    expect(codeOf(thrownBy(() => parser.feed(Buffer.from("!"))))).toBe("HTTP_BODY_TOO_LARGE");
+  });
+
+  test.each([
+    ["in the middle of a status line", "HTTP/1.1 2"],
+    ["in the header section", "HTTP/1.1 200 OK\r\nContent-"],
+    ["in a body of known length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab"],
+  ])("says a message is incomplete when the connection closes %s", (_, bytes) => {
+    const parser = new ResponseParser("GET");
+    parser.feed(Buffer.from(bytes, "latin1"));
+    expect(codeOf(thrownBy(() => parser.end())), bytes).toBe("HTTP_INCOMPLETE_MESSAGE");
+  });
+
+  test("ends nothing when the connection closes between messages", () => {
+    const parser = new RequestParser();
+    parser.feed(crlf("GET / HTTP/1.1\nHost: x\n\n"));
+    expect(parser.end()).toEqual([]);
+  });
+
+  test("after an error, end() reports the same error", () => {
+    const parser = new ResponseParser("GET");
+    expect(codeOf(thrownBy(() => parser.feed(crlf("HTTP/1.1 OK\n"))))).toBe("HTTP_BAD_STATUS_LINE");
+    expect(codeOf(thrownBy(() => parser.end()))).toBe("HTTP_BAD_STATUS_LINE");
+  });
+
+  test("rejects when the server closes without a response", async () => {
+    const address = await listen(
+      net.createServer((socket) => socket.once("data", () => socket.end())),
+    );
+    const error = await within(
+      rejectionOf(() => request(address)),
+      "a rejection",
+    );
+    expect(codeOf(error)).toBe("HTTP_INCOMPLETE_MESSAGE");
+  });
+
+  test("rejects when the server closes after only an interim 100 Continue", async () => {
+    const address = await listen(rawServer(crlf("HTTP/1.1 100 Continue\n\n")));
+    const error = await within(
+      rejectionOf(() => request(address)),
+      "a rejection",
+    );
+    expect(codeOf(error)).toBe("HTTP_INCOMPLETE_MESSAGE");
+  });
+
+  test("rejects a malformed response at once, without waiting for the close", async () => {
+    const address = await listen(
+      net.createServer((socket) => socket.once("data", () => socket.write("HTTP/1.1 OK\r\n"))),
+    );
+    const error = await within(
+      rejectionOf(() => request(address)),
+      "a rejection as soon as the malformed status line arrives: the server has not closed",
+    );
+    expect(codeOf(error)).toBe("HTTP_BAD_STATUS_LINE");
   });
 
   test("gets a profile from this lesson's server", async () => {

@@ -8,7 +8,9 @@ import {
   type HttpRequest,
 } from "#lesson/lesson-03-http/parser.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { crlf, feedAll, oneByOne, refusal, splitAt, thrownBy } from "./helpers.ts";
+import { byteByByte, crlf, feedAll, splitAt } from "../../shared/testing/chunks.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
+import { refusal } from "./helpers.ts";
 
 /** Parses chunks with a fresh parser and fails, showing the bytes, unless one request comes out. */
 function parseOne(chunks: Buffer[]): HttpRequest {
@@ -28,7 +30,12 @@ function parseOne(chunks: Buffer[]): HttpRequest {
 /** Fails unless the parser refuses the bytes with this code and status. */
 function expectRefused(sent: Buffer | Buffer[], code: string, status: number): void {
   const parser = new RequestParser();
-  const error = thrownBy((chunk) => parser.feed(chunk), [sent].flat());
+  let error: unknown;
+  try {
+    feedAll(parser, [sent].flat());
+  } catch (thrown) {
+    error = thrown;
+  }
   expect(error, refusal(sent, `HttpError ${code} (${status})`, error)).toBeInstanceOf(HttpError);
   expect(error, refusal(sent, `HttpError ${code} (${status})`, error)).toMatchObject({
     code,
@@ -50,7 +57,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
   });
 
   test("lowercases field names and trims the optional whitespace around a value", () => {
-    const sent = crlf("GET / HTTP/1.1\nHOST:example.com\nX-Note: \t spaced out \t \n\n");
+    const sent = crlf("GET / HTTP/1.1\nHOST:example.com\nX-Note: \t spaced out \t\n\n");
     expect(parseOne([sent]).headers, show(sent)).toEqual({
       host: "example.com",
       "x-note": "spaced out",
@@ -61,6 +68,21 @@ describe("Step 1: Parse the request line and the header fields", () => {
     const sent = crlf("GET / HTTP/1.1\nHost: x\nAccept: text/html\naccept: application/json\n\n");
     expect(parseOne([sent]).headers["accept"], show(sent)).toBe("text/html, application/json");
   });
+
+  test.each(["__proto__", "constructor", "Constructor"])(
+    "keeps a field named %s as ordinary data (names from the wire are not object properties)",
+    (name) => {
+      const sent = crlf(`GET / HTTP/1.1\nHost: x\n${name}: a\n\n`);
+      const { headers } = parseOne([sent]);
+      const key = name.toLowerCase();
+      expect(
+        [Object.keys(headers).includes(key), headers[key]],
+        `${show(sent)}: the ${name} field should read back as "a"; keep header fields in a ` +
+          "Map or an Object.create(null) record, not a plain {} whose prototype has these names",
+      ).toEqual([true, "a"]);
+      expect(headers["x-unset"], "a field that was not sent").toBeUndefined();
+    },
+  );
 
   test("returns no request until the empty line that ends the head has arrived", () => {
     const parser = new RequestParser();
@@ -86,7 +108,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
   });
 
   test("parses the same request when it arrives one byte at a time", () => {
-    expect(parseOne(oneByOne(GET))).toEqual(parseOne([GET]));
+    expect(parseOne(byteByByte(GET))).toEqual(parseOne([GET]));
   });
 
   test("returns two requests written in one chunk", () => {
@@ -116,7 +138,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
     // must not depend on where the chunks end.
     const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
     const parser = new RequestParser();
-    const error = thrownBy((chunk) => parser.feed(chunk), [sent]);
+    const error = thrownBy(() => feedAll(parser, [sent]));
     expect(error, refusal(sent, "HttpError HTTP_BAD_REQUEST_LINE (400)", error)).toMatchObject({
       code: "HTTP_BAD_REQUEST_LINE",
     });
@@ -137,6 +159,11 @@ describe("Step 1: Parse the request line and the header fields", () => {
     ["a method that is not a token", "GE(T /profile/123 HTTP/1.1"],
     ["a lowercase protocol name", "GET /profile/123 http/1.1"],
     ["a version without a minor digit", "GET /profile/123 HTTP/1"],
+    ["a version with two minor digits", "GET /profile/123 HTTP/1.10"],
+    ["a version with a prefix", "GET /profile/123 XHTTP/1.1"],
+    ["a fourth part", "GET /profile/123 HTTP/1.1 extra"],
+    ["a DEL byte at the start of the target", "GET \x7f/profile/123 HTTP/1.1"],
+    ["a DEL byte at the end of the target", "GET /profile/123\x7f HTTP/1.1"],
   ])("refuses a request line with %s (400)", (_, line) => {
     expectRefused(crlf(`${line}\nHost: x\n\n`), "HTTP_BAD_REQUEST_LINE", 400);
   });
@@ -157,6 +184,7 @@ describe("Step 1: Parse the request line and the header fields", () => {
     ["whitespace between the field name and the colon", "Host : x"],
     ["a field name with a character outside tchar", "Ho@st: x"],
     ["no colon at all", "Host x"],
+    ["no colon, only a name", "X-Note"],
     ["an empty field name", ": x"],
     ["a bare CR inside the value", "X-Note: a\rb"],
     ["a NUL byte inside the value", "X-Note: a\0b"],
@@ -164,12 +192,11 @@ describe("Step 1: Parse the request line and the header fields", () => {
     expectRefused(crlf(`GET / HTTP/1.1\nHost: x\n${line}\n\n`), "HTTP_BAD_HEADER", 400);
   });
 
-  test("refuses obsolete line folding, a line that starts with whitespace (RFC 9112 §5.2)", () => {
-    expectRefused(
-      crlf("GET / HTTP/1.1\nHost: x\nX-Note: a\n  continued\n\n"),
-      "HTTP_OBS_FOLD",
-      400,
-    );
+  test.each([
+    ["a space", "  continued"],
+    ["a tab", "\tcontinued"],
+  ])("refuses obsolete line folding, a line that starts with %s (RFC 9112 §5.2)", (_, line) => {
+    expectRefused(crlf(`GET / HTTP/1.1\nHost: x\nX-Note: a\n${line}\n\n`), "HTTP_OBS_FOLD", 400);
   });
 
   test("refuses an HTTP/1.1 request without Host (RFC 9112 §3.2)", () => {
@@ -205,9 +232,31 @@ describe("Step 1: Parse the request line and the header fields", () => {
     const endless = Array.from({ length: 20 }, () => Buffer.alloc(1024, "a"));
     expectRefused([start, ...endless], "HTTP_HEADERS_TOO_LARGE", 431);
   });
+
+  test("refuses a head over the cap that arrives in one chunk with no LF at all", () => {
+    const sent = Buffer.concat([
+      crlf("GET / HTTP/1.1\nHost: x\nX-Pad: "),
+      Buffer.alloc(MAX_HEADER_BYTES, "a"),
+    ]);
+    expectRefused(sent, "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
+  test("keeps refusing after an error: the rest of the stream has no meaning", () => {
+    const parser = new RequestParser();
+    // A bad request line leaves the parser before the next request line: the GET after it would
+    // parse, were the parser not done.
+    const bad = crlf("GET / HTTP/1.1 x\n");
+    expect(parser.completedBeforeError, "no error yet, so nothing before it").toEqual([]);
+    expect(codeOf(thrownBy(() => parser.feed(bad)))).toBe("HTTP_BAD_REQUEST_LINE");
+    expect(parser.completedBeforeError, "nothing was complete before the error").toEqual([]);
+    expect(
+      codeOf(thrownBy(() => parser.feed(GET))),
+      "a parser that failed once refuses everything after",
+    ).toBe("HTTP_BAD_REQUEST_LINE");
+  });
 });
 
-describe("Step 2: Read the body: Content-Length and chunked", () => {
+describe("Step 4: Read the body: Content-Length and chunked", () => {
   test("reads Content-Length bytes of body, counting bytes, not characters", () => {
     // "Zoë" is 3 characters and 4 bytes: ë is C3 AB in UTF-8.
     const sent = crlf('POST /profile HTTP/1.1\nHost: x\nContent-Length: 15\n\n{"name":"Zoë"}');
@@ -228,7 +277,7 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
 
   test("parses a body that arrives one byte at a time", () => {
     const sent = crlf("POST /profile HTTP/1.1\nHost: x\nContent-Length: 10\n\n0123456789");
-    expect(parseOne(oneByOne(sent)).body.toString()).toBe("0123456789");
+    expect(parseOne(byteByByte(sent)).body.toString()).toBe("0123456789");
   });
 
   test("treats the bytes after a body as the start of the next request", () => {
@@ -296,6 +345,56 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     expect(parseOne([sent]).body.toString(), show(sent)).toBe("hello");
   });
 
+  test.each(["Chunked", "CHUNKED"])(
+    "reads Transfer-Encoding: %s as chunked: coding names are case-insensitive (RFC 9112 §7)",
+    (coding) => {
+      const sent = crlf(
+        `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: ${coding}\n\n5\nhello\n0\n\n`,
+      );
+      const requests = feedAll(new RequestParser(), [sent]);
+      expect(
+        requests.map((r) => r.body.toString()),
+        `${show(sent)}: "${coding}" names the chunked coding; compare coding names ignoring case`,
+      ).toEqual(["hello"]);
+    },
+  );
+
+  test.each([
+    ["a trailer line with no colon", "Expires never"],
+    ["a trailer field name with whitespace before the colon", "Expires : never"],
+    ["a trailer line that starts with whitespace (obs-fold)", " Expires: never"],
+    ["a NUL byte in a trailer value", "Expires: ne\0ver"],
+  ])("refuses %s: trailer fields follow the field-line grammar (RFC 9112 §7.1.2)", (_, line) => {
+    const sent = crlf(
+      `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2\nab\n0\n${line}\n\n`,
+    );
+    const parser = new RequestParser();
+    const error = thrownBy(() => feedAll(parser, [sent]));
+    expect(
+      error,
+      refusal(sent, "HttpError HTTP_BAD_HEADER or HTTP_OBS_FOLD (400)", error),
+    ).toMatchObject({ status: 400 });
+    expect(
+      ["HTTP_BAD_HEADER", "HTTP_OBS_FOLD"],
+      refusal(sent, "HTTP_BAD_HEADER or HTTP_OBS_FOLD", error),
+    ).toContain((error as { code?: string } | undefined)?.code);
+  });
+
+  test(`refuses a trailer section over MAX_HEADER_BYTES (${MAX_HEADER_BYTES}) with 431`, () => {
+    const start = crlf("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2\nab\n0\n");
+    // Many short trailer lines, each well formed: only their total is over the cap.
+    const trailers = Array.from({ length: MAX_HEADER_BYTES / 16 + 1 }, (_, i) =>
+      crlf(`X-T${String(i).padStart(5, "0")}: abcde\n`),
+    );
+    expectRefused([start, ...trailers, crlf("\n")], "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
+  test("refuses an endless trailer line at the header cap, without waiting for its LF", () => {
+    const start = crlf("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n0\nX-Pad: ");
+    const endless = Array.from({ length: 20 }, () => Buffer.alloc(1024, "a"));
+    expectRefused([start, ...endless], "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
   test("reads upper- and lowercase hex chunk sizes with leading zeros", () => {
     const body = "a".repeat(0x1a) + "b".repeat(0xaf);
     const sent = Buffer.concat([
@@ -326,7 +425,7 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
   });
 
   test("decodes a chunked body that arrives one byte at a time", () => {
-    expect(parseOne(oneByOne(CHUNKED)).body.toString()).toBe(WIKIPEDIA);
+    expect(parseOne(byteByByte(CHUNKED)).body.toString()).toBe(WIKIPEDIA);
   });
 
   test("treats the bytes after the last-chunk and trailer section as the next request", () => {
@@ -424,6 +523,13 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
     expect(parseOne([sent]).body.length).toBe(MAX_BODY_BYTES);
   });
 
+  test("accepts chunks that add up to exactly MAX_BODY_BYTES", () => {
+    const half = (MAX_BODY_BYTES / 2).toString(16);
+    const chunk = Buffer.concat([crlf(`${half}\n`), Buffer.alloc(MAX_BODY_BYTES / 2), crlf("\n")]);
+    const head = crlf("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n");
+    expect(parseOne([head, chunk, chunk, crlf("0\n\n")]).body.length).toBe(MAX_BODY_BYTES);
+  });
+
   test("refuses chunks that add up to more than MAX_BODY_BYTES with 413", () => {
     const half = (MAX_BODY_BYTES / 2).toString(16);
     const chunk = Buffer.concat([crlf(`${half}\n`), Buffer.alloc(MAX_BODY_BYTES / 2), crlf("\n")]);
@@ -434,17 +540,5 @@ describe("Step 2: Read the body: Content-Length and chunked", () => {
       crlf("1\n"),
     ];
     expectRefused(sent, "HTTP_BODY_TOO_LARGE", 413);
-  });
-
-  test("keeps refusing after an error: the rest of the stream has no meaning", () => {
-    const parser = new RequestParser();
-    const bad = crlf("GET / HTTP/1.1\nHost : x\n\n");
-    expect(thrownBy((c) => parser.feed(c), [bad])).toMatchObject({ code: "HTTP_BAD_HEADER" });
-    expect(
-      thrownBy((c) => parser.feed(c), [GET]),
-      "a parser that failed once",
-    ).toMatchObject({
-      code: "HTTP_BAD_HEADER",
-    });
   });
 });

@@ -1,13 +1,16 @@
 import http from "node:http";
 import { once } from "node:events";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from "#lesson/lesson-03-http/parser.ts";
 import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
 import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deliver, exchange, nextConnection, openPair } from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
-import { crlf, exchange, oneByOne, readResponse, splitAt, withoutDate } from "./helpers.ts";
+import { byteByByte, crlf, splitAt } from "../../shared/testing/chunks.ts";
+import { readResponse, withoutDate } from "./helpers.ts";
 
 const PROFILE = seedProfiles().get(123);
 const GET = crlf("GET /profile/123 HTTP/1.1\nHost: example.com\n\n");
@@ -16,7 +19,7 @@ function url({ host, port }: Address, path: string): string {
   return `http://${host}:${port}${path}`;
 }
 
-describe("Step 5: Serve one request per connection", () => {
+describe("Step 3: Serve GET requests, one per connection", () => {
   test("answers a GET with the profile as JSON, says Connection: close, and closes", async () => {
     const address = await listen(createServer());
     const bytes = await exchange(address, [GET]);
@@ -32,33 +35,10 @@ describe("Step 5: Serve one request per connection", () => {
   test("gives the same response when the request arrives one byte at a time", async () => {
     const address = await listen(createServer());
     const whole = await exchange(address, [GET]);
-    const byteByByte = await exchange(address, oneByOne(GET));
-    expect(withoutDate(byteByByte), explain("byte by byte", GET, show(whole), byteByByte)).toBe(
+    const pieces = await exchange(address, byteByByte(GET));
+    expect(withoutDate(pieces), explain("byte by byte", GET, show(whole), pieces)).toBe(
       withoutDate(whole),
     );
-  });
-
-  test("answers a whole request even when malformed bytes follow it in the same write", async () => {
-    const address = await listen(createServer());
-    const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
-    const bytes = await exchange(address, [sent]);
-    // Had the bad request line come in a later chunk, the server would have answered the first
-    // request and dropped the rest: the answer must not depend on where the chunks end.
-    expect(readResponse(bytes, sent).status, explain("the first request", sent, "200", bytes)).toBe(
-      200,
-    );
-  });
-
-  test("reads a chunked POST body sent in pieces and creates the profile", async () => {
-    const address = await listen(createServer());
-    const sent = crlf(
-      "POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n" +
-        'b\n{"name":"Zo\n4\në"}\n0\n\n',
-    );
-    const bytes = await exchange(address, splitAt(sent, 60, 70, sent.length - 3));
-    const response = readResponse(bytes, sent);
-    expect(response.status, explain("a created profile", sent, "201 Created", bytes)).toBe(201);
-    expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ name: "Zoë" });
   });
 
   test("answers HEAD with the header fields of GET and no body", async () => {
@@ -72,6 +52,159 @@ describe("Step 5: Serve one request per connection", () => {
       response.headers["content-length"],
       explain("HEAD", sent, `Content-Length: ${get.body.length}, as for GET`, head),
     ).toBe(String(get.body.length));
+  });
+
+  test("answers a known method on a route without it with 405 and Allow", async () => {
+    const address = await listen(createServer());
+    const sent = crlf("DELETE /profile/123 HTTP/1.1\nHost: x\n\n");
+    const response = readResponse(await exchange(address, [sent]), sent);
+    expect(response.status).toBe(405);
+    expect(response.headers["allow"]).toBe("GET, HEAD");
+  });
+
+  test("answers only the first request: none pipelined after it (RFC 9112 §9.6)", async () => {
+    const address = await listen(createServer());
+    const close = crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n");
+    const sent = Buffer.concat([close, GET, GET]);
+    const bytes = await within(exchange(address, [sent]), "one response, then the server's FIN");
+    const statusLines = bytes.toString("latin1").match(/HTTP\/1\.1 \d{3} /g) ?? [];
+    expect(
+      statusLines.length,
+      explain(
+        "After a response with Connection: close the server MUST NOT process further " +
+          "requests on the connection (RFC 9112 §9.6)",
+        sent,
+        "exactly one response",
+        bytes,
+      ),
+    ).toBe(1);
+  });
+
+  test("Node's fetch reads the profile", async () => {
+    const address = await listen(createServer());
+    const response = await fetch(url(address, "/profile/123"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.json()).toEqual(PROFILE);
+  });
+
+  test("Node's fetch gets headers and no body for HEAD", async () => {
+    const address = await listen(createServer());
+    const response = await fetch(url(address, "/profile/123"), { method: "HEAD" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-length")).toBe(
+      String(Buffer.byteLength(JSON.stringify(PROFILE))),
+    );
+    expect(await response.text()).toBe("");
+  });
+
+  test("node:http's client reads a 404 for an unknown id", async () => {
+    const address = await listen(createServer());
+    const req = http.get(url(address, "/profile/999"));
+    const [res] = (await once(req, "response")) as [http.IncomingMessage];
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    expect(res.statusCode).toBe(404);
+    expect(res.headers["connection"]).toBe("close");
+    expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({
+      error: expect.any(String),
+    });
+  });
+
+  testWithTool("curl", "install curl")(
+    "curl -v shows the request it sent and the response it got",
+    async () => {
+      const address = await listen(createServer());
+      const { stdout, stderr } = await run("curl", ["-sS", "-v", url(address, "/profile/123")]);
+      expect(stderr).toContain("> GET /profile/123 HTTP/1.1");
+      expect(stderr).toContain(`> Host: ${address.host}:${address.port}`);
+      expect(stderr).toContain("< HTTP/1.1 200 OK");
+      expect(stderr).toContain("< Connection: close");
+      expect(JSON.parse(stdout)).toEqual(PROFILE);
+    },
+  );
+
+  testWithTool("curl", "install curl")("curl -I gets the head only", async () => {
+    const address = await listen(createServer());
+    const { stdout } = await run("curl", ["-sS", "-I", url(address, "/profile/123")]);
+    expect(stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(stdout).toContain("Content-Length: ");
+    expect(stdout.endsWith("\r\n\r\n"), show(stdout)).toBe(true);
+  });
+});
+
+describe("Step 5: Create a profile with POST", () => {
+  test("reads a chunked POST body sent in pieces and creates the profile", async () => {
+    const address = await listen(createServer());
+    const sent = crlf(
+      "POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n" +
+        'b\n{"name":"Zo\n4\në"}\n0\n\n',
+    );
+    const bytes = await exchange(address, splitAt(sent, 60, 70, sent.length - 3));
+    const response = readResponse(bytes, sent);
+    expect(response.status, explain("a created profile", sent, "201 Created", bytes)).toBe(201);
+    expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ name: "Zoë" });
+  });
+
+  test("Node's fetch creates a profile with a JSON body and reads it back", async () => {
+    const address = await listen(createServer());
+    const created = await fetch(url(address, "/profile"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Zoë", bio: "ünïcödé" }),
+    });
+    expect(created.status).toBe(201);
+    const location = created.headers.get("location") ?? "";
+    const read = await fetch(url(address, location));
+    expect(await read.json()).toMatchObject({ name: "Zoë", bio: "ünïcödé" });
+  });
+
+  test("node:http's client uploads a chunked body, and it is decoded", async () => {
+    const address = await listen(createServer());
+    const req = http.request(url(address, "/profile"), { method: "POST" });
+    // No Content-Length: node:http sends the body with Transfer-Encoding: chunked.
+    req.write('{"name":"');
+    req.write("Ada Lovelace");
+    req.end('"}');
+    const [res] = (await once(req, "response")) as [http.IncomingMessage];
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    expect(res.statusCode).toBe(201);
+    expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({ name: "Ada Lovelace" });
+  });
+
+  testWithTool("curl", "install curl")("curl uploads a chunked body from stdin", async () => {
+    const address = await listen(createServer());
+    const { stdout } = await run(
+      "curl",
+      ["-sS", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", url(address, "/profile")],
+      { input: '{"name":"Grace Hopper"}' },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ name: "Grace Hopper" });
+  });
+});
+
+describe("Step 6: Refuse bad requests, and keep serving", () => {
+  test("answers a whole request even when malformed bytes follow it in the same write", async () => {
+    const address = await listen(createServer());
+    const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
+    const bytes = await exchange(address, [sent]);
+    // Had the bad request line come in a later chunk, the server would have answered the first
+    // request and dropped the rest: the answer must not depend on where the chunks end.
+    const response = readResponse(bytes, sent);
+    expect(response.status, explain("the first request", sent, "200", bytes)).toBe(200);
+    expect(JSON.parse(response.body.toString("utf8")), show(bytes)).toEqual(PROFILE);
+  });
+
+  test("answers a whole HEAD before malformed bytes without a body", async () => {
+    const address = await listen(createServer());
+    const head = crlf("HEAD /profile/123 HTTP/1.1\nHost: x\n\n");
+    const sent = Buffer.concat([head, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
+    const bytes = await within(exchange(address, [sent]), "a response to the HEAD, then FIN");
+    const response = readResponse(bytes, sent);
+    expect(response.status, show(bytes)).toBe(200);
+    expect(response.body.length, explain("HEAD", sent, "no bytes after the head", bytes)).toBe(0);
+    expect(Number(response.headers["content-length"]), show(bytes)).toBeGreaterThan(0);
   });
 
   // Each refusal by the parser names its HttpError code in the JSON body. BREW passes the parser
@@ -176,20 +309,16 @@ describe("Step 5: Serve one request per connection", () => {
     },
   );
 
-  test("answers a known method on a route without it with 405 and Allow", async () => {
-    const address = await listen(createServer());
-    const sent = crlf("DELETE /profile/123 HTTP/1.1\nHost: x\n\n");
-    const response = readResponse(await exchange(address, [sent]), sent);
-    expect(response.status).toBe(405);
-    expect(response.headers["allow"]).toBe("GET, HEAD");
-  });
-
   test("reads and drops the rest of a refused body, and closes without a reset", async () => {
-    const address = await listen(createServer());
+    const server = createServer();
+    const address = await listen(server);
     const head = crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${4 * MAX_BODY_BYTES}\n\n`);
     const body = Buffer.alloc(4 * MAX_BODY_BYTES, "a");
     // allowHalfOpen: this client keeps sending after the server's FIN, as a real uploader would.
+    const accepted = nextConnection(server);
     const socket = await connect(address, { allowHalfOpen: true });
+    const peer = await accepted;
+    const peerClosed = new Promise((resolve) => peer.once("close", resolve));
     const inbox = new Inbox(socket);
     const errors: string[] = [];
     socket.on("error", (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
@@ -199,22 +328,84 @@ describe("Step 5: Serve one request per connection", () => {
 
     // The head and the first part of the body together: the server refuses the head at once.
     await write(Buffer.concat([head, body.subarray(0, MAX_BODY_BYTES)]));
-    const bytes = await inbox.untilEnd();
+    const bytes = await within(inbox.untilEnd(), "a 413 response, then the server's FIN");
     expect(readResponse(bytes, head).status, show(bytes)).toBe(413);
 
     // The rest of the body arrives after the 413 and the server's FIN. A server that has closed
     // its socket (instead of only its sending side) answers it with a reset (RST), and a reset
     // can destroy a response the client has not read yet (RFC 9112 §9.6).
     for (let at = MAX_BODY_BYTES; at < body.length && errors.length === 0; at += MAX_BODY_BYTES) {
-      await write(body.subarray(at, at + MAX_BODY_BYTES));
+      await within(
+        write(body.subarray(at, at + MAX_BODY_BYTES)),
+        "the server to go on reading the refused body after its 413 (a paused socket reads nothing)",
+      );
     }
     socket.end();
-    await closed;
+    await within(closed, "the connection to close once the client has sent its FIN");
     expect(
       errors,
       "After its response the server should end only its sending side (FIN) and keep reading " +
         "until the client closes; instead the client's connection was reset",
     ).toEqual([]);
+    // A server that stops reading (pause()) after its answer never sees the client's FIN, and
+    // holds the connection open forever.
+    await within(
+      peerClosed,
+      "the server's side of the connection to close after the client's FIN: keep reading (and " +
+        "dropping) after the response, so that the FIN is seen",
+    );
+  });
+
+  test("answers 500 when the handler throws, and goes on serving", async () => {
+    const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      let calls = 0;
+      const address = await listen(
+        createServer((request) => {
+          calls += 1;
+          if (calls === 1) throw new Error(`a bug in the handler for ${request.target}`);
+          return { status: 200, body: "fine" };
+        }),
+      );
+      const bytes = await within(
+        exchange(address, [GET]),
+        "a 500 response: a handler that throws is the server's bug, and the client still " +
+          "gets an answer (catch it around the handler)",
+      );
+      const response = readResponse(bytes, GET);
+      expect(response.status, explain("a handler that throws", GET, "500", bytes)).toBe(500);
+      expect(JSON.parse(response.body.toString("utf8")), show(bytes)).toMatchObject({
+        error: expect.any(String),
+      });
+      expect(response.headers["connection"], show(bytes)).toBe("close");
+      const next = await within(exchange(address, [GET]), "the next client served as usual");
+      expect(readResponse(next, GET).status, show(next)).toBe(200);
+    } finally {
+      quiet.mockRestore();
+    }
+  });
+
+  test("survives a client that resets its connection, and goes on serving", async () => {
+    const server = createServer();
+    const address = await listen(server);
+    const pair = await openPair(server, address);
+    await deliver(pair, GET.subarray(0, 10));
+    // With no "error" listener on the socket, Node throws the error, and the process dies with
+    // every other client's connection.
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    expect(
+      () => pair.peer.emit("error", reset),
+      "A client reset its connection: the server's socket emitted an error that nothing " +
+        "handled, which crashes the whole server. Listen for the socket's error event (Step 6)",
+    ).not.toThrow();
+    // A real reset, then another client.
+    const other = await openPair(server, address);
+    // Not events.once(): it rejects when the socket emits "error", which a reset does.
+    const closed = new Promise((resolve) => other.peer.once("close", resolve));
+    other.client.socket.resetAndDestroy();
+    await within(closed, "the server's side of a reset connection to close");
+    const bytes = await within(exchange(address, [GET]), "a response to the next client");
+    expect(readResponse(bytes, GET).status, show(bytes)).toBe(200);
   });
 
   test("keeps serving other clients while one is mid-request and another is refused", async () => {
@@ -232,103 +423,5 @@ describe("Step 5: Serve one request per connection", () => {
     slow.write(GET.subarray(20));
     const bytes = await slowInbox.untilEnd();
     expect(readResponse(bytes, GET).status, show(bytes)).toBe(200);
-  });
-
-  describe("checked by real clients", () => {
-    test("Node's fetch reads the profile", async () => {
-      const address = await listen(createServer());
-      const response = await fetch(url(address, "/profile/123"));
-      expect(response.status).toBe(200);
-      expect(response.headers.get("content-type")).toBe("application/json");
-      expect(await response.json()).toEqual(PROFILE);
-    });
-
-    test("Node's fetch creates a profile with a JSON body and reads it back", async () => {
-      const address = await listen(createServer());
-      const created = await fetch(url(address, "/profile"), {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ name: "Zoë", bio: "ünïcödé" }),
-      });
-      expect(created.status).toBe(201);
-      const location = created.headers.get("location") ?? "";
-      const read = await fetch(url(address, location));
-      expect(await read.json()).toMatchObject({ name: "Zoë", bio: "ünïcödé" });
-    });
-
-    test("Node's fetch gets headers and no body for HEAD", async () => {
-      const address = await listen(createServer());
-      const response = await fetch(url(address, "/profile/123"), { method: "HEAD" });
-      expect(response.status).toBe(200);
-      expect(response.headers.get("content-length")).toBe(
-        String(Buffer.byteLength(JSON.stringify(PROFILE))),
-      );
-      expect(await response.text()).toBe("");
-    });
-
-    test("node:http's client reads a 404 for an unknown id", async () => {
-      const address = await listen(createServer());
-      const req = http.get(url(address, "/profile/999"));
-      const [res] = (await once(req, "response")) as [http.IncomingMessage];
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      expect(res.statusCode).toBe(404);
-      expect(res.headers["connection"]).toBe("close");
-      expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({
-        error: expect.any(String),
-      });
-    });
-
-    test("node:http's client uploads a chunked body, and it is decoded", async () => {
-      const address = await listen(createServer());
-      const req = http.request(url(address, "/profile"), { method: "POST" });
-      // No Content-Length: node:http sends the body with Transfer-Encoding: chunked.
-      req.write('{"name":"');
-      req.write("Ada Lovelace");
-      req.end('"}');
-      const [res] = (await once(req, "response")) as [http.IncomingMessage];
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      expect(res.statusCode).toBe(201);
-      expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({ name: "Ada Lovelace" });
-    });
-
-    testWithTool("curl", "install curl")(
-      "curl -v shows the request it sent and the response it got",
-      async () => {
-        const address = await listen(createServer());
-        const { stdout, stderr } = await run("curl", ["-sS", "-v", url(address, "/profile/123")]);
-        expect(stderr).toContain("> GET /profile/123 HTTP/1.1");
-        expect(stderr).toContain(`> Host: ${address.host}:${address.port}`);
-        expect(stderr).toContain("< HTTP/1.1 200 OK");
-        expect(stderr).toContain("< Connection: close");
-        expect(JSON.parse(stdout)).toEqual(PROFILE);
-      },
-    );
-
-    testWithTool("curl", "install curl")("curl -I gets the head only", async () => {
-      const address = await listen(createServer());
-      const { stdout } = await run("curl", ["-sS", "-I", url(address, "/profile/123")]);
-      expect(stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-      expect(stdout).toContain("Content-Length: ");
-      expect(stdout.endsWith("\r\n\r\n"), show(stdout)).toBe(true);
-    });
-
-    testWithTool("curl", "install curl")("curl uploads a chunked body from stdin", async () => {
-      const address = await listen(createServer());
-      const { stdout } = await run(
-        "curl",
-        [
-          "-sS",
-          "-H",
-          "Transfer-Encoding: chunked",
-          "--data-binary",
-          "@-",
-          url(address, "/profile"),
-        ],
-        { input: '{"name":"Grace Hopper"}' },
-      );
-      expect(JSON.parse(stdout)).toMatchObject({ name: "Grace Hopper" });
-    });
   });
 });

@@ -6,15 +6,10 @@
  *   <--  "HTTP/1.1 200 OK\r\nContent-Length: 82\r\n...\r\n\r\n{...}"
  */
 import net from "node:net";
-import {
-  HttpError,
-  MessageParser,
-  parseContentLength,
-  parseVersion,
-  transferFraming,
-  type Framing,
-  type Headers,
-} from "./parser.ts";
+import { HttpError } from "./errors.ts";
+import { parseContentLength, transferFraming, type Framing } from "./framing.ts";
+import { FIELD_VALUE, parseVersion, TOKEN, type Headers } from "./grammar.ts";
+import { MessageParser } from "./parser.ts";
 
 /** Largest response body the client reads. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024 * 1024;
@@ -51,10 +46,10 @@ export class ResponseParser extends MessageParser<ClientResponse> {
   protected startLine(line: string): void {
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
     const match = /^(\S+) (\d{3}) ([\t\x20-\x7e\x80-\xff]*)$/.exec(line);
-    const [, version, status, reason] = match ?? [];
-    if (version === undefined || status === undefined || reason === undefined) {
+    if (match === null) {
       throw new HttpError("HTTP_BAD_STATUS_LINE", `Malformed status line: ${JSON.stringify(line)}`);
     }
+    const [, version = "", status = "", reason = ""] = match;
     this.version = parseVersion(version, "HTTP_BAD_STATUS_LINE");
     this.status = Number(status);
     this.reason = reason;
@@ -117,9 +112,14 @@ export function serializeRequest(options: RequestOptions): Buffer {
   // RFC 9112 §3.2: "A client MUST send a Host header field ... in all HTTP/1.1 request messages."
   const lines = [`${method} ${path} HTTP/1.1`, `Host: ${host}:${port}`];
   for (const [name, value] of Object.entries(headers)) {
-    // A CR or LF would let a value inject header lines of its own, or a second request.
-    if (/[\r\n]/.test(value))
-      throw new Error(`Invalid ${name} header value: ${JSON.stringify(value)}`);
+    // A name that is not a token, or a CR or LF in a value, would let a field inject lines of
+    // its own, or a second request (RFC 9112 §11.2).
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+      throw new HttpError(
+        "HTTP_INVALID_FIELD",
+        `Invalid header field: ${JSON.stringify(name)}: ${JSON.stringify(value)}`,
+      );
+    }
     lines.push(`${name}: ${value}`);
   }
   // The length of the body in bytes; no body, no Content-Length (RFC 9110 §8.6).

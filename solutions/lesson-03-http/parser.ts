@@ -11,6 +11,29 @@
  * requests: the request line and the request framing rules. The client's `ResponseParser`
  * (client.ts) reuses the same machine with a status line and the response framing rules.
  */
+import { HttpError } from "./errors.ts";
+import { requestFraming, type Framing } from "./framing.ts";
+import {
+  parseChunkSize,
+  parseFieldLine,
+  parseVersion,
+  TARGET,
+  TOKEN,
+  type Headers,
+} from "./grammar.ts";
+
+export { HttpError, type HttpErrorCode } from "./errors.ts";
+export { parseContentLength, requestFraming, transferFraming, type Framing } from "./framing.ts";
+export {
+  CHUNK_SIZE_LINE,
+  FIELD_VALUE,
+  parseChunkSize,
+  parseFieldLine,
+  parseVersion,
+  TARGET,
+  TOKEN,
+  type Headers,
+} from "./grammar.ts";
 
 /** Largest head (start line + header fields) accepted; a bigger one gets 431. */
 export const MAX_HEADER_BYTES = 8 * 1024;
@@ -19,43 +42,12 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** Longest chunk-size line, extensions included (extensions are ignored, so they stay small). */
 export const MAX_CHUNK_LINE_BYTES = 256;
 
-/** Every way a message can be refused, and the status code a server answers with. */
-const STATUS_OF = {
-  HTTP_BAD_REQUEST_LINE: 400,
-  HTTP_BAD_STATUS_LINE: 502,
-  HTTP_VERSION_NOT_SUPPORTED: 505,
-  HTTP_BARE_LF: 400,
-  HTTP_BAD_HEADER: 400,
-  HTTP_OBS_FOLD: 400,
-  HTTP_BAD_HOST: 400,
-  HTTP_BAD_CONTENT_LENGTH: 400,
-  HTTP_CONFLICTING_FRAMING: 400,
-  HTTP_BAD_TRANSFER_ENCODING: 400,
-  HTTP_UNSUPPORTED_TRANSFER_CODING: 501,
-  HTTP_BAD_CHUNK: 400,
-  HTTP_HEADERS_TOO_LARGE: 431,
-  HTTP_BODY_TOO_LARGE: 413,
-  HTTP_INCOMPLETE_MESSAGE: 400,
-} as const;
-
-export type HttpErrorCode = keyof typeof STATUS_OF;
-
-/** The one error type of this lesson: a stable `code` to test against and the status it maps to. */
-export class HttpError extends Error {
-  readonly code: HttpErrorCode;
-  readonly status: number;
-
-  constructor(code: HttpErrorCode, message: string) {
-    super(message);
-    this.name = "HttpError";
-    this.code = code;
-    this.status = STATUS_OF[code];
-  }
+/** An empty header record with no prototype, so that every name from the wire is just a name. */
+function emptyHeaders(): Headers {
+  return Object.create(null) as Headers;
 }
 
-/** Header fields by lowercased name; repeated lines are combined with ", " (RFC 9110 §5.3). */
-export type Headers = Record<string, string>;
-
+/** A parsed request, as the server hands it to a handler. */
 export interface HttpRequest {
   method: string;
   target: string;
@@ -64,16 +56,26 @@ export interface HttpRequest {
   body: Buffer;
 }
 
+/** The caps a parser applies (STYLE: every buffer is capped). */
 export interface Limits {
   maxHeaderBytes: number;
   maxBodyBytes: number;
 }
 
-/** How the body after the head is delimited (RFC 9112 §6.3). */
-export type Framing =
-  { kind: "length"; length: number } | { kind: "chunked" } | { kind: "until-close" };
-
-type State =
+/**
+ * The named states of the parser (RFC 9112 §2.1: start-line *( field-line CRLF ) CRLF
+ * [ message-body ]). What each one waits for:
+ *
+ *   start-line        the request line (or status line); an empty line before it is skipped
+ *   field-lines       a field line, or the empty line that ends the head
+ *   body-by-length    the rest of a body of Content-Length bytes
+ *   chunk-size        a chunk-size line (RFC 9112 §7.1)
+ *   chunk-data        the rest of the current chunk's data
+ *   chunk-data-end    the CRLF after a chunk's data
+ *   trailers          a trailer field line, or the empty line that ends the message
+ *   body-until-close  body bytes, until the peer closes (responses only: see end())
+ */
+export type State =
   | "start-line"
   | "field-lines"
   | "body-by-length"
@@ -86,6 +88,11 @@ type State =
 const CR = 0x0d;
 const LF = 0x0a;
 
+/**
+ * The machine shared by requests and responses: one loop, one case per state, each case taking
+ * the bytes it needs or saying "need more bytes". RequestParser and the client's ResponseParser
+ * give it the start line and the framing rules.
+ */
 export abstract class MessageParser<Message> {
   private state: State = "start-line";
   private readonly limits: Limits;
@@ -97,7 +104,7 @@ export abstract class MessageParser<Message> {
   private lineSize = 0;
   // Bytes of the current head (or trailer section) so far, for the cap.
   private headBytes = 0;
-  private headers: Headers = {};
+  private headers: Headers = emptyHeaders();
   // The body so far, and how many bytes are left in the body or in the current chunk.
   private bodyParts: Buffer[] = [];
   private bodySize = 0;
@@ -353,7 +360,7 @@ export abstract class MessageParser<Message> {
     const message = this.message(this.headers, body);
     this.state = "start-line";
     this.headBytes = 0;
-    this.headers = {};
+    this.headers = emptyHeaders();
     this.bodyParts = [];
     this.bodySize = 0;
     this.remaining = 0;
@@ -361,6 +368,7 @@ export abstract class MessageParser<Message> {
   }
 }
 
+/** The server's parser: request lines, and the request framing rules. */
 export class RequestParser extends MessageParser<HttpRequest> {
   private method = "";
   private target = "";
@@ -402,163 +410,6 @@ export class RequestParser extends MessageParser<HttpRequest> {
   protected message(headers: Headers, body: Buffer): HttpRequest {
     return { method: this.method, target: this.target, version: this.version, headers, body };
   }
-}
-
-/**
- * RFC 9112 §6.3, the rules for a request, in their order of precedence. The ambiguous cases are
- * refused, because another server on the path could read them differently: that disagreement is
- * what request smuggling exploits.
- */
-export function requestFraming(headers: Headers, version: string): Framing {
-  const transferEncoding = headers["transfer-encoding"];
-  const contentLength = headers["content-length"];
-  if (transferEncoding !== undefined) {
-    // §6.1: "A server MAY reject a request that contains both Content-Length and
-    // Transfer-Encoding or process such a request in accordance with the Transfer-Encoding
-    // alone." Rejecting is the safe choice.
-    if (contentLength !== undefined) {
-      throw new HttpError(
-        "HTTP_CONFLICTING_FRAMING",
-        "A request has both Content-Length and Transfer-Encoding",
-      );
-    }
-    // §6.1: a server that receives an HTTP/1.0 message with Transfer-Encoding "MUST treat the
-    // message as if the framing is faulty".
-    if (version === "HTTP/1.0") {
-      throw new HttpError("HTTP_BAD_TRANSFER_ENCODING", "Transfer-Encoding in an HTTP/1.0 request");
-    }
-    return transferFraming(transferEncoding);
-  }
-  if (contentLength !== undefined) {
-    return { kind: "length", length: parseContentLength(contentLength) };
-  }
-  // §6.3 rule 7: "If this is a request message and none of the above are true, then the message
-  // body length is zero (no message body is present)."
-  return { kind: "length", length: 0 };
-}
-
-/** Transfer-Encoding: only `chunked` is understood (RFC 9112 §6.1, §7.1). */
-export function transferFraming(transferEncoding: string): Framing {
-  const codings = transferEncoding.split(",").map((coding) => coding.trim().toLowerCase());
-  // §6.3 rule 4: "If a Transfer-Encoding header field is present in a request and the chunked
-  // transfer coding is not the final encoding, the message body length cannot be determined
-  // reliably; the server MUST respond with the 400 (Bad Request) status code and then close the
-  // connection."
-  // §6.1: "A sender MUST NOT apply the chunked transfer coding more than once to a message body."
-  if (codings.at(-1) !== "chunked" || codings.indexOf("chunked") !== codings.length - 1) {
-    throw new HttpError(
-      "HTTP_BAD_TRANSFER_ENCODING",
-      `Transfer-Encoding must end in chunked, once: ${JSON.stringify(transferEncoding)}`,
-    );
-  }
-  // §6.1: "A server that receives a request message with a transfer coding it does not
-  // understand SHOULD respond with 501 (Not Implemented)."
-  if (codings.length > 1) {
-    throw new HttpError(
-      "HTTP_UNSUPPORTED_TRANSFER_CODING",
-      `Unsupported transfer coding: ${JSON.stringify(transferEncoding)}`,
-    );
-  }
-  return { kind: "chunked" };
-}
-
-/**
- * Content-Length = 1*DIGIT (RFC 9110 §8.6). A repeated header arrives combined as "42, 42"; the
- * same value repeated may be taken as one, different values may not (RFC 9112 §6.3 rule 5).
- */
-export function parseContentLength(value: string): number {
-  const lengths = new Set(value.split(",").map((part) => part.trim()));
-  const [length = ""] = lengths;
-  if (lengths.size !== 1 || !/^\d{1,15}$/.test(length)) {
-    throw new HttpError(
-      "HTTP_BAD_CONTENT_LENGTH",
-      `Invalid or conflicting Content-Length: ${JSON.stringify(value)}`,
-    );
-  }
-  return Number(length);
-}
-
-/** tchar, RFC 9110 §5.6.2: the characters of a method or a field name. */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A request-target is visible ASCII, no spaces (RFC 9112 §3.2, RFC 3986). */
-export const TARGET = /^[\x21-\x7e]+$/;
-/** field-value: visible ASCII, obs-text, SP and HTAB; no CR, LF or NUL (RFC 9110 §5.5). */
-export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-/** field-line = field-name ":" OWS field-value OWS (RFC 9112 §5). */
-export function parseFieldLine(line: Buffer): [name: string, value: string] {
-  const text = line.toString("latin1");
-  // RFC 9112 §5.2: a line starting with whitespace continues the previous one (obs-fold). "A
-  // server that receives an obs-fold in a request message ... MUST either reject the message by
-  // sending a 400 (Bad Request) ... or replace each received obs-fold with one or more SP octets".
-  if (text.startsWith(" ") || text.startsWith("\t")) {
-    throw new HttpError("HTTP_OBS_FOLD", `Obsolete line folding: ${JSON.stringify(text)}`);
-  }
-  const colon = text.indexOf(":");
-  if (colon === -1) {
-    throw new HttpError("HTTP_BAD_HEADER", `A header line has no colon: ${JSON.stringify(text)}`);
-  }
-  const name = text.slice(0, colon);
-  // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon." Such a name is
-  // not a token, so the test below refuses it too.
-  if (!TOKEN.test(name)) {
-    throw new HttpError("HTTP_BAD_HEADER", `Invalid header name: ${JSON.stringify(name)}`);
-  }
-  const value = text.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-  if (!FIELD_VALUE.test(value)) {
-    throw new HttpError("HTTP_BAD_HEADER", `Invalid character in the ${name} header value`);
-  }
-  // Field names are case-insensitive (RFC 9110 §5.1).
-  return [name.toLowerCase(), value];
-}
-
-/** HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3). */
-export function parseVersion(
-  version: string,
-  code: "HTTP_BAD_REQUEST_LINE" | "HTTP_BAD_STATUS_LINE",
-): "HTTP/1.0" | "HTTP/1.1" {
-  const match = /^HTTP\/(\d)\.(\d)$/.exec(version);
-  if (match === null) throw new HttpError(code, `Invalid HTTP version: ${JSON.stringify(version)}`);
-  if (match[1] !== "1") {
-    throw new HttpError("HTTP_VERSION_NOT_SUPPORTED", `Unsupported HTTP version: ${version}`);
-  }
-  // RFC 9110 §2.5: a higher minor version is processed "as if it were in the highest minor
-  // version within that major version to which the recipient is conformant".
-  return match[2] === "0" ? "HTTP/1.0" : "HTTP/1.1";
-}
-
-/*
- * RFC 9112 §7.1.1, the grammar of a chunk-size line after the size:
- *
- *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
- *   chunk-ext-name = token
- *   chunk-ext-val  = token / quoted-string
- *
- *   5;name="a \"quoted\" value; with a semicolon";flag;n=v
- *
- * Extensions are ignored, but checked: "5;" or an unclosed quote is a malformed line, and a
- * parser that skips such a line could frame the body differently from one that refuses it.
- */
-const BWS = /[ \t]*/.source;
-const TCHARS = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.source;
-// RFC 9110 §5.6.4: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE, where
-// qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text and
-// quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ).
-const QUOTED_STRING = /"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"/
-  .source;
-const CHUNK_EXT = `(?:${BWS};${BWS}${TCHARS}(?:${BWS}=${BWS}(?:${TCHARS}|${QUOTED_STRING}))?)*`;
-/** chunk-size [ chunk-ext ]: a whole chunk-size line, without its CRLF (RFC 9112 §7.1). */
-export const CHUNK_SIZE_LINE = new RegExp(`^([0-9A-Fa-f]{1,8})${CHUNK_EXT}$`);
-
-/** chunk-size = 1*HEXDIG, then extensions, which are checked and ignored (RFC 9112 §7.1.1). */
-export function parseChunkSize(line: Buffer): number {
-  const text = line.toString("latin1");
-  // No whitespace after the size unless an extension follows: "a \r\n" is not a chunk-size line.
-  const size = CHUNK_SIZE_LINE.exec(text)?.[1];
-  if (size === undefined) {
-    throw new HttpError("HTTP_BAD_CHUNK", `Invalid chunk-size line: ${JSON.stringify(text)}`);
-  }
-  return Number.parseInt(size, 16);
 }
 
 function bodyTooLarge(size: number, limits: Limits): HttpError {

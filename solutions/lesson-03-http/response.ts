@@ -9,7 +9,8 @@
  *   "\r\n"
  *   "{\"id\":123,\"name\":\"Zoë\"}"                the body (omitted for HEAD)
  */
-import type { HttpError } from "./parser.ts";
+import { HttpError } from "./errors.ts";
+import { FIELD_VALUE, TOKEN } from "./grammar.ts";
 
 export interface HttpResponse {
   status: number;
@@ -67,20 +68,15 @@ export interface WriteOptions {
 export function serializeResponse(response: HttpResponse, options: WriteOptions = {}): Buffer {
   const { status, headers = {}, body = "" } = response;
   const reason = STATUS_TEXT[status];
-  if (!Number.isInteger(status) || status < 100 || status > 599 || reason === undefined) {
-    throw new Error(`Invalid status code: ${JSON.stringify(status)}`);
+  // Every code in the table is a three-digit code with a reason; any other value is refused.
+  if (reason === undefined) {
+    throw new HttpError("HTTP_INVALID_STATUS", `Invalid status code: ${JSON.stringify(status)}`);
   }
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
 
   // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
   const lines = [`HTTP/1.1 ${status} ${reason}`];
-  for (const [name, value] of Object.entries(headers)) {
-    // A CR or LF in a value would end the header early and let it inject its own lines
-    // (response splitting, RFC 9112 §11.1).
-    if (/[\r\n]/.test(value))
-      throw new Error(`Invalid ${name} header value: ${JSON.stringify(value)}`);
-    lines.push(`${name}: ${value}`);
-  }
+  for (const [name, value] of Object.entries(headers)) lines.push(fieldLine(name, value));
   // RFC 9110 §8.6: Content-Length is the number of octets, not of characters: "Zoë" is 4 bytes.
   // A response to HEAD carries the length a GET would have had.
   lines.push(`Content-Length: ${bytes.length}`);
@@ -92,8 +88,22 @@ export function serializeResponse(response: HttpResponse, options: WriteOptions 
   // connection (see below) after it sends the response containing the "close" connection
   // option." This lesson's server does, after every response.
   const connection = options.connection ?? { Connection: "close" };
-  for (const [name, value] of Object.entries(connection)) lines.push(`${name}: ${value}`);
+  for (const [name, value] of Object.entries(connection)) lines.push(fieldLine(name, value));
 
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   return options.head ? head : Buffer.concat([head, bytes]);
+}
+
+/**
+ * One field line, `name: value`. A name that is not a token, or a CR or LF in a value, would end
+ * the field early and let it inject lines of its own: response splitting (RFC 9112 §11.1).
+ */
+function fieldLine(name: string, value: string): string {
+  if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+    throw new HttpError(
+      "HTTP_INVALID_FIELD",
+      `Invalid header field: ${JSON.stringify(name)}: ${JSON.stringify(value)}`,
+    );
+  }
+  return `${name}: ${value}`;
 }
