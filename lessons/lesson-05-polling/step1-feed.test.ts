@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { MessageFeed, type Message } from "#lesson/lesson-05-polling/feed.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 
 const AT = new Date("2026-01-02T03:04:05.678Z");
 
@@ -23,12 +24,20 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     expect(feed.lastId).toBe(2);
   });
 
-  test("emits each message as it is accepted", () => {
+  test("emits each message once it is stored, so a listener can already read it", () => {
     const feed = new MessageFeed();
     const seen: Message[] = [];
-    feed.on("message", (message) => seen.push(message));
+    const readable: Message[][] = [];
+    feed.on("message", (message) => {
+      seen.push(message);
+      readable.push(feed.after(message.id - 1, 10));
+    });
     const message = feed.append({ author: "ada", text: "hello" });
     expect(seen).toEqual([message]);
+    expect(
+      readable,
+      'inside the "message" listener, after(id - 1) already has the message: store it, then emit',
+    ).toEqual([[message]]);
   });
 
   test("after(id) gives the messages newer than the cursor, oldest first", () => {
@@ -55,10 +64,15 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]);
   });
 
-  test("refuses a limit below 1 with a RangeError that names it", () => {
-    expect(() => feedWith(1).after(0, 0)).toThrow(RangeError);
-    expect(() => feedWith(1).after(0, 0)).toThrow(/0/);
-  });
+  test.each([0, -1, 1.5])(
+    "refuses the limit %s with a FeedRangeError that names it: a caller's bug",
+    (limit) => {
+      const error = thrownBy(() => feedWith(1).after(0, limit));
+      expect(error, "a RangeError").toBeInstanceOf(RangeError);
+      expect(codeOf(error)).toBe("FEED_OUT_OF_RANGE");
+      expect((error as Error).message, "the message names the bad value").toContain(String(limit));
+    },
+  );
 
   test("keeps at most maxMessages, dropping the oldest, and ids keep counting", () => {
     const feed = feedWith(5, { maxMessages: 3 });

@@ -1,9 +1,11 @@
 import fc from "fast-check";
-import { describe, expect, test } from "vitest";
-import { MessageFeed } from "#lesson/lesson-05-polling/feed.ts";
-import { createServer } from "#lesson/lesson-05-polling/server.ts";
-import { explain } from "../../shared/testing/bytes.ts";
+import { describe, expect, onTestFinished, test, vi } from "vitest";
+import { MessageFeed, type Message, type MessageInput } from "#lesson/lesson-05-polling/feed.ts";
+import { createServer, MAX_TIMER_MS } from "#lesson/lesson-05-polling/server.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 import { connect, Inbox, listen } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
 import { feedUrl, get, ids, post, summary } from "./helpers.ts";
 
 /** `body` in the chunked transfer coding (RFC 9112 §7.1), `size` bytes per chunk (ASCII only). */
@@ -14,6 +16,14 @@ function chunked(body: string, size: number): string {
     out += `${part.length.toString(16)}\r\n${part}\r\n`;
   }
   return `${out}0\r\n\r\n`;
+}
+
+/** `inbox.until(done)`, bounded: if the server has not sent it in time, say what came instead. */
+function received(inbox: Inbox, done: (bytes: Buffer) => boolean, expected: string) {
+  return within(
+    inbox.until(done, expected),
+    () => `Expected ${expected}, but the server sent only ${show(inbox.bytes())}`,
+  );
 }
 
 /** Whether `bytes` hold a whole response head and as many body bytes as its Content-Length says. */
@@ -63,6 +73,10 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       more: false,
     });
     expect(poll.headers.get("cache-control"), "no cache may keep a poll's answer").toBe("no-store");
+    expect(
+      poll.headers.get("etag"),
+      'no ETag: the same URL has another answer a moment later (express adds one unless "etag" is off)',
+    ).toBeNull();
   });
 
   test("a short poll with nothing new answers 200 with an empty list, at once", async () => {
@@ -126,6 +140,20 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       field: "author",
     },
     {
+      what: "an author of 41 characters",
+      body: JSON.stringify({ author: "a".repeat(41), text: "hi" }),
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "author",
+    },
+    {
+      what: "an empty text",
+      body: '{"author":"ada","text":""}',
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "text",
+    },
+    {
       what: "a number for text",
       body: '{"author":"ada","text":42}',
       status: 400,
@@ -172,6 +200,112 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     },
   );
 
+  test("accepts an author of 40 and a text of 500 characters, the longest allowed", async () => {
+    const url = await feedUrl(createServer());
+    const sent = { author: "a".repeat(40), text: "x".repeat(500) };
+    const created = await post(url, sent);
+    expect(created.status, summary(created)).toBe(201);
+    expect(created.json).toMatchObject(sent);
+  });
+
+  test("stores the author trimmed, and drops fields it does not know: the server decides the id and the time", async () => {
+    const url = await feedUrl(createServer());
+    const sent = { author: "  ada  ", text: " hi ", id: 99, at: "yesterday", admin: true };
+    const created = await post(url, sent);
+    expect(created.status, summary(created)).toBe(201);
+    expect(
+      created.json,
+      "author trimmed; text as sent; no id, at or admin from the client",
+    ).toEqual({ id: 1, author: "ada", text: " hi ", at: expect.any(String) });
+    expect((created.json as Message).at).not.toBe("yesterday");
+    const stored = await get(url, "after=0");
+    expect((stored.json as { messages: unknown[] }).messages, "the same as stored").toEqual([
+      created.json,
+    ]);
+  });
+
+  test.each(["application/json; charset=utf-8", "Application/JSON"])(
+    "accepts a JSON body sent as %s: media types are case-insensitive and may carry parameters",
+    async (contentType) => {
+      const url = await feedUrl(createServer());
+      const created = await post(url, { author: "ada", text: "hi" }, contentType);
+      const why = explain(
+        `a POST with Content-Type: ${contentType} (RFC 9110 §8.3.1: type and subtype are ` +
+          "case-insensitive, and parameters such as charset may follow)",
+        JSON.stringify({ author: "ada", text: "hi" }),
+        "201, not 415",
+        summary(created),
+      );
+      expect(created.status, why).toBe(201);
+    },
+  );
+
+  test("caps the body at the maxBodyBytes it is given", async () => {
+    const url = await feedUrl(createServer({ maxBodyBytes: 64 }));
+    const body = JSON.stringify({ author: "ada", text: "x".repeat(80) });
+    const refused = await post(url, body);
+    const why = explain(
+      "a valid message of 100 bytes, to a server created with maxBodyBytes: 64",
+      body,
+      '413 {"code":"FEED_BODY_TOO_LARGE",...}: the cap is the option, not a number of your own',
+      summary(refused),
+    );
+    expect(refused.status, why).toBe(413);
+    expect(refused.json, why).toMatchObject({ code: "FEED_BODY_TOO_LARGE" });
+  });
+
+  test("answers 404 FEED_NOT_FOUND, as JSON, to any other path", async () => {
+    const url = await feedUrl(createServer());
+    const refused = await get(url.replace(/\/messages$/, "/nowhere"));
+    expect(refused.status, summary(refused)).toBe(404);
+    expect(refused.json, summary(refused)).toMatchObject({
+      code: "FEED_NOT_FOUND",
+      error: expect.any(String),
+    });
+  });
+
+  test("answers 500 FEED_INTERNAL to a bug in a handler, logs it, and goes on serving", async () => {
+    class BrokenFeed extends MessageFeed {
+      override append(_input: MessageInput): Message {
+        throw new Error("the disk is full");
+      }
+    }
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    onTestFinished(() => logged.mockRestore());
+    const url = await feedUrl(createServer({ feed: new BrokenFeed() }));
+    const failed = await post(url, { author: "ada", text: "hi" });
+    expect(failed.status, summary(failed)).toBe(500);
+    expect(failed.json, "the cause stays in the server's log, not in the answer").toEqual({
+      code: "FEED_INTERNAL",
+      error: expect.any(String),
+    });
+    expect(failed.text).not.toContain("the disk is full");
+    expect(logged, "the bug is logged with console.error").toHaveBeenCalled();
+    const next = await get(url, "after=0");
+    expect(next.status, `the next request is served: ${summary(next)}`).toBe(200);
+  });
+
+  test.each([
+    { value: 2 ** 31, option: "maxWaitMs" },
+    { value: -1, option: "maxWaitMs" },
+    { value: 0, option: "batchLimit" },
+    { value: 1.5, option: "maxWaiters" },
+    { value: -1, option: "maxBodyBytes" },
+  ])(
+    "refuses $option: $value when the server is created, with FEED_OUT_OF_RANGE",
+    ({ value, option }) => {
+      const error = thrownBy(() => createServer({ [option]: value }));
+      expect(
+        codeOf(error),
+        option === "maxWaitMs"
+          ? `setTimeout() keeps at most ${MAX_TIMER_MS} ms (2^31 - 1) and fires a longer delay at ` +
+              "once: a maxWaitMs over it would end every long poll at once"
+          : `${option} must be a whole number in its range`,
+      ).toBe("FEED_OUT_OF_RANGE");
+      expect(error).toBeInstanceOf(RangeError);
+    },
+  );
+
   test("refuses a POST with no body at all with 400 FEED_BAD_MESSAGE: a missing message, not a wrong media type", async () => {
     const { host, port } = await listen(createServer());
     // No Content-Type, and neither Content-Length nor Transfer-Encoding: RFC 9112 §6.3, a request
@@ -185,7 +319,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       const socket = await connect({ host, port });
       const inbox = new Inbox(socket);
       socket.write(sent);
-      const bytes = await inbox.until(isWholeResponse, "a whole response");
+      const bytes = await received(inbox, isWholeResponse, "a whole response");
       const text = bytes.toString("latin1");
       const why = explain(
         "a POST with no body",
@@ -209,7 +343,8 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       `Transfer-Encoding: chunked\r\n\r\n${chunked(body, 1000)}` +
       `GET /messages?after=0 HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
     socket.write(sent);
-    const bytes = await inbox.until(
+    const bytes = await received(
+      inbox,
       (b) => b.includes('{"messages":[],"more":false}'),
       "a 413 for the POST, then a 200 for the GET",
     );
@@ -253,6 +388,36 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     expect(ids(caughtUp), `after=2 misses nothing: ${summary(caughtUp)}`).toEqual([3, 4, 5]);
   });
 
+  test("refuses a cursor ahead of the newest message with 410: it comes from another run of the server", async () => {
+    const url = await feedUrl(createServer());
+    await post(url, { author: "ada", text: "one" });
+    // A client that saw id 5 before the server restarted: waiting for id 6 would skip 2 to 5.
+    for (const query of ["after=5", "after=5&wait=60000"]) {
+      const refused = await get(url, query);
+      const why = explain(
+        "a cursor this feed never handed out (its newest id is 1)",
+        `GET /messages?${query} HTTP/1.1`,
+        '410 {"code":"FEED_CURSOR_EXPIRED","error":...,"oldestId":1}, not a wait that would skip ' +
+          "every message up to that id",
+        refused.text,
+      );
+      expect(refused.status, why).toBe(410);
+      expect(refused.json, why).toEqual({
+        code: "FEED_CURSOR_EXPIRED",
+        error: expect.any(String),
+        oldestId: 1,
+      });
+    }
+    expect(ids(await get(url, "after=1")), "the newest id itself is a good cursor").toEqual([]);
+  });
+
+  test('reads "05" as the cursor 5: digits only, leading zeros allowed', async () => {
+    const url = await feedUrl(createServer());
+    for (let i = 1; i <= 6; i++) await post(url, { author: "ada", text: `m${i}` });
+    const poll = await get(url, "after=05");
+    expect(ids(poll), summary(poll)).toEqual([6]);
+  });
+
   test("a refused message is not stored: the next one gets the next id", async () => {
     const url = await feedUrl(createServer());
     await post(url, { author: "ada", text: "one" });
@@ -262,15 +427,18 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     expect(ids(await get(url, "after=0"))).toEqual([1, 2]);
   });
 
-  test("answers 405 with Allow to a method /messages does not support", async () => {
-    const url = await feedUrl(createServer());
-    const refused = await get(url, "", { method: "DELETE" });
-    expect(refused.status, summary(refused)).toBe(405);
-    expect(refused.headers.get("allow"), "RFC 9110 §15.5.6: a 405 lists what is allowed").toBe(
-      "GET, HEAD, POST",
-    );
-    expect(refused.json).toMatchObject({ code: "FEED_METHOD_NOT_ALLOWED" });
-  });
+  test.each(["DELETE", "PUT"])(
+    "answers 405 with Allow to %s, a method /messages does not support",
+    async (method) => {
+      const url = await feedUrl(createServer());
+      const refused = await get(url, "", { method });
+      expect(refused.status, summary(refused)).toBe(405);
+      expect(refused.headers.get("allow"), "RFC 9110 §15.5.6: a 405 lists what is allowed").toBe(
+        "GET, HEAD, POST",
+      );
+      expect(refused.json).toMatchObject({ code: "FEED_METHOD_NOT_ALLOWED" });
+    },
+  );
 
   const badQueries = [
     { query: "after=-1", field: "after" },
