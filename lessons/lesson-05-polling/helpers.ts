@@ -23,11 +23,59 @@ export interface Reply {
 
 /** Listens on 127.0.0.1:0 (closed when the test ends) and returns the feed's URL. */
 export async function feedUrl(server: Parameters<typeof listen>[0]): Promise<string> {
+  watchServerLog();
   const { host, port } = await listen(server);
   return `http://${host}:${port}/messages`;
 }
 
+/** Whether `value` is what an unwritten stub throws (shared/todo.ts). */
+function isNotWritten(value: unknown): value is Error {
+  return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
+}
+
+/** What the servers of this test logged with console.error: the server logs the bugs it answers 500. */
+const logged: unknown[] = [];
+let watching = false;
+/** Set by a test that expects the server to log: keep the log, print nothing. */
+let quiet = false;
+
+/**
+ * Keeps what the server logs during this test. A stub the server reached is logged there and
+ * answered 500; the request that reached it then fails with the stub's own message (see reply()),
+ * and the log shows it in one line instead of a whole stack.
+ */
+function watchServerLog(): void {
+  if (watching) return;
+  watching = true;
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    logged.push(...args);
+    const stub = args.find(isNotWritten);
+    if (quiet) return;
+    if (stub === undefined) original.apply(console, args);
+    else original.call(console, `The server answered 500: ${stub.message}`);
+  };
+  onTestFinished(() => {
+    console.error = original;
+    watching = false;
+    quiet = false;
+    logged.length = 0;
+  });
+}
+
+/**
+ * Everything the servers of this test have logged with console.error so far. From now on the
+ * log is kept but not printed: the test expects it.
+ */
+export function serverLog(): unknown[] {
+  quiet = true;
+  return [...logged];
+}
+
 async function reply(response: Response): Promise<Reply> {
+  // A 500 because the server reached an unwritten stub: fail with the stub's message at once.
+  const stub = response.status === 500 ? logged.find(isNotWritten) : undefined;
+  if (stub !== undefined) throw stub;
   const text = await response.text();
   let json: unknown;
   try {
@@ -130,7 +178,8 @@ export async function held(
                     `at once: ${summary(answer)}`,
                 ),
               ),
-            () => {},
+            // A request that failed was not held either: say why (a stub it reached, say).
+            (error: unknown) => reject(error),
           );
         }
         check();
