@@ -80,6 +80,12 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     expect(idsOf(feed.after(3, 100))).toEqual([4, 5]);
     expect(feed.append({ author: "ada", text: "m6" }).id).toBe(6);
     expect(idsOf(feed.after(0, 100))).toEqual([4, 5, 6]);
+    for (const maxMessages of [0, 2.5]) {
+      expect(
+        codeOf(thrownBy(() => new MessageFeed({ maxMessages }))),
+        `maxMessages: ${maxMessages} is refused`,
+      ).toBe("FEED_OUT_OF_RANGE");
+    }
   });
 
   test("oldestId says where what is kept begins: 0 when empty, then the first id still kept", () => {

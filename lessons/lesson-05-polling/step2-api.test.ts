@@ -106,8 +106,8 @@ describe("Step 2: The HTTP API, validated with zod", () => {
   });
 
   test("answers in batches of at most batchLimit, with more: true until the client has caught up", async () => {
-    const url = await feedUrl(createServer({ batchLimit: 2 }));
-    for (let i = 1; i <= 5; i++) await post(url, { author: "ada", text: `m${i}` });
+    const url = await feedUrl(createServer({ batchLimit: 3 }));
+    for (let i = 1; i <= 6; i++) await post(url, { author: "ada", text: `m${i}` });
     const pages = [];
     let after = 0;
     for (;;) {
@@ -117,10 +117,9 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       if (!more) break;
       after = ids(poll).at(-1)!;
     }
-    expect(pages).toEqual([
-      { ids: [1, 2], more: true },
-      { ids: [3, 4], more: true },
-      { ids: [5], more: false },
+    expect(pages, "more: whether the feed has a message newer than the last one sent").toEqual([
+      { ids: [1, 2, 3], more: true },
+      { ids: [4, 5, 6], more: false },
     ]);
   });
 
@@ -189,6 +188,13 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       code: "FEED_BODY_TOO_LARGE",
     },
     {
+      what: "JSON in a charset other than UTF-8",
+      body: '{"author":"ada","text":"hi"}',
+      contentType: "application/json; charset=latin1",
+      status: 415,
+      code: "FEED_UNSUPPORTED_MEDIA_TYPE",
+    },
+    {
       what: "a form instead of JSON",
       body: "author=ada&text=hi",
       contentType: "application/x-www-form-urlencoded",
@@ -206,7 +212,11 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       const why = explain("POST /messages", body, expected, refused.text);
       expect(refused.status, why).toBe(status);
       expect(refused.json, why).toMatchObject({ code, error: expect.any(String) });
-      if (field !== undefined) {
+      if (field === undefined) {
+        expect(refused.json, `${why}\nno one field is at fault: no "field"`).not.toHaveProperty(
+          "field",
+        );
+      } else {
         expect(refused.json, why).toMatchObject({ field });
         expect((refused.json as { error: string }).error, "the reason names the field").toContain(
           field,

@@ -71,7 +71,8 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     expect(feed.waiting).toBe(1);
     const message = feed.append(HI);
     expect(await settled(wait, "a message newer than its cursor was appended")).toEqual([message]);
-    expect(waiting, "the count of waiters went 0 -> 1 -> 0").toEqual([1, 0]);
+    abort.abort(); // too late: the waiter was released, and is not given up a second time
+    expect(waiting, "the count of waiters went 0 -> 1 -> 0, once").toEqual([1, 0]);
     expect(vi.getTimerCount(), "a released waiter's timer is cleared").toBe(0);
     expect(
       abortListeners(abort.signal),
@@ -124,9 +125,11 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("a waiter whose cursor is ahead of the feed keeps waiting", async () => {
     const feed = new MessageFeed();
     const abort = new AbortController();
-    const wait = feed.waitFor(5, { timeoutMs: 60_000, limit: 10, signal: abort.signal });
-    feed.append(HI); // id 1: not newer than 5
-    expect(feed.waiting).toBe(1);
+    const wait = feed.waitFor(1, { timeoutMs: 60_000, limit: 10, signal: abort.signal });
+    const waiting = recordWaiting(feed);
+    feed.append(HI); // id 1: not newer than the cursor 1
+    expect(feed.waiting, "message 1 is not news to a reader whose cursor is 1").toBe(1);
+    expect(waiting, 'nobody was released: no "waiting" event').toEqual([]);
     abort.abort();
     expect(await settled(wait, "its signal aborted")).toEqual([]);
   });
@@ -287,6 +290,15 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     await post(url, HI);
     const answers = await answer(Promise.all(polls), "a message was posted");
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
+  });
+
+  test("a long poll whose cursor is behind is answered even when every slot is taken: it is not held", async () => {
+    const { url } = await start({ maxWaiters: 0 });
+    await post(url, HI);
+    const now = await get(url, "after=0&wait=60000");
+    expect(now.status, `there is news, so no slot is needed: ${summary(now)}`).toBe(200);
+    const refused = await get(url, "after=1&wait=60000");
+    expect(refused.status, `up to date, and no slot free: ${summary(refused)}`).toBe(503);
   });
 
   testWithTool("curl", "install curl")(

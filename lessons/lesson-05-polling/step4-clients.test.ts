@@ -263,8 +263,8 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     ]);
   });
 
-  test("retries 503, 429 and 502 with a growing backoff, then yields", async () => {
-    const statuses = [503, 429, 502];
+  test("retries 500, 503, 429 and 502 with a growing backoff, then yields", async () => {
+    const statuses = [500, 503, 429, 502];
     const server = await scripted((n, res) =>
       n <= statuses.length ? fail(res, statuses[n - 1]!) : batch(res, M1),
     );
@@ -283,11 +283,12 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     expect(
       retries.map(({ attempt, delayMs, error }) => ({ attempt, delayMs, status: error.status })),
     ).toEqual([
-      { attempt: 0, delayMs: 1, status: 503 },
-      { attempt: 1, delayMs: 2, status: 429 },
-      { attempt: 2, delayMs: 4, status: 502 },
+      { attempt: 0, delayMs: 1, status: 500 },
+      { attempt: 1, delayMs: 2, status: 503 },
+      { attempt: 2, delayMs: 4, status: 429 },
+      { attempt: 3, delayMs: 4, status: 502 },
     ]);
-    expect(server.requests()).toBe(4);
+    expect(server.requests()).toBe(5);
   });
 
   test("reads the whole body of an error before it retries, so that the retry reuses the connection", async () => {
@@ -351,6 +352,10 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     expect((await step(messages, "a message")).value).toEqual(M1);
     abort.abort();
     expect(retries.map((r) => r.error.code)).toEqual(["FEED_NETWORK_ERROR"]);
+    expect(
+      retries[0]?.error.cause,
+      "the FEED_NETWORK_ERROR keeps fetch's own error as its cause",
+    ).toBeInstanceOf(Error);
   });
 
   test("throws on a 4xx other than 429: the request is wrong, and asking again will not fix it", async () => {
@@ -440,10 +445,15 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     expect(server.requests()).toBe(0);
   });
 
-  test("throws FEED_BAD_RESPONSE on a 200 whose body is not a batch, without retrying", async () => {
-    const bodies = ['{"messages":"none","more":false}', "<html>busy</html>"];
-    for (const body of bodies) {
+  test("throws FEED_BAD_RESPONSE on a 200 that is not a batch or a 410 without oldestId, without retrying", async () => {
+    const answers = [
+      { status: 200, body: '{"messages":"none","more":false}' },
+      { status: 200, body: "<html>busy</html>" },
+      { status: 410, body: '{"code":"FEED_CURSOR_EXPIRED"}' },
+    ];
+    for (const { status, body } of answers) {
       const server = await scripted((_n, res) => {
+        res.statusCode = status;
         res.setHeader("Content-Type", "application/json");
         res.end(body);
       });
@@ -454,11 +464,11 @@ describe("Step 4: The polling clients: backoff and abort", () => {
         signal: abort.signal,
         backoff: FAST,
       });
-      const error = await failure(messages, `a 200 with ${body} is a broken server`);
+      const error = await failure(messages, `a ${status} with ${body} is a broken server`);
       expect(
         codeOf(error),
-        `a 200 with ${body}: check what comes from the network (parse the JSON, then the batch) ` +
-          "before using it",
+        `a ${status} with ${body}: check what comes from the network (parse the JSON, then its ` +
+          "shape) before using it",
       ).toBe("FEED_BAD_RESPONSE");
       expect(server.requests(), "no retry").toBe(1);
     }
@@ -474,6 +484,30 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       (await step(messages, "message 2")).value,
       "message 1 came again in the second batch: skip what is not newer than the cursor",
     ).toEqual(M2);
+  });
+
+  test("backs off from DEFAULT_BACKOFF when given none: the first retry waits up to 250 ms", async () => {
+    const server = await scripted((_n, res) => fail(res, 503));
+    const abort = stopper();
+    const retried = deferred<Retry>();
+    const messages = longPoll({
+      url: server.url,
+      waitMs: 1_000,
+      signal: abort.signal,
+      random: () => 0.5,
+      onRetry: (retry) => retried.resolve(retry),
+    });
+    const next = messages.next();
+    const early = next.then((result) => {
+      throw new Error(`The iterator gave ${JSON.stringify(result)} instead of retrying the 503`);
+    });
+    const retry = await within(Promise.race([retried.promise, early]), "a retry of the 503");
+    expect(retry.delayMs, "half of min(15000, 250 × 2^0)").toBe(125);
+    abort.abort();
+    expect(await within(next, "the end, once aborted in the pause")).toEqual({
+      done: true,
+      value: undefined,
+    });
   });
 
   test("throws at once on a URL that is not one, without a request or a retry: that is a bug to report", async () => {
