@@ -152,7 +152,8 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
 
   /** Removes the waiter and everything it holds (its timer, its abort listener), then answers. */
   #settle(waiter: Waiter, messages: Message[]): void {
-    // TODO: Delete it from the set, clearTimeout, removeEventListener("abort", ...), resolve.
+    // TODO: The one way out of a wait: undo everything waitFor() set up (the waiter in the set,
+    // its timer, its abort listener), then resolve with the messages.
     return todo(L, "MessageFeed.#settle()", "Step 3");
   }
 }
