@@ -83,6 +83,7 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     expect(idsOf(feed.after(3, 100))).toEqual([4, 5]);
     expect(feed.append({ author: "ada", text: "m6" }).id).toBe(6);
     expect(idsOf(feed.after(0, 100))).toEqual([4, 5, 6]);
+    expect(feedWith(2, { maxMessages: 1 }).oldestId, "maxMessages: 1 keeps one message").toBe(2);
     for (const maxMessages of [0, 2.5]) {
       expect(
         codeOf(thrownBy(() => new MessageFeed({ maxMessages }))),

@@ -331,6 +331,11 @@ describe("Step 2: The HTTP API, validated with zod", () => {
           : `${option} must be a whole number in its range`,
       ).toBe("FEED_OUT_OF_RANGE");
       expect(error).toBeInstanceOf(RangeError);
+      const edge = option === "maxWaitMs" && value > 0 ? MAX_TIMER_MS : Math.floor(value) + 1;
+      expect(
+        () => createServer({ [option]: edge }),
+        `${option}: ${edge} is in range`,
+      ).not.toThrow();
     },
   );
 
