@@ -1,6 +1,6 @@
 import http from "node:http";
 import fc from "fast-check";
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { backoffDelay, sleep } from "#lesson/lesson-05-polling/backoff.ts";
 import { longPoll, shortPoll, type Retry } from "#lesson/lesson-05-polling/client.ts";
 import type { Message } from "#lesson/lesson-05-polling/feed.ts";
@@ -177,6 +177,37 @@ describe("Step 4: The polling clients: backoff and abort", () => {
         `must ask again at once after such a batch, not pause intervalMs (a minute here).`,
     );
     expect(got).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test("shortPoll pauses intervalMs after a batch with nothing more waiting", async () => {
+    const server = await scripted((_n, res) => batch(res));
+    // Watch the timers the client starts (as sleep() does), to see its pause begin.
+    const realSetTimeout = globalThis.setTimeout;
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    const pausing = deferred();
+    timers.mockImplementation(((callback: () => void, ms?: number) => {
+      if (ms === 60_000) pausing.resolve();
+      return realSetTimeout(callback, ms);
+    }) as typeof setTimeout);
+    onTestFinished(() => timers.mockRestore());
+    const abort = stopper();
+    const messages = shortPoll({ url: server.url, intervalMs: 60_000, signal: abort.signal });
+    const next = messages.next();
+    const early = next.then((result) => {
+      throw new Error(`The iterator gave ${JSON.stringify(result)} where it should pause`);
+    });
+    await within(
+      Promise.race([pausing.promise, early]),
+      () =>
+        `The client made ${server.requests()} requests and no pause of intervalMs (60000 ms): ` +
+        `after a batch with "more": false, sleep(intervalMs) before the next poll`,
+    );
+    expect(server.requests(), "one poll, then the pause").toBe(1);
+    abort.abort();
+    expect(await within(next, "the end, once aborted in the pause")).toEqual({
+      done: true,
+      value: undefined,
+    });
   });
 
   test("stops between two messages of one batch when aborted while the consumer holds the first", async () => {
