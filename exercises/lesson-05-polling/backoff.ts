@@ -30,9 +30,8 @@ export function backoffDelay(
   { baseMs, maxMs }: BackoffOptions,
   random: () => number = Math.random,
 ): number {
-  // TODO: The ceiling: baseMs * 2 ** attempt, but never over maxMs. (2 ** 2000 is Infinity, and
-  // Math.min brings it back to maxMs: no overflow to worry about.)
-  // TODO: A whole number of ms drawn from [0, ceiling) with random().
+  // TODO: Full jitter: the ceiling doubles with each attempt from baseMs, and never passes maxMs;
+  // the delay is a whole number of ms drawn uniformly from [0, ceiling), never the ceiling itself.
   return todo("lesson-05-polling", "backoffDelay()", "Step 4");
 }
 
@@ -41,8 +40,8 @@ export function backoffDelay(
  * no listener is left behind: an abandoned timer would keep the process alive until it fires.
  */
 export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  // TODO: Already aborted: false at once, without a timer.
-  // TODO: Otherwise a promise: a setTimeout that removes the abort listener and resolves true, and
-  // an abort listener ({ once: true }) that clears the timer and resolves false.
+  // TODO: true once `ms` have passed; false as soon as the signal aborts (at once, with no timer,
+  // if it already has). Whichever comes first leaves nothing of the other behind: no timer, no
+  // abort listener.
   return todo("lesson-05-polling", "sleep()", "Step 4");
 }

@@ -65,17 +65,17 @@ async function* poll(
   { waitMs, pauseMs }: { waitMs?: number; pauseMs: number },
 ): AsyncGenerator<Message, void, undefined> {
   // TODO: Parse the URL once, before the loop: a bad URL is a bug to report, not a failure to
-  // retry. Start the cursor at options.after (0), and the attempt count at 0.
-  // TODO: Loop until the signal aborts:
-  //   - fetchBatch(). If it throws: stopped while the request was in flight (signal aborted)?
-  //     return. Not retryable? Rethrow. Else compute backoffDelay(attempt, ...), tell onRetry,
-  //     count the attempt, and sleep(); stopped during the pause? return. Then try again.
-  //   - A success resets the backoff.
-  //   - Yield each message, moving the cursor: stopped while the consumer held a message? return.
-  //     A message at or before the cursor: the cursor makes this impossible with a correct server;
-  //     it costs one comparison to be sure: skip it.
-  //   - More waiting at the server (the batch was cut at its limit), or no pause: ask again now.
-  //     Otherwise sleep(pauseMs); stopped during the pause? return.
+  // retry. The cursor starts at options.after (0: from the start).
+  // TODO: Until the signal aborts: ask for what is newer than the cursor, and yield each message
+  // once, oldest first, moving the cursor to its id. A message not newer than the cursor is not
+  // yielded again: the cursor makes that impossible with a correct server; be sure anyway.
+  // TODO: A failed request that is worth another try (see isRetryable) is retried after
+  // backoffDelay(attempt), counting attempts from 0 since the last success, and onRetry hears of
+  // each retry before its pause. Any other error ends the iterator with that error.
+  // TODO: The short poll pauses intervalMs between polls, except after a batch that says more is
+  // waiting; the long poll asks again at once.
+  // TODO: An abort is not an error: wherever it comes (in a request, in a pause, or while the
+  // consumer holds a message of a batch), the iterator just returns.
   yield todo("lesson-05-polling", "poll()", "Step 4");
 }
 
@@ -86,23 +86,21 @@ async function fetchBatch(
   waitMs: number | undefined,
   signal: AbortSignal,
 ): Promise<Batch> {
-  // TODO: A copy of the feed URL with after (and wait, when there is one) in its query.
-  // TODO: fetch() it with the signal, and read the whole body as text even when it is an error:
-  // that frees the connection for the next request (keep-alive, lesson 04).
-  // TODO: If either throws: aborted? Rethrow as it is. Otherwise fetch rejected with a TypeError
-  // ("fetch failed") whose cause is the socket's error: refused, reset, or closed before a whole
-  // response arrived: throw FEED_NETWORK_ERROR, with the error as its cause.
-  // TODO: 204: the wait ended with no news: an empty batch.
-  // TODO: 410: the messages after our cursor were dropped: no retry brings them back, and reading
-  // on from what is kept would hide the gap. The caller decides: start over, or accept the loss.
-  // Throw FEED_CURSOR_EXPIRED with status 410 and the oldestId from parseExpired().
-  // TODO: Anything but 200: FEED_UNEXPECTED_STATUS with the status. Then parseBatch().
+  // TODO: GET the feed URL with `after` (and `wait` for a long poll) in its query, with the signal.
+  // Read the whole body, even an error's: the connection carries the next request only once the
+  // response's body has been read (keep-alive, lesson 04).
+  // TODO: fetch rejecting, unless the signal aborted, means the network failed (refused, reset,
+  // closed before a whole response): FEED_NETWORK_ERROR, with fetch's error as its cause.
+  // TODO: 204: the wait ended with no news, an empty batch. 200: the batch, checked with
+  // parseBatch(). 410: the messages after the cursor are gone and no retry brings them back:
+  // FEED_CURSOR_EXPIRED with status 410 and the oldestId of the body (parseExpired()). Anything
+  // else: FEED_UNEXPECTED_STATUS with the status. A body that is not JSON: FEED_BAD_RESPONSE.
   return todo("lesson-05-polling", "fetchBatch()", "Step 4");
 }
 
 /** A response's body as JSON, or FEED_BAD_RESPONSE. */
 function parseJson(url: URL, status: number, body: string): unknown {
-  // TODO: JSON.parse(body); a body that is not JSON: FEED_BAD_RESPONSE, naming the status.
+  // TODO: The body as JSON; a body that is not JSON: FEED_BAD_RESPONSE, naming the status.
   return todo("lesson-05-polling", "parseJson()", "Step 4");
 }
 

@@ -12,6 +12,7 @@
  */
 import { EventEmitter } from "node:events";
 import { todo } from "#shared/todo.ts";
+import { FeedRangeError } from "./errors.ts";
 
 export interface MessageInput {
   author: string;
@@ -74,7 +75,7 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
     super();
     this.maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
     if (!Number.isInteger(this.maxMessages) || this.maxMessages < 1) {
-      throw new RangeError(`Invalid maxMessages: ${JSON.stringify(options.maxMessages)}`);
+      throw new FeedRangeError(`Invalid maxMessages: ${JSON.stringify(options.maxMessages)}`);
     }
     this.#now = options.now ?? (() => new Date());
   }
@@ -114,7 +115,8 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
 
   /** At most `limit` messages newer than the cursor `id`, oldest first. */
   after(id: number, limit: number): Message[] {
-    // TODO: A limit that is not a whole number of 1 or more: a RangeError that names it.
+    // TODO: A limit that is not a whole number of 1 or more is the caller's bug: a FeedRangeError
+    // that names it.
     // TODO: Ids have no gaps, so the message with id n sits at index n - oldest.id: no search
     // needed. Slice out at most `limit` messages from there.
     return todo(L, "MessageFeed.after()", "Step 1");
@@ -150,7 +152,8 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
 
   /** Removes the waiter and everything it holds (its timer, its abort listener), then answers. */
   #settle(waiter: Waiter, messages: Message[]): void {
-    // TODO: Delete it from the set, clearTimeout, removeEventListener("abort", ...), resolve.
+    // TODO: The one way out of a wait: undo everything waitFor() set up (the waiter in the set,
+    // its timer, its abort listener), then resolve with the messages.
     return todo(L, "MessageFeed.#settle()", "Step 3");
   }
 }

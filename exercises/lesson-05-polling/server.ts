@@ -13,7 +13,7 @@
 import http from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { todo } from "#shared/todo.ts";
-import { FeedError } from "./errors.ts";
+import { FeedError, FeedRangeError } from "./errors.ts";
 import { MessageFeed, type Message } from "./feed.ts";
 import { parseMessageInput, parsePollQuery } from "./schema.ts";
 
@@ -29,6 +29,12 @@ export interface ServerOptions {
   /** The largest POST body, in bytes. */
   maxBodyBytes?: number;
 }
+
+/**
+ * The longest delay setTimeout() keeps: 2^31 - 1 ms, about 24.8 days. A longer one is not kept but
+ * replaced by 1 ms (Node warns with a TimeoutOverflowWarning), so a wait over it would end at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const DEFAULTS = {
   // Below the 30 to 60 s after which proxies and load balancers commonly drop a silent
@@ -55,8 +61,9 @@ interface FeedContext {
 
 /** The express application: the routes, then the error handlers, in order. */
 export function createApp(options: ServerOptions = {}): express.Express {
-  // TODO: The options over DEFAULTS; a new MessageFeed when none is given. Gather the feed and
-  // the limits into a FeedContext for the handlers.
+  // TODO: The options over DEFAULTS; a new MessageFeed when none is given. Check the limits with
+  // checkLimits() (given), before anything is served. Gather the feed and the limits into a
+  // FeedContext for the handlers.
   // TODO: express(), without the X-Powered-By header. A poll's answer depends on the moment it is
   // asked, and nothing may reuse it: app.set("etag", false) (express adds an ETag by default).
   // TODO: The routes, in this order:
@@ -67,6 +74,25 @@ export function createApp(options: ServerOptions = {}): express.Express {
   //   any other method on /messages: methodNotAllowed (given);
   //   anything else: notFound (given); and last the error handler, sendError.
   return todo("lesson-05-polling", "createApp()", "Step 2");
+}
+
+// Given.
+/** A limit out of range is the caller's bug: refused at once, before the server takes a request. */
+function checkLimits(limits: Required<Omit<ServerOptions, "feed">>): void {
+  const ranges = {
+    maxWaitMs: [0, MAX_TIMER_MS],
+    batchLimit: [1, Number.MAX_SAFE_INTEGER],
+    maxWaiters: [0, Number.MAX_SAFE_INTEGER],
+    maxBodyBytes: [0, Number.MAX_SAFE_INTEGER],
+  } as const;
+  for (const [name, [min, max]] of Object.entries(ranges)) {
+    const value = limits[name as keyof typeof ranges];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new FeedRangeError(
+        `Invalid ${name}: ${JSON.stringify(value)} (a whole number from ${min} to ${max})`,
+      );
+    }
+  }
 }
 
 /** POST /messages: validate, append, answer 201 with the stored message. */
@@ -86,6 +112,10 @@ async function getMessages(context: FeedContext, req: Request, res: Response): P
   // TODO: Each answer is for one cursor at one moment: no cache on the way may keep it
   // (RFC 9111 §5.2.2.5): Cache-Control: no-store. That goes for a 410 too, which is "heuristically
   // cacheable" (RFC 9110 §15.5.11).
+  // TODO: A cursor ahead of feed.lastId was never handed out by this feed: it comes from an
+  // earlier run of the server (the store is in memory, and ids start again at 1). Waiting for
+  // that id would skip every message of this run up to it without a word: refuse it as stale,
+  // with the same 410 and FEED_CURSOR_EXPIRED as below.
   // TODO: A cursor below feed.oldestId - 1: the messages just after it were dropped (the store is
   // capped). Answering with what is kept would lose them without a word; say so, and where the
   // feed now starts. RFC 9110 §15.5.11: 410 Gone, "access to the target resource is no longer
@@ -103,10 +133,12 @@ async function holdPoll(
   wait: number,
   res: Response,
 ): Promise<void> {
-  // TODO: The wait is capped at maxWaitMs, and the response says what was applied: Poll-Wait-Ms.
+  // TODO: The wait is capped at maxWaitMs, and every answer to the long poll (a 200 or a 204)
+  // says what was applied: Poll-Wait-Ms.
   // TODO: The cursor is behind (there is news already): answer at once, like a short poll.
   // TODO: Every held request is an open connection: the number held is capped like any buffer.
   // With maxWaiters already waiting: Retry-After: 1, and a FEED_TOO_MANY_WAITERS error (503).
+  // That poll is refused, not held: no wait was applied, so no Poll-Wait-Ms.
   // TODO: Hold the request. The response emits "close" when it has been sent, or when the
   // connection is gone before that: a client that went away. Either way the wait is over: abort it
   // (an AbortController), which removes the waiter and clears its timer. Then

@@ -1,4 +1,5 @@
 /** Test helpers for lesson 05: a feed server on port 0, requests with fetch, and waiting on waiters. */
+import { onTestFinished } from "vitest";
 import { listen } from "../../shared/testing/net.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 
@@ -22,11 +23,59 @@ export interface Reply {
 
 /** Listens on 127.0.0.1:0 (closed when the test ends) and returns the feed's URL. */
 export async function feedUrl(server: Parameters<typeof listen>[0]): Promise<string> {
+  watchServerLog();
   const { host, port } = await listen(server);
   return `http://${host}:${port}/messages`;
 }
 
+/** Whether `value` is what an unwritten stub throws (shared/todo.ts). */
+function isNotWritten(value: unknown): value is Error {
+  return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
+}
+
+/** What the servers of this test logged with console.error: the server logs the bugs it answers 500. */
+const logged: unknown[] = [];
+let watching = false;
+/** Set by a test that expects the server to log: keep the log, print nothing. */
+let quiet = false;
+
+/**
+ * Keeps what the server logs during this test. A stub the server reached is logged there and
+ * answered 500; the request that reached it then fails with the stub's own message (see reply()),
+ * and the log shows it in one line instead of a whole stack.
+ */
+function watchServerLog(): void {
+  if (watching) return;
+  watching = true;
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    logged.push(...args);
+    const stub = args.find(isNotWritten);
+    if (quiet) return;
+    if (stub === undefined) original.apply(console, args);
+    else original.call(console, `The server answered 500: ${stub.message}`);
+  };
+  onTestFinished(() => {
+    console.error = original;
+    watching = false;
+    quiet = false;
+    logged.length = 0;
+  });
+}
+
+/**
+ * Everything the servers of this test have logged with console.error so far. From now on the
+ * log is kept but not printed: the test expects it.
+ */
+export function serverLog(): unknown[] {
+  quiet = true;
+  return [...logged];
+}
+
 async function reply(response: Response): Promise<Reply> {
+  // A 500 because the server reached an unwritten stub: fail with the stub's message at once.
+  const stub = response.status === 500 ? logged.find(isNotWritten) : undefined;
+  if (stub !== undefined) throw stub;
   const text = await response.text();
   let json: unknown;
   try {
@@ -37,17 +86,51 @@ async function reply(response: Response): Promise<Reply> {
   return { status: response.status, headers: response.headers, text, json };
 }
 
-/** POST /messages with a JSON body (a string is sent as it is). */
+/** POST /messages with a JSON body (a string is sent as it is); the server must answer at once. */
 export async function post(url: string, body: unknown, contentType = "application/json") {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  return reply(
-    await fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body: text }),
+  const sent = fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body: text });
+  return within(
+    sent.then(reply),
+    `an answer to POST /messages ${text.slice(0, 80)}: a POST is answered at once (201, or a 4xx ` +
+      `that says what is wrong). Does every path through the handlers send a response or throw?`,
   );
 }
 
-/** GET /messages with a query: `get(url, "after=3&wait=100")`. */
+/**
+ * GET /messages with a query, `get(url, "after=3")`, for a request the server must answer at once:
+ * a short poll, a refusal, a long poll with news already there or with a wait of a few ms.
+ */
 export async function get(url: string, query = "", init: RequestInit = {}): Promise<Reply> {
-  return reply(await fetch(query === "" ? url : `${url}?${query}`, init));
+  const target = query === "" ? url : `${url}?${query}`;
+  return within(
+    poll(url, query, init),
+    `an answer to ${init.method ?? "GET"} ${new URL(target).pathname}${query === "" ? "" : `?${query}`}` +
+      `: this one is answered at once, not held`,
+  );
+}
+
+/**
+ * A long poll the server should hold: the promise of its answer, unbounded. The test bounds it
+ * where it awaits it, with answer(), once it has posted the message that releases it.
+ */
+export function poll(url: string, query = "", init: RequestInit = {}): Promise<Reply> {
+  return fetch(query === "" ? url : `${url}?${query}`, init).then(reply);
+}
+
+/** A held long poll's answer, which must come at once now (a message was posted). */
+export function answer<T extends Reply | Reply[]>(held: Promise<T>, why: string): Promise<T> {
+  return within(held, `the held long poll to be answered: ${why}`);
+}
+
+/**
+ * An AbortController aborted when the test ends, pass or fail: a client iterator under test stops
+ * there, with its requests and pauses, instead of running on into the next test.
+ */
+export function stopper(): AbortController {
+  const abort = new AbortController();
+  onTestFinished(() => abort.abort());
+  return abort;
 }
 
 /** The ids in a 200 reply's `messages`, to compare in one line. */
@@ -95,7 +178,8 @@ export async function held(
                     `at once: ${summary(answer)}`,
                 ),
               ),
-            () => {},
+            // A request that failed was not held either: say why (a stub it reached, say).
+            (error: unknown) => reject(error),
           );
         }
         check();

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { MessageFeed, type Message } from "#lesson/lesson-05-polling/feed.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 
 const AT = new Date("2026-01-02T03:04:05.678Z");
 
@@ -23,12 +24,20 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     expect(feed.lastId).toBe(2);
   });
 
-  test("emits each message as it is accepted", () => {
+  test("emits each message once it is stored, so a listener can already read it", () => {
     const feed = new MessageFeed();
     const seen: Message[] = [];
-    feed.on("message", (message) => seen.push(message));
+    const readable: Message[][] = [];
+    feed.on("message", (message) => {
+      seen.push(message);
+      readable.push(feed.after(message.id - 1, 10));
+    });
     const message = feed.append({ author: "ada", text: "hello" });
     expect(seen).toEqual([message]);
+    expect(
+      readable,
+      'inside the "message" listener, after(id - 1) already has the message: store it, then emit',
+    ).toEqual([[message]]);
   });
 
   test("after(id) gives the messages newer than the cursor, oldest first", () => {
@@ -48,17 +57,25 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     const feed = feedWith(10);
     const batches: number[][] = [];
     let cursor = 0;
-    for (let batch = feed.after(cursor, 3); batch.length > 0; batch = feed.after(cursor, 3)) {
+    // At most 10 rounds: an after() that gives the cursor's own message back never runs dry.
+    for (let round = 0; round < 10; round++) {
+      const batch = feed.after(cursor, 3);
+      if (batch.length === 0) break;
       batches.push(idsOf(batch));
       cursor = batch.at(-1)!.id;
     }
     expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]);
   });
 
-  test("refuses a limit below 1 with a RangeError that names it", () => {
-    expect(() => feedWith(1).after(0, 0)).toThrow(RangeError);
-    expect(() => feedWith(1).after(0, 0)).toThrow(/0/);
-  });
+  test.each([0, -1, 1.5])(
+    "refuses the limit %s with a FeedRangeError that names it: a caller's bug",
+    (limit) => {
+      const error = thrownBy(() => feedWith(1).after(0, limit));
+      expect(error, "a RangeError").toBeInstanceOf(RangeError);
+      expect(codeOf(error)).toBe("FEED_OUT_OF_RANGE");
+      expect((error as Error).message, "the message names the bad value").toContain(String(limit));
+    },
+  );
 
   test("keeps at most maxMessages, dropping the oldest, and ids keep counting", () => {
     const feed = feedWith(5, { maxMessages: 3 });
@@ -66,6 +83,13 @@ describe("Step 1: The feed: a store read with a cursor", () => {
     expect(idsOf(feed.after(3, 100))).toEqual([4, 5]);
     expect(feed.append({ author: "ada", text: "m6" }).id).toBe(6);
     expect(idsOf(feed.after(0, 100))).toEqual([4, 5, 6]);
+    expect(feedWith(2, { maxMessages: 1 }).oldestId, "maxMessages: 1 keeps one message").toBe(2);
+    for (const maxMessages of [0, 2.5]) {
+      expect(
+        codeOf(thrownBy(() => new MessageFeed({ maxMessages }))),
+        `maxMessages: ${maxMessages} is refused`,
+      ).toBe("FEED_OUT_OF_RANGE");
+    }
   });
 
   test("oldestId says where what is kept begins: 0 when empty, then the first id still kept", () => {
@@ -99,7 +123,8 @@ describe("Step 1: The feed: a store read with a cursor", () => {
             for (let i = 0; i < s.append; i++) feed.append({ author: "ada", text: "x" });
           } else read(s.read);
         }
-        while (read(5) > 0); // the reader catches up
+        // The reader catches up; a bounded number of reads, so a reader that never runs dry fails.
+        for (let round = 0; round <= feed.lastId && read(5) > 0; round++);
         const posted = Array.from({ length: feed.lastId }, (_, i) => i + 1);
         expect(delivered).toEqual(posted);
       }),

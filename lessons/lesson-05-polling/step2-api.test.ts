@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { MessageFeed } from "#lesson/lesson-05-polling/feed.ts";
-import { createServer } from "#lesson/lesson-05-polling/server.ts";
-import { explain } from "../../shared/testing/bytes.ts";
+import { MessageFeed, type Message, type MessageInput } from "#lesson/lesson-05-polling/feed.ts";
+import { createServer, MAX_TIMER_MS } from "#lesson/lesson-05-polling/server.ts";
+import { explain, show } from "../../shared/testing/bytes.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 import { connect, Inbox, listen } from "../../shared/testing/net.ts";
-import { feedUrl, get, ids, post, summary } from "./helpers.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { feedUrl, get, ids, post, serverLog, summary } from "./helpers.ts";
 
 /** `body` in the chunked transfer coding (RFC 9112 §7.1), `size` bytes per chunk (ASCII only). */
 function chunked(body: string, size: number): string {
@@ -16,14 +18,37 @@ function chunked(body: string, size: number): string {
   return `${out}0\r\n\r\n`;
 }
 
-/** Whether `bytes` hold a whole response head and as many body bytes as its Content-Length says. */
-function isWholeResponse(bytes: Buffer): boolean {
-  const end = bytes.indexOf("\r\n\r\n");
-  if (end < 0) return false;
-  const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(
-    bytes.subarray(0, end + 2).toString("latin1"),
+/** `inbox.until(done)`, bounded: if the server has not sent it in time, say what came instead. */
+function received(inbox: Inbox, done: (bytes: Buffer) => boolean, expected: string) {
+  return within(
+    inbox.until(done, expected),
+    () => `Expected ${expected}, but the server sent only ${show(inbox.bytes())}`,
   );
-  return bytes.length >= end + 4 + Number(length?.[1] ?? 0);
+}
+
+/**
+ * How many whole responses `bytes` hold, each a head and as many body bytes as its Content-Length
+ * says (every answer of this server has one, or no body at all).
+ */
+function wholeResponses(bytes: Buffer): number {
+  let count = 0;
+  let start = 0;
+  for (;;) {
+    const end = bytes.indexOf("\r\n\r\n", start);
+    if (end < 0) return count;
+    const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(
+      bytes.subarray(start, end + 2).toString("latin1"),
+    );
+    const next = end + 4 + Number(length?.[1] ?? 0);
+    if (bytes.length < next) return count;
+    count++;
+    start = next;
+  }
+}
+
+/** Whether `bytes` hold a whole response. */
+function isWholeResponse(bytes: Buffer): boolean {
+  return wholeResponses(bytes) >= 1;
 }
 
 describe("Step 2: The HTTP API, validated with zod", () => {
@@ -63,6 +88,10 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       more: false,
     });
     expect(poll.headers.get("cache-control"), "no cache may keep a poll's answer").toBe("no-store");
+    expect(
+      poll.headers.get("etag"),
+      'no ETag: the same URL has another answer a moment later (express adds one unless "etag" is off)',
+    ).toBeNull();
   });
 
   test("a short poll with nothing new answers 200 with an empty list, at once", async () => {
@@ -77,21 +106,21 @@ describe("Step 2: The HTTP API, validated with zod", () => {
   });
 
   test("answers in batches of at most batchLimit, with more: true until the client has caught up", async () => {
-    const url = await feedUrl(createServer({ batchLimit: 2 }));
-    for (let i = 1; i <= 5; i++) await post(url, { author: "ada", text: `m${i}` });
+    const url = await feedUrl(createServer({ batchLimit: 3 }));
+    for (let i = 1; i <= 6; i++) await post(url, { author: "ada", text: `m${i}` });
     const pages = [];
     let after = 0;
-    for (;;) {
+    // At most 5 pages: a server that never says more: false must not keep the test polling.
+    for (let page = 0; page < 5; page++) {
       const poll = await get(url, `after=${after}`);
       const { more } = poll.json as { more: boolean };
       pages.push({ ids: ids(poll), more });
       if (!more) break;
       after = ids(poll).at(-1)!;
     }
-    expect(pages).toEqual([
-      { ids: [1, 2], more: true },
-      { ids: [3, 4], more: true },
-      { ids: [5], more: false },
+    expect(pages, "more: whether the feed has a message newer than the last one sent").toEqual([
+      { ids: [1, 2, 3], more: true },
+      { ids: [4, 5, 6], more: false },
     ]);
   });
 
@@ -126,6 +155,20 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       field: "author",
     },
     {
+      what: "an author of 41 characters",
+      body: JSON.stringify({ author: "a".repeat(41), text: "hi" }),
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "author",
+    },
+    {
+      what: "an empty text",
+      body: '{"author":"ada","text":""}',
+      status: 400,
+      code: "FEED_BAD_MESSAGE",
+      field: "text",
+    },
+    {
       what: "a number for text",
       body: '{"author":"ada","text":42}',
       status: 400,
@@ -146,6 +189,13 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       code: "FEED_BODY_TOO_LARGE",
     },
     {
+      what: "JSON in a charset other than UTF-8",
+      body: '{"author":"ada","text":"hi"}',
+      contentType: "application/json; charset=latin1",
+      status: 415,
+      code: "FEED_UNSUPPORTED_MEDIA_TYPE",
+    },
+    {
       what: "a form instead of JSON",
       body: "author=ada&text=hi",
       contentType: "application/x-www-form-urlencoded",
@@ -163,12 +213,129 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       const why = explain("POST /messages", body, expected, refused.text);
       expect(refused.status, why).toBe(status);
       expect(refused.json, why).toMatchObject({ code, error: expect.any(String) });
-      if (field !== undefined) {
+      if (field === undefined) {
+        expect(refused.json, `${why}\nno one field is at fault: no "field"`).not.toHaveProperty(
+          "field",
+        );
+      } else {
         expect(refused.json, why).toMatchObject({ field });
         expect((refused.json as { error: string }).error, "the reason names the field").toContain(
           field,
         );
       }
+    },
+  );
+
+  test("accepts an author of 40 and a text of 500 characters, the longest allowed", async () => {
+    const url = await feedUrl(createServer());
+    const sent = { author: "a".repeat(40), text: "x".repeat(500) };
+    const created = await post(url, sent);
+    expect(created.status, summary(created)).toBe(201);
+    expect(created.json).toMatchObject(sent);
+  });
+
+  test("stores the author trimmed, and drops fields it does not know: the server decides the id and the time", async () => {
+    const url = await feedUrl(createServer());
+    const sent = { author: "  ada  ", text: " hi ", id: 99, at: "yesterday", admin: true };
+    const created = await post(url, sent);
+    expect(created.status, summary(created)).toBe(201);
+    expect(
+      created.json,
+      "author trimmed; text as sent; no id, at or admin from the client",
+    ).toEqual({ id: 1, author: "ada", text: " hi ", at: expect.any(String) });
+    expect((created.json as Message).at).not.toBe("yesterday");
+    const stored = await get(url, "after=0");
+    expect((stored.json as { messages: unknown[] }).messages, "the same as stored").toEqual([
+      created.json,
+    ]);
+  });
+
+  test.each(["application/json; charset=utf-8", "Application/JSON"])(
+    "accepts a JSON body sent as %s: media types are case-insensitive and may carry parameters",
+    async (contentType) => {
+      const url = await feedUrl(createServer());
+      const created = await post(url, { author: "ada", text: "hi" }, contentType);
+      const why = explain(
+        `a POST with Content-Type: ${contentType} (RFC 9110 §8.3.1: type and subtype are ` +
+          "case-insensitive, and parameters such as charset may follow)",
+        JSON.stringify({ author: "ada", text: "hi" }),
+        "201, not 415",
+        summary(created),
+      );
+      expect(created.status, why).toBe(201);
+    },
+  );
+
+  test("caps the body at the maxBodyBytes it is given", async () => {
+    const url = await feedUrl(createServer({ maxBodyBytes: 64 }));
+    const body = JSON.stringify({ author: "ada", text: "x".repeat(80) });
+    const refused = await post(url, body);
+    const why = explain(
+      "a valid message of 100 bytes, to a server created with maxBodyBytes: 64",
+      body,
+      '413 {"code":"FEED_BODY_TOO_LARGE",...}: the cap is the option, not a number of your own',
+      summary(refused),
+    );
+    expect(refused.status, why).toBe(413);
+    expect(refused.json, why).toMatchObject({ code: "FEED_BODY_TOO_LARGE" });
+  });
+
+  test("answers 404 FEED_NOT_FOUND, as JSON, to any other path", async () => {
+    const url = await feedUrl(createServer());
+    const refused = await get(url.replace(/\/messages$/, "/nowhere"));
+    expect(refused.status, summary(refused)).toBe(404);
+    expect(refused.json, summary(refused)).toMatchObject({
+      code: "FEED_NOT_FOUND",
+      error: expect.any(String),
+    });
+  });
+
+  test("answers 500 FEED_INTERNAL to a bug in a handler, logs it, and goes on serving", async () => {
+    class BrokenFeed extends MessageFeed {
+      override append(_input: MessageInput): Message {
+        throw new Error("the disk is full");
+      }
+    }
+    const url = await feedUrl(createServer({ feed: new BrokenFeed() }));
+    serverLog(); // from here on the server's log is kept, not printed
+    const failed = await post(url, { author: "ada", text: "hi" });
+    expect(failed.status, summary(failed)).toBe(500);
+    expect(failed.json, "the cause stays in the server's log, not in the answer").toEqual({
+      code: "FEED_INTERNAL",
+      error: expect.any(String),
+    });
+    expect(failed.text).not.toContain("the disk is full");
+    expect(
+      serverLog().some((entry) => entry instanceof Error && entry.message === "the disk is full"),
+      "the bug is logged with console.error, with the error itself",
+    ).toBe(true);
+    const next = await get(url, "after=0");
+    expect(next.status, `the next request is served: ${summary(next)}`).toBe(200);
+  });
+
+  test.each([
+    { value: 2 ** 31, option: "maxWaitMs" },
+    { value: -1, option: "maxWaitMs" },
+    { value: 0, option: "batchLimit" },
+    { value: 1.5, option: "maxWaiters" },
+    { value: -1, option: "maxBodyBytes" },
+  ])(
+    "refuses $option: $value when the server is created, with FEED_OUT_OF_RANGE",
+    ({ value, option }) => {
+      const error = thrownBy(() => createServer({ [option]: value }));
+      expect(
+        codeOf(error),
+        option === "maxWaitMs"
+          ? `setTimeout() keeps at most ${MAX_TIMER_MS} ms (2^31 - 1) and fires a longer delay at ` +
+              "once: a maxWaitMs over it would end every long poll at once"
+          : `${option} must be a whole number in its range`,
+      ).toBe("FEED_OUT_OF_RANGE");
+      expect(error).toBeInstanceOf(RangeError);
+      const edge = option === "maxWaitMs" && value > 0 ? MAX_TIMER_MS : Math.floor(value) + 1;
+      expect(
+        () => createServer({ [option]: edge }),
+        `${option}: ${edge} is in range`,
+      ).not.toThrow();
     },
   );
 
@@ -185,7 +352,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       const socket = await connect({ host, port });
       const inbox = new Inbox(socket);
       socket.write(sent);
-      const bytes = await inbox.until(isWholeResponse, "a whole response");
+      const bytes = await received(inbox, isWholeResponse, "a whole response");
       const text = bytes.toString("latin1");
       const why = explain(
         "a POST with no body",
@@ -209,8 +376,9 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       `Transfer-Encoding: chunked\r\n\r\n${chunked(body, 1000)}` +
       `GET /messages?after=0 HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
     socket.write(sent);
-    const bytes = await inbox.until(
-      (b) => b.includes('{"messages":[],"more":false}'),
+    const bytes = await received(
+      inbox,
+      (b) => wholeResponses(b) >= 2,
       "a 413 for the POST, then a 200 for the GET",
     );
     const text = bytes.toString("latin1");
@@ -253,6 +421,36 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     expect(ids(caughtUp), `after=2 misses nothing: ${summary(caughtUp)}`).toEqual([3, 4, 5]);
   });
 
+  test("refuses a cursor ahead of the newest message with 410: it comes from another run of the server", async () => {
+    const url = await feedUrl(createServer());
+    await post(url, { author: "ada", text: "one" });
+    // A client that saw id 5 before the server restarted: waiting for id 6 would skip 2 to 5.
+    for (const query of ["after=5", "after=5&wait=60000"]) {
+      const refused = await get(url, query);
+      const why = explain(
+        "a cursor this feed never handed out (its newest id is 1)",
+        `GET /messages?${query} HTTP/1.1`,
+        '410 {"code":"FEED_CURSOR_EXPIRED","error":...,"oldestId":1}, not a wait that would skip ' +
+          "every message up to that id",
+        refused.text,
+      );
+      expect(refused.status, why).toBe(410);
+      expect(refused.json, why).toEqual({
+        code: "FEED_CURSOR_EXPIRED",
+        error: expect.any(String),
+        oldestId: 1,
+      });
+    }
+    expect(ids(await get(url, "after=1")), "the newest id itself is a good cursor").toEqual([]);
+  });
+
+  test('reads "05" as the cursor 5: digits only, leading zeros allowed', async () => {
+    const url = await feedUrl(createServer());
+    for (let i = 1; i <= 6; i++) await post(url, { author: "ada", text: `m${i}` });
+    const poll = await get(url, "after=05");
+    expect(ids(poll), summary(poll)).toEqual([6]);
+  });
+
   test("a refused message is not stored: the next one gets the next id", async () => {
     const url = await feedUrl(createServer());
     await post(url, { author: "ada", text: "one" });
@@ -262,15 +460,18 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     expect(ids(await get(url, "after=0"))).toEqual([1, 2]);
   });
 
-  test("answers 405 with Allow to a method /messages does not support", async () => {
-    const url = await feedUrl(createServer());
-    const refused = await get(url, "", { method: "DELETE" });
-    expect(refused.status, summary(refused)).toBe(405);
-    expect(refused.headers.get("allow"), "RFC 9110 §15.5.6: a 405 lists what is allowed").toBe(
-      "GET, HEAD, POST",
-    );
-    expect(refused.json).toMatchObject({ code: "FEED_METHOD_NOT_ALLOWED" });
-  });
+  test.each(["DELETE", "PUT"])(
+    "answers 405 with Allow to %s, a method /messages does not support",
+    async (method) => {
+      const url = await feedUrl(createServer());
+      const refused = await get(url, "", { method });
+      expect(refused.status, summary(refused)).toBe(405);
+      expect(refused.headers.get("allow"), "RFC 9110 §15.5.6: a 405 lists what is allowed").toBe(
+        "GET, HEAD, POST",
+      );
+      expect(refused.json).toMatchObject({ code: "FEED_METHOD_NOT_ALLOWED" });
+    },
+  );
 
   const badQueries = [
     { query: "after=-1", field: "after" },
@@ -306,7 +507,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     const url = await feedUrl(createServer({ feed, batchLimit: 3 }));
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom("post", "poll"), { maxLength: 15 }),
+        fc.array(fc.constantFrom("post", "poll"), { maxLength: 12 }),
         async (steps) => {
           const start = feed.lastId;
           const delivered: number[] = [];
@@ -321,12 +522,13 @@ describe("Step 2: The HTTP API, validated with zod", () => {
             if (step === "post") await post(url, { author: "ada", text: `after ${cursor}` });
             else await poll();
           }
-          while ((await poll()) > 0); // catch up
+          // Catch up, in a bounded number of polls (12 posts at most, 3 per batch).
+          for (let round = 0; round < 10 && (await poll()) > 0; round++);
           const posted = Array.from({ length: feed.lastId - start }, (_, i) => start + i + 1);
           expect(delivered).toEqual(posted);
         },
       ),
-      { numRuns: 25 },
+      { numRuns: 12 },
     );
   });
 
@@ -334,25 +536,32 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     const url = await feedUrl(createServer({ batchLimit: 4 }));
     const posted: number[] = [];
     let posting = true;
-    const poster = (async () => {
-      for (let i = 0; i < 30; i++) {
-        posted.push(
-          ((await post(url, { author: "ada", text: `m${i}` })).json as { id: number }).id,
-        );
+    const poster = async () => {
+      try {
+        for (let i = 0; i < 30; i++) {
+          posted.push(
+            ((await post(url, { author: "ada", text: `m${i}` })).json as { id: number }).id,
+          );
+        }
+      } finally {
+        posting = false;
       }
-      posting = false;
-    })();
+    };
     const delivered: number[] = [];
-    let cursor = 0;
-    // Poll without pause until the poster is done and a poll after that brings nothing new.
-    for (;;) {
-      const done = !posting;
-      const batch = ids(await get(url, `after=${cursor}`));
-      delivered.push(...batch);
-      cursor = batch.at(-1) ?? cursor;
-      if (done && batch.length === 0) break;
-    }
-    await poster;
+    const poller = async () => {
+      let cursor = 0;
+      // Poll without pause until the poster is done and a poll after that brings nothing new.
+      for (;;) {
+        const done = !posting;
+        const batch = ids(await get(url, `after=${cursor}`));
+        delivered.push(...batch);
+        cursor = batch.at(-1) ?? cursor;
+        if (done && batch.length === 0) break;
+        if (delivered.length > 30) break; // more than was posted: a repeat, shown below
+      }
+    };
+    // Together, so that a failure of either fails the test, and neither is left running.
+    await Promise.all([poster(), poller()]);
     expect(delivered).toEqual(posted);
   });
 });

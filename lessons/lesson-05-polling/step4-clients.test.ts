@@ -7,8 +7,10 @@ import type { Message } from "#lesson/lesson-05-polling/feed.ts";
 // The clients are checked against the reference server, so that a failure here is the client's.
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import { createServer } from "#reference/lesson-05-polling/server.ts";
+import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
-import { feedUrl, held } from "./helpers.ts";
+import { deferred } from "../../shared/testing/raw.ts";
+import { feedUrl, held, stopper } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -22,6 +24,22 @@ async function reference(options: { batchLimit?: number; maxMessages?: number } 
   const feed = new MessageFeed({ maxMessages });
   const url = await feedUrl(createServer({ ...serverOptions, feed }));
   return { feed, url };
+}
+
+/** The iterator's next step, bounded: `expected` says what should have come. */
+function step(
+  messages: AsyncGenerator<Message, void, undefined>,
+  expected: string,
+): Promise<IteratorResult<Message, void>> {
+  return within(messages.next(), `${expected} from the iterator's next()`);
+}
+
+/** The error the iterator's next step rejects with, bounded. */
+function failure(
+  messages: AsyncGenerator<Message, void, undefined>,
+  expected: string,
+): Promise<unknown> {
+  return rejectionOf(() => within(messages.next(), `the iterator's next() to reject: ${expected}`));
 }
 
 function say(feed: MessageFeed, text: string): Message {
@@ -91,37 +109,40 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const slept = sleep(1_000, new AbortController().signal);
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(1_000);
-    expect(await slept).toBe(true);
+    expect(await within(slept, "sleep() to resolve once its time has passed")).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
   });
 
   test("sleep resolves with false as soon as the signal aborts, and clears its timer", async () => {
     vi.useFakeTimers();
-    const abort = new AbortController();
+    const abort = stopper();
     const slept = sleep(60_000, abort.signal);
     abort.abort();
-    expect(await slept).toBe(false);
+    expect(await within(slept, "sleep() to resolve false when its signal aborts")).toBe(false);
     expect(vi.getTimerCount(), "clearTimeout() on abort").toBe(0);
     // A signal that is already aborted: no timer at all (checked before awaiting, so a sleep that
     // starts one fails here rather than hanging on a fake clock that never moves).
     const again = sleep(60_000, abort.signal);
     expect(vi.getTimerCount(), "no timer for a signal already aborted").toBe(0);
-    expect(await again, "already aborted").toBe(false);
+    expect(await within(again, "sleep() to resolve false at once"), "already aborted").toBe(false);
   });
 
   test("shortPoll yields what is there, then each new message, once, in order", async () => {
     const { feed, url } = await reference();
     say(feed, "one");
     say(feed, "two");
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = shortPoll({ url, intervalMs: 5, signal: abort.signal });
-    expect((await messages.next()).value).toMatchObject({ id: 1, text: "one" });
-    expect((await messages.next()).value).toMatchObject({ id: 2, text: "two" });
+    expect((await step(messages, "a message")).value).toMatchObject({ id: 1, text: "one" });
+    expect((await step(messages, "a message")).value).toMatchObject({ id: 2, text: "two" });
     const next = messages.next();
     say(feed, "three");
-    expect((await next).value).toMatchObject({ id: 3, text: "three" });
+    expect((await within(next, "message 3, at the next poll")).value).toMatchObject({
+      id: 3,
+      text: "three",
+    });
     abort.abort();
-    expect(await messages.next(), "after abort, the iterator is done").toEqual({
+    expect(await step(messages, "the end"), "after abort, the iterator is done").toEqual({
       done: true,
       value: undefined,
     });
@@ -130,17 +151,16 @@ describe("Step 4: The polling clients: backoff and abort", () => {
   test("shortPoll starts after the given cursor", async () => {
     const { feed, url } = await reference();
     for (const text of ["one", "two", "three"]) say(feed, text);
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = shortPoll({ url, intervalMs: 5, after: 2, signal: abort.signal });
-    expect((await messages.next()).value).toMatchObject({ id: 3 });
+    expect((await step(messages, "a message")).value).toMatchObject({ id: 3 });
     abort.abort();
   });
 
   test("shortPoll asks again at once, without its pause, while the server says more", async () => {
     const { feed, url } = await reference({ batchLimit: 2 });
     for (let i = 1; i <= 5; i++) say(feed, `m${i}`);
-    const abort = new AbortController();
-    onTestFinished(() => abort.abort()); // ends a pause the client should not have taken
+    const abort = stopper(); // ends a pause the client should not have taken
     // A one-minute interval: reaching the fifth message proves no pause came between the batches.
     const got: number[] = [];
     const reading = (async () => {
@@ -159,16 +179,47 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     expect(got).toEqual([1, 2, 3, 4, 5]);
   });
 
+  test("shortPoll pauses intervalMs after a batch with nothing more waiting", async () => {
+    const server = await scripted((_n, res) => batch(res));
+    // Watch the timers the client starts (as sleep() does), to see its pause begin.
+    const realSetTimeout = globalThis.setTimeout;
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    const pausing = deferred();
+    timers.mockImplementation(((callback: () => void, ms?: number) => {
+      if (ms === 60_000) pausing.resolve();
+      return realSetTimeout(callback, ms);
+    }) as typeof setTimeout);
+    onTestFinished(() => timers.mockRestore());
+    const abort = stopper();
+    const messages = shortPoll({ url: server.url, intervalMs: 60_000, signal: abort.signal });
+    const next = messages.next();
+    const early = next.then((result) => {
+      throw new Error(`The iterator gave ${JSON.stringify(result)} where it should pause`);
+    });
+    await within(
+      Promise.race([pausing.promise, early]),
+      () =>
+        `The client made ${server.requests()} requests and no pause of intervalMs (60000 ms): ` +
+        `after a batch with "more": false, sleep(intervalMs) before the next poll`,
+    );
+    expect(server.requests(), "one poll, then the pause").toBe(1);
+    abort.abort();
+    expect(await within(next, "the end, once aborted in the pause")).toEqual({
+      done: true,
+      value: undefined,
+    });
+  });
+
   test("stops between two messages of one batch when aborted while the consumer holds the first", async () => {
     const { feed, url } = await reference();
     for (const text of ["one", "two", "three"]) say(feed, text);
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = shortPoll({ url, intervalMs: 5, signal: abort.signal });
-    expect((await messages.next()).value).toMatchObject({ id: 1 });
+    expect((await step(messages, "a message")).value).toMatchObject({ id: 1 });
     // Messages 2 and 3 came in the same batch, and are already in the client's hands.
     abort.abort();
     expect(
-      await messages.next(),
+      await step(messages, "the end"),
       "after abort, the iterator is done, even with messages of the last batch left: check " +
         "signal.aborted after each yield",
     ).toEqual({ done: true, value: undefined });
@@ -176,19 +227,24 @@ describe("Step 4: The polling clients: backoff and abort", () => {
 
   test("longPoll keeps a request waiting at the server and yields a message as soon as it is posted", async () => {
     const { feed, url } = await reference();
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = longPoll({ url, waitMs: 60_000, signal: abort.signal });
     const next = messages.next();
     await held(feed, 1);
     const message = say(feed, "hello");
-    expect((await next).value).toEqual(message);
+    expect((await within(next, "the message just posted")).value).toEqual(message);
     abort.abort();
-    expect((await messages.next()).done).toBe(true);
+    const ended = await within(
+      messages.next(),
+      `the iterator to end after the abort, within ${PATIENCE_MS} ms: its next request is held ` +
+        "at the server for a minute, so pass the signal to fetch(), and return when it aborts",
+    );
+    expect(ended.done).toBe(true);
   });
 
   test("longPoll returns cleanly when aborted while its request is waiting, and the server drops it", async () => {
     const { feed, url } = await reference();
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = longPoll({ url, waitMs: 60_000, signal: abort.signal });
     const next = messages.next();
     await held(feed, 1);
@@ -216,12 +272,20 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       else if (n === 2) res.writeHead(204).end();
       else batch(res, M2);
     });
-    const abort = new AbortController();
+    const abort = stopper();
     const got: number[] = [];
-    for await (const message of longPoll({ url: server.url, waitMs: 50, signal: abort.signal })) {
-      got.push(message.id);
-      if (got.length === 2) break;
-    }
+    const reading = (async () => {
+      for await (const message of longPoll({ url: server.url, waitMs: 50, signal: abort.signal })) {
+        got.push(message.id);
+        if (got.length === 2) break;
+      }
+    })();
+    await within(
+      reading,
+      () =>
+        `Got ids ${JSON.stringify(got)} of [1,2], after requests ${JSON.stringify(server.targets)}: ` +
+        "a 204 is an empty batch, and the long poll asks again at once from the same cursor",
+    );
     expect(got).toEqual([1, 2]);
     expect(server.targets).toEqual([
       "/messages?after=0&wait=50",
@@ -230,13 +294,13 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     ]);
   });
 
-  test("retries 503, 429 and 502 with a growing backoff, then yields", async () => {
-    const statuses = [503, 429, 502];
+  test("retries 500, 503, 429 and 502 with a growing backoff, then yields", async () => {
+    const statuses = [500, 503, 429, 502];
     const server = await scripted((n, res) =>
       n <= statuses.length ? fail(res, statuses[n - 1]!) : batch(res, M1),
     );
     const retries: Retry[] = [];
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = longPoll({
       url: server.url,
       waitMs: 1_000,
@@ -245,16 +309,17 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       random: () => 0.5,
       onRetry: (retry) => retries.push(retry),
     });
-    expect((await messages.next()).value).toEqual(M1);
+    expect((await step(messages, "a message")).value).toEqual(M1);
     abort.abort();
     expect(
       retries.map(({ attempt, delayMs, error }) => ({ attempt, delayMs, status: error.status })),
     ).toEqual([
-      { attempt: 0, delayMs: 1, status: 503 },
-      { attempt: 1, delayMs: 2, status: 429 },
-      { attempt: 2, delayMs: 4, status: 502 },
+      { attempt: 0, delayMs: 1, status: 500 },
+      { attempt: 1, delayMs: 2, status: 503 },
+      { attempt: 2, delayMs: 4, status: 429 },
+      { attempt: 3, delayMs: 4, status: 502 },
     ]);
-    expect(server.requests()).toBe(4);
+    expect(server.requests()).toBe(5);
   });
 
   test("reads the whole body of an error before it retries, so that the retry reuses the connection", async () => {
@@ -265,14 +330,14 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       res.statusCode = 503;
       res.end(body);
     });
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = longPoll({
       url: server.url,
       waitMs: 1_000,
       signal: abort.signal,
       backoff: FAST,
     });
-    expect((await messages.next()).value).toEqual(M1);
+    expect((await step(messages, "a message")).value).toEqual(M1);
     abort.abort();
     expect(server.requests()).toBe(2);
     expect(
@@ -290,7 +355,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       n === 2 ? batch(res, M1) : n === 5 ? batch(res, M2) : fail(res, 503),
     );
     const retries: Retry[] = [];
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = shortPoll({
       url: server.url,
       intervalMs: 1,
@@ -298,8 +363,8 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       backoff: FAST,
       onRetry: (retry) => retries.push(retry),
     });
-    expect((await messages.next()).value).toEqual(M1);
-    expect((await messages.next()).value).toEqual(M2);
+    expect((await step(messages, "a message")).value).toEqual(M1);
+    expect((await step(messages, "a message")).value).toEqual(M2);
     abort.abort();
     expect(retries.map((r) => r.attempt)).toEqual([0, 0, 1]);
   });
@@ -307,7 +372,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
   test("retries when the connection fails before a response", async () => {
     const server = await scripted((n, res) => (n === 1 ? res.socket?.destroy() : batch(res, M1)));
     const retries: Retry[] = [];
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = shortPoll({
       url: server.url,
       intervalMs: 1,
@@ -315,33 +380,34 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       backoff: FAST,
       onRetry: (retry) => retries.push(retry),
     });
-    expect((await messages.next()).value).toEqual(M1);
+    expect((await step(messages, "a message")).value).toEqual(M1);
     abort.abort();
     expect(retries.map((r) => r.error.code)).toEqual(["FEED_NETWORK_ERROR"]);
+    expect(
+      retries[0]?.error.cause,
+      "the FEED_NETWORK_ERROR keeps fetch's own error as its cause",
+    ).toBeInstanceOf(Error);
   });
 
   test("throws on a 4xx other than 429: the request is wrong, and asking again will not fix it", async () => {
     const server = await scripted((_n, res) => fail(res, 400));
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = longPoll({
       url: server.url,
       waitMs: 1_000,
       signal: abort.signal,
       backoff: FAST,
     });
-    await expect(messages.next()).rejects.toMatchObject({
-      name: "FeedError",
-      code: "FEED_UNEXPECTED_STATUS",
-      status: 400,
-    });
+    const error = await failure(messages, "a 400 is not retried");
+    expect(codeOf(error), `after ${server.requests()} requests`).toBe("FEED_UNEXPECTED_STATUS");
+    expect(error).toMatchObject({ name: "FeedError", status: 400 });
     expect(server.requests(), "no retry").toBe(1);
   });
 
   test("returns at once when aborted during a backoff pause", async () => {
     const server = await scripted((_n, res) => fail(res, 503));
-    const abort = new AbortController();
-    let retried!: () => void;
-    const retrying = new Promise<void>((resolve) => (retried = resolve));
+    const abort = stopper();
+    const retrying = deferred();
     const messages = longPoll({
       url: server.url,
       waitMs: 1_000,
@@ -349,10 +415,17 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       // A pause of 30 s: the test is over long before it would end.
       backoff: { baseMs: 60_000, maxMs: 60_000 },
       random: () => 0.5,
-      onRetry: () => retried(),
+      onRetry: () => retrying.resolve(),
     });
     const next = messages.next();
-    await retrying;
+    // The iterator ending (or failing) before its first retry fails the test with what it did.
+    const early = next.then((result) => {
+      throw new Error(`The iterator gave ${JSON.stringify(result)} instead of retrying the 503`);
+    });
+    await within(
+      Promise.race([retrying.promise, early]),
+      "onRetry() to be called for the 503, before the pause",
+    );
     abort.abort();
     const ended = await within(
       next,
@@ -368,7 +441,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const { feed, url } = await reference({ maxMessages: 3 });
     for (let i = 1; i <= 5; i++) say(feed, `m${i}`); // ids 1 and 2 are dropped
     const retries: Retry[] = [];
-    const abort = new AbortController();
+    const abort = stopper();
     const messages = longPoll({
       url,
       waitMs: 60_000,
@@ -377,18 +450,18 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       backoff: FAST,
       onRetry: (retry) => retries.push(retry),
     });
-    await expect(messages.next(), "a cursor of 1 has missed message 2").rejects.toMatchObject({
-      name: "FeedError",
-      code: "FEED_CURSOR_EXPIRED",
-      status: 410,
-      oldestId: 3,
-    });
+    const error = await failure(messages, "a cursor of 1 has missed message 2");
+    expect(codeOf(error), "a cursor of 1 has missed message 2").toBe("FEED_CURSOR_EXPIRED");
+    expect(error).toMatchObject({ name: "FeedError", status: 410, oldestId: 3 });
     expect(
       retries.map((r) => r.error.code),
       "no retry: asking again cannot bring them back",
     ).toEqual([]);
     const resumed = shortPoll({ url, intervalMs: 5, after: 2, signal: abort.signal });
-    expect((await resumed.next()).value, "from oldestId - 1, nothing is missed").toMatchObject({
+    expect(
+      (await step(resumed, "message 3")).value,
+      "from oldestId - 1, nothing is missed",
+    ).toMatchObject({
       id: 3,
     });
     abort.abort();
@@ -396,10 +469,90 @@ describe("Step 4: The polling clients: backoff and abort", () => {
 
   test("makes no request when the signal is already aborted", async () => {
     const server = await scripted((_n, res) => batch(res, M1));
-    const abort = new AbortController();
+    const abort = stopper();
     abort.abort();
     const messages = shortPoll({ url: server.url, intervalMs: 1, signal: abort.signal });
-    expect(await messages.next()).toEqual({ done: true, value: undefined });
+    expect(await step(messages, "the end at once")).toEqual({ done: true, value: undefined });
     expect(server.requests()).toBe(0);
+  });
+
+  test("throws FEED_BAD_RESPONSE on a 200 that is not a batch or a 410 without oldestId, without retrying", async () => {
+    const answers = [
+      { status: 200, body: '{"messages":"none","more":false}' },
+      { status: 200, body: "<html>busy</html>" },
+      { status: 410, body: '{"code":"FEED_CURSOR_EXPIRED"}' },
+    ];
+    for (const { status, body } of answers) {
+      const server = await scripted((_n, res) => {
+        res.statusCode = status;
+        res.setHeader("Content-Type", "application/json");
+        res.end(body);
+      });
+      const abort = stopper();
+      const messages = shortPoll({
+        url: server.url,
+        intervalMs: 1,
+        signal: abort.signal,
+        backoff: FAST,
+      });
+      const error = await failure(messages, `a ${status} with ${body} is a broken server`);
+      expect(
+        codeOf(error),
+        `a ${status} with ${body}: check what comes from the network (parse the JSON, then its ` +
+          "shape) before using it",
+      ).toBe("FEED_BAD_RESPONSE");
+      expect(server.requests(), "no retry").toBe(1);
+    }
+  });
+
+  test("yields a message at or before its cursor only once, even from a server that repeats it", async () => {
+    // A server that sends message 1 again with message 2: the cursor says it was seen.
+    const server = await scripted((n, res) => (n === 1 ? batch(res, M1) : batch(res, M1, M2)));
+    const abort = stopper();
+    const messages = shortPoll({ url: server.url, intervalMs: 1, signal: abort.signal });
+    expect((await step(messages, "message 1")).value).toEqual(M1);
+    expect(
+      (await step(messages, "message 2")).value,
+      "message 1 came again in the second batch: skip what is not newer than the cursor",
+    ).toEqual(M2);
+  });
+
+  test("backs off from DEFAULT_BACKOFF when given none: the first retry waits up to 250 ms", async () => {
+    const server = await scripted((_n, res) => fail(res, 503));
+    const abort = stopper();
+    const retried = deferred<Retry>();
+    const messages = longPoll({
+      url: server.url,
+      waitMs: 1_000,
+      signal: abort.signal,
+      random: () => 0.5,
+      onRetry: (retry) => retried.resolve(retry),
+    });
+    const next = messages.next();
+    const early = next.then((result) => {
+      throw new Error(`The iterator gave ${JSON.stringify(result)} instead of retrying the 503`);
+    });
+    const retry = await within(Promise.race([retried.promise, early]), "a retry of the 503");
+    expect(retry.delayMs, "half of min(15000, 250 × 2^0)").toBe(125);
+    abort.abort();
+    expect(await within(next, "the end, once aborted in the pause")).toEqual({
+      done: true,
+      value: undefined,
+    });
+  });
+
+  test("throws at once on a URL that is not one, without a request or a retry: that is a bug to report", async () => {
+    const retries: Retry[] = [];
+    const abort = stopper();
+    const messages = longPoll({
+      url: "not a url",
+      waitMs: 1_000,
+      signal: abort.signal,
+      backoff: FAST,
+      onRetry: (retry) => retries.push(retry),
+    });
+    const error = await failure(messages, "a bad URL can never work");
+    expect(error, "new URL() throws a TypeError for it").toBeInstanceOf(TypeError);
+    expect(retries, "no retry: a bad URL is not a network failure").toEqual([]);
   });
 });

@@ -18,6 +18,10 @@
  *   FEED_NETWORK_ERROR           -    the client's request failed without a response  (Step 4)
  *   FEED_UNEXPECTED_STATUS       -    the client got a status not 200, 204 or 410     (Step 4)
  *   FEED_BAD_RESPONSE            -    the client got a body its status does not fit   (Step 4)
+ *
+ * A caller's bug is not a protocol error: a limit below 1, an option out of range. That is a
+ * FeedRangeError, a RangeError with the stable code FEED_OUT_OF_RANGE (as Node's own
+ * ERR_OUT_OF_RANGE), thrown at once, before anything is served.
  */
 export type FeedErrorCode =
   | "FEED_BAD_JSON"
@@ -59,5 +63,15 @@ export class FeedError extends Error {
     this.status = options.status;
     this.field = options.field;
     this.oldestId = options.oldestId;
+  }
+}
+
+/** A value out of its range, passed by the code that calls the feed or the server: a bug there. */
+export class FeedRangeError extends RangeError {
+  readonly code = "FEED_OUT_OF_RANGE";
+
+  constructor(message: string) {
+    super(message);
+    this.name = "FeedRangeError";
   }
 }

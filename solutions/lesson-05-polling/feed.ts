@@ -11,6 +11,7 @@
  * the next one, and nothing is handed out twice.
  */
 import { EventEmitter } from "node:events";
+import { FeedRangeError } from "./errors.ts";
 
 export interface MessageInput {
   author: string;
@@ -70,7 +71,7 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
     super();
     this.maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
     if (!Number.isInteger(this.maxMessages) || this.maxMessages < 1) {
-      throw new RangeError(`Invalid maxMessages: ${JSON.stringify(options.maxMessages)}`);
+      throw new FeedRangeError(`Invalid maxMessages: ${JSON.stringify(options.maxMessages)}`);
     }
     this.#now = options.now ?? (() => new Date());
   }
@@ -114,7 +115,7 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
   /** At most `limit` messages newer than the cursor `id`, oldest first. */
   after(id: number, limit: number): Message[] {
     if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(`Invalid limit: ${JSON.stringify(limit)}`);
+      throw new FeedRangeError(`Invalid limit: ${JSON.stringify(limit)}`);
     }
     const oldest = this.#messages[0];
     if (oldest === undefined) return [];

@@ -12,7 +12,7 @@
  */
 import http from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { FeedError } from "./errors.ts";
+import { FeedError, FeedRangeError } from "./errors.ts";
 import { MessageFeed, type Message } from "./feed.ts";
 import { parseMessageInput, parsePollQuery } from "./schema.ts";
 
@@ -28,6 +28,12 @@ export interface ServerOptions {
   /** The largest POST body, in bytes. */
   maxBodyBytes?: number;
 }
+
+/**
+ * The longest delay setTimeout() keeps: 2^31 - 1 ms, about 24.8 days. A longer one is not kept but
+ * replaced by 1 ms (Node warns with a TimeoutOverflowWarning), so a wait over it would end at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const DEFAULTS = {
   // Below the 30 to 60 s after which proxies and load balancers commonly drop a silent
@@ -54,6 +60,7 @@ interface FeedContext {
 /** The express application: the routes, then the error handlers, in order. */
 export function createApp(options: ServerOptions = {}): express.Express {
   const { feed = new MessageFeed(), maxBodyBytes, ...limits } = { ...DEFAULTS, ...options };
+  checkLimits({ ...limits, maxBodyBytes });
   const context: FeedContext = { feed, ...limits };
 
   const app = express();
@@ -70,6 +77,24 @@ export function createApp(options: ServerOptions = {}): express.Express {
   app.use(notFound);
   app.use(sendError);
   return app;
+}
+
+/** A limit out of range is the caller's bug: refused at once, before the server takes a request. */
+function checkLimits(limits: Required<Omit<ServerOptions, "feed">>): void {
+  const ranges = {
+    maxWaitMs: [0, MAX_TIMER_MS],
+    batchLimit: [1, Number.MAX_SAFE_INTEGER],
+    maxWaiters: [0, Number.MAX_SAFE_INTEGER],
+    maxBodyBytes: [0, Number.MAX_SAFE_INTEGER],
+  } as const;
+  for (const [name, [min, max]] of Object.entries(ranges)) {
+    const value = limits[name as keyof typeof ranges];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new FeedRangeError(
+        `Invalid ${name}: ${JSON.stringify(value)} (a whole number from ${min} to ${max})`,
+      );
+    }
+  }
 }
 
 /** POST /messages: validate, append, answer 201 with the stored message. */
@@ -89,6 +114,16 @@ async function getMessages(context: FeedContext, req: Request, res: Response): P
   // Each answer is for one cursor at one moment: no cache on the way may keep it (RFC 9111 §5.2.2.5).
   // That goes for a 410 too, which is "heuristically cacheable" (RFC 9110 §15.5.11).
   res.set("Cache-Control", "no-store");
+  if (after > feed.lastId) {
+    // A cursor this feed never handed out: it comes from an earlier run of the server (the store
+    // is in memory, and ids start again at 1). Waiting for that id would skip every message of
+    // this run up to it without a word; it is as stale as a cursor that fell behind.
+    throw new FeedError(
+      "FEED_CURSOR_EXPIRED",
+      `Cursor ${after} is ahead of the newest message, ${feed.lastId}: it is from another run`,
+      { status: 410, oldestId: feed.oldestId },
+    );
+  }
   if (after < feed.oldestId - 1) {
     // The messages just after the cursor were dropped (the store is capped). Answering with what
     // is kept would lose them without a word; say so, and where the feed now starts. RFC 9110
@@ -113,23 +148,25 @@ async function holdPoll(
   res: Response,
 ): Promise<void> {
   const { feed, maxWaitMs, batchLimit, maxWaiters } = context;
-  // The wait is capped, and the response says what was applied.
+  // The wait is capped, and every answer to the long poll says what was applied.
   const waitMs = Math.min(wait, maxWaitMs);
-  res.set("Poll-Wait-Ms", String(waitMs));
 
   const ready = feed.after(after, batchLimit);
   if (ready.length > 0) {
     // The cursor is behind: answer at once, like a short poll.
+    res.set("Poll-Wait-Ms", String(waitMs));
     sendBatch(context, res, ready);
     return;
   }
   if (feed.waiting >= maxWaiters) {
-    // Every held request is an open connection: the number held is capped like any buffer.
+    // Every held request is an open connection: the number held is capped like any buffer. This
+    // poll is refused, not held, so no wait was applied: no Poll-Wait-Ms.
     res.set("Retry-After", "1");
     throw new FeedError("FEED_TOO_MANY_WAITERS", `${feed.waiting} long polls are waiting`, {
       status: 503,
     });
   }
+  res.set("Poll-Wait-Ms", String(waitMs));
 
   // Hold the request. The response emits "close" when it has been sent, or when the connection
   // is gone before that: a client that went away. Either way the wait is over: abort it, which
