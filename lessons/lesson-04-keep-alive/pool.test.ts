@@ -5,15 +5,22 @@ import { describe, expect, onTestFinished, test } from "vitest";
 import type { ClientResponse } from "#reference/lesson-03-http/client.ts";
 import { RequestParser } from "#reference/lesson-03-http/parser.ts";
 import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
-import { createPool, type Pool, type PoolOptions } from "#lesson/lesson-04-keep-alive/pool.ts";
-import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import {
+  createPool,
+  type Pool,
+  type PoolOptions,
+  type PoolRequest,
+} from "#lesson/lesson-04-keep-alive/pool.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
-import { deferred, summary } from "./helpers.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deferred } from "../../shared/testing/raw.ts";
+import { serve, summary } from "./helpers.ts";
 
 /**
- * A pool that is closed when the test ends. An unwritten close() is not reported a second time:
- * the test has already failed on the first stub it called.
+ * A pool that is closed when the test ends, whose requests fail with a message instead of
+ * hanging when no response ever comes. An unwritten close() is not reported a second time: the
+ * test has already failed on the first stub it called.
  */
 function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
   const created = createPool({ ...address, ...options });
@@ -24,7 +31,21 @@ function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
       if ((error as { code?: unknown }).code !== "COURSE_NOT_IMPLEMENTED") throw error;
     }
   });
-  return created;
+  return {
+    request: (request?: PoolRequest) =>
+      within(
+        created.request(request),
+        () =>
+          `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
+          `neither resolved nor rejected. Every request settles: with its response, or with an ` +
+          `error when its connection closes under it. Pool stats then: ` +
+          JSON.stringify(created.stats),
+      ),
+    close: () => created.close(),
+    get stats() {
+      return created.stats;
+    },
+  };
 }
 
 /** The error a request rejects with; if it resolves instead, a failure that says why it should not. */
@@ -114,7 +135,12 @@ describe("Step 4: A client-side connection pool", () => {
     async function nextArrival(count: number): Promise<string[]> {
       while (arrived.length < count) {
         arrival.next = deferred<string>();
-        await arrival.next.promise;
+        await within(
+          arrival.next.promise,
+          `request ${arrived.length + 1} to reach the server (arrived so far: ${arrived.join(", ")}). ` +
+            "With maxSockets: 2, a request waits for a connection only while two are busy; " +
+            "one that is freed goes to the oldest waiting request.",
+        );
       }
       return arrived.slice(0, count);
     }
@@ -176,7 +202,7 @@ describe("Step 4: A client-side connection pool", () => {
     const [serverSide] = await accepted;
     const closed = once(serverSide, "close");
     server.closeIdleConnections();
-    await closed;
+    await within(closed, "the server to close its idle connection");
     const response = await client.request({ path: "/again" });
     expect(response.status).toBe(200);
     expect(connections(), "the closed connection and its replacement").toBe(2);
@@ -212,8 +238,8 @@ describe("Step 4: A client-side connection pool", () => {
         "PoolError POOL_CONNECTION_CLOSED, not be sent again: a POST may have been applied. " +
         'RFC 9110 §9.2.2: "A client SHOULD NOT automatically retry a request with a ' +
         "non-idempotent method unless it has some means to know that the request semantics are " +
-        'actually idempotent"; RFC 9112 §9.3.1 sends clients there. Check retryOrReject(): ' +
-        "only a method in IDEMPOTENT_METHODS goes back to the queue.",
+        'actually idempotent"; RFC 9112 §9.3.1 sends clients there. Only a method in ' +
+        "IDEMPOTENT_METHODS is sent again.",
     );
     expect(error, "a POST may have been applied: RFC 9110 §9.2.2").toMatchObject({
       code: "POOL_CONNECTION_CLOSED",
@@ -231,8 +257,8 @@ describe("Step 4: A client-side connection pool", () => {
     const error = await rejection(
       client.request({ path: "/c" }),
       "A GET whose retry also met a connection that closed before any response byte must " +
-        "reject with PoolError POOL_CONNECTION_CLOSED: one retry, no more. Check " +
-        "retryOrReject(): job.retried.",
+        "reject with PoolError POOL_CONNECTION_CLOSED: one retry, no more (a server that closes " +
+        "twice is not in an idle-close race).",
     );
     expect(error).toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
     expect(seen.filter((line) => line.startsWith("GET /c"))).toHaveLength(2);
@@ -248,7 +274,7 @@ describe("Step 4: A client-side connection pool", () => {
       "A GET on a NEW connection that closed before any response byte must reject with " +
         "PoolError POOL_CONNECTION_CLOSED. The idle-close race (RFC 9112 §9.5) only happens on a " +
         "reused connection: a server that closes a fresh one did so for a reason of its own, and " +
-        "might do it again. Check retryOrReject(): connection.served > 0.",
+        "might do it again.",
     );
     expect(error).toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
     expect(seen, "requests the server received, and on which connection").toEqual([
@@ -272,8 +298,8 @@ describe("Step 4: A client-side connection pool", () => {
       "requests the server received, and on which connection. RFC 9112 §9.6: " +
         '"A client that receives a "close" connection option MUST cease sending requests on ' +
         "that connection and close the connection after reading the response message " +
-        'containing the "close" connection option". Check complete(): persists(response) ' +
-        "decides reuse.",
+        'containing the "close" connection option". The response says whether the connection ' +
+        "persists (RFC 9112 §9.3), as a request does.",
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
   });
 
@@ -298,8 +324,8 @@ describe("Step 4: A client-side connection pool", () => {
     expect(
       next.body.toString("utf8"),
       `the connection that answered last (connections answered in order: ${finished.join(", ")}). ` +
-        "The most recently used goes first (LIFO), so the others stay idle and can time out. " +
-        "Check dispatch(): idle.pop(), not idle.shift().",
+        "The most recently used goes first (last in, first out), so the others stay idle and " +
+        "can time out.",
     ).toBe(finished[1]);
   });
 
@@ -320,7 +346,8 @@ describe("Step 4: A client-side connection pool", () => {
       seen,
       `requests the server received, and on which connection. After the response, the chunk ` +
         `held ${show(extra)}: the parser is not between messages, so the connection cannot be ` +
-        'trusted. Check onData(): clean only if the final response is the last and parser.phase is "between".',
+        "trusted: after the final response, the parser must be between messages, with nothing " +
+        "more in the chunk.",
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
   });
 
@@ -331,7 +358,10 @@ describe("Step 4: A client-side connection pool", () => {
     await client.request();
     const [serverSide] = await accepted;
     // The pool's FIN: the server side reads the end of the stream.
-    await once(serverSide, "end");
+    await within(
+      once(serverSide, "end"),
+      "the pool's FIN on its idle connection 30 ms (idleTimeoutMs) after the response",
+    );
     expect(client.stats.idle).toBe(0);
   });
 
@@ -351,10 +381,11 @@ describe("Step 4: A client-side connection pool", () => {
   });
 
   test("uses one connection for ten requests to your keep-alive server", async () => {
-    const server = createServer();
-    const client = pool(await listen(server));
+    const { server, address, wait } = await serve();
+    const client = pool(address);
     for (let i = 0; i < 10; i++) {
-      expect((await client.request({ path: "/profile/124" })).status).toBe(200);
+      const response = wait(client.request({ path: "/profile/124" }), `response ${i + 1} of 10`);
+      expect((await response).status).toBe(200);
     }
     expect(server.stats()).toMatchObject({ connectionsOpened: 1, requests: 10 });
   });
