@@ -145,7 +145,10 @@ describe("Step 4: A client-side connection pool", () => {
       return arrived.slice(0, count);
     }
     const client = pool(address, { maxSockets: 2 });
-    const responses = ["/1", "/2", "/3", "/4", "/5"].map((path) => client.request({ path }));
+    // Settled, not awaited yet: a request that fails early is reported at the end, not lost.
+    const responses = Promise.allSettled(
+      ["/1", "/2", "/3", "/4", "/5"].map((path) => client.request({ path })),
+    );
     expect((await nextArrival(2)).sort()).toEqual(["/1", "/2"]);
     expect(client.stats).toMatchObject({ open: 2, busy: 2, queued: 3 });
     holds.get("/1")?.();
@@ -156,7 +159,10 @@ describe("Step 4: A client-side connection pool", () => {
     expect((await nextArrival(5))[4]).toBe("/5");
     holds.get("/4")?.();
     holds.get("/5")?.();
-    const bodies = (await Promise.all(responses)).map((r) => r.body.toString("utf8"));
+    const bodies = (await responses).map((outcome) => {
+      if (outcome.status === "rejected") throw outcome.reason;
+      return outcome.value.body.toString("utf8");
+    });
     expect(bodies).toEqual(["/1", "/2", "/3", "/4", "/5"]);
     expect(connections(), "connections opened with maxSockets: 2").toBe(2);
   });
@@ -372,6 +378,7 @@ describe("Step 4: A client-side connection pool", () => {
     );
     const client = pool(address, { maxSockets: 1 });
     const busy = client.request({ path: "/busy" });
+    busy.catch(() => {}); // an early failure is reported where it is awaited, below
     const queued = client.request({ path: "/queued" });
     client.close();
     await expect(queued).rejects.toMatchObject({ code: "POOL_CLOSED" });

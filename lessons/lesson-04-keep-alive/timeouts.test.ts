@@ -235,7 +235,8 @@ describe("Step 3: Timeouts and limits", () => {
     // allowHalfOpen: this client reads the server's FIN and never sends its own.
     const client = await served.open({ allowHalfOpen: true });
     const serverSide = await accepted;
-    const closedByServer = once(serverSide, "close");
+    // Not once(): that would also reject on the server's own "error", with nobody awaiting yet.
+    const closedByServer = new Promise((resolve) => serverSide.once("close", resolve));
     await client.send(crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n"));
     const bytes = await client.closed();
     expect(
