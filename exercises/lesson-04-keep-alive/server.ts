@@ -76,7 +76,7 @@ export function createServer(options: ServerOptions = {}): KeepAliveServer {
     maxPipelinedRequests: options.maxPipelinedRequests ?? DEFAULTS.maxPipelinedRequests,
   };
   const stats: ServerStats = { connectionsOpened: 0, connectionsOpen: 0, requests: 0 };
-  // allowHalfOpen: a client may send its requests and then its FIN (`printf ... | nc -N`), and
+  // allowHalfOpen: a client may send its requests and then its FIN (a half-close), and
   // still read the answers. noDelay: a response leaves in one write, so Nagle could only delay it.
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     serveConnection(socket, settings, stats);
