@@ -9,9 +9,12 @@ import {
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { explain } from "../../shared/testing/bytes.ts";
 import { crlf } from "../../shared/testing/chunks.ts";
-import type { Address } from "../../shared/testing/net.ts";
+import { listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { nextConnection, RawClient, serverHasRead } from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
-import { responsesIn, serve, summary } from "./helpers.ts";
+import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import { HttpClient, responsesIn, serve, summary } from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
 const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
@@ -152,6 +155,33 @@ describe("Step 1: Keep the connection open", () => {
         responses.map(summary).join(" | "),
       ),
     ).toEqual([405, 200]);
+  });
+
+  test("keeps serving other clients after one resets its connection", async () => {
+    // Not serve(): its own "error" listener on each connection would hide a missing one.
+    const server = createServer();
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    const rude = await RawClient.open(address);
+    const peer = await accepted;
+    expect(
+      peer.listenerCount("error"),
+      'listeners for "error" on the server\'s side of a connection. Without one, a client that ' +
+        "resets its connection (ECONNRESET) raises an error nobody handles, and Node ends the " +
+        "whole process: every other client with it",
+    ).toBeGreaterThan(0);
+    const closed = new Promise((resolve) => peer.once("close", resolve));
+    const half = "GET /profile/123 HTTP/1.1\r\nHost: x\r\n";
+    const read = serverHasRead(peer, half.length);
+    await rude.send(half);
+    await within(read, "the server to read the first line of the request");
+    rude.socket.resetAndDestroy();
+    await within(closed, "the server's side of the reset connection to close");
+    const other = new HttpClient(await RawClient.open(address), new Promise<never>(() => {}));
+    await other.send(GET_123);
+    await other.responses(1, "a response to another client after the reset");
+    await other.send(GET_124);
+    await other.responses(2, "a second response on that client's persistent connection");
   });
 
   test("serves ten requests from node:http's keep-alive Agent on one connection, and ten with Connection: close on ten", async () => {

@@ -188,6 +188,49 @@ describe("Step 2: Answer pipelined requests in order", () => {
     expect(events).toEqual(["POST start", "POST end", "GET start", "GET end"]);
   });
 
+  test("answers every request a client sent before its FIN (a half-close), then closes", async () => {
+    const release = deferred();
+    const handler: Handler = async (request) => {
+      if (request.target === "/slow") await release.promise;
+      return json(200, { path: request.target });
+    };
+    const served = await serve({ handler });
+    const accepted = nextConnection(served.server);
+    // allowHalfOpen: the client's FIN ends its sending only; it still reads.
+    const client = await served.open({ allowHalfOpen: true });
+    const peer = await accepted;
+    const ended = new Promise((resolve) => peer.once("end", resolve));
+    await client.send(crlf("GET /slow HTTP/1.1\nHost: x\n\nGET /fast HTTP/1.1\nHost: x\n\n"));
+    client.socket.end();
+    await served.wait(ended, "the server to read the client's FIN");
+    release.resolve();
+    const bytes = await client.closed(
+      "both responses, then the server's FIN: a client that closes its sending side after its " +
+        "requests still expects every answer",
+    );
+    expect(
+      bodies(responsesIn(bytes)),
+      explain("two GETs, then the client's FIN", client.sent, "/slow, then /fast, then FIN", bytes),
+    ).toEqual([{ path: "/slow" }, { path: "/fast" }]);
+  });
+
+  test("reads nothing after a pipelined request that says Connection: close (RFC 9112 §9.6)", async () => {
+    const client = await (await serve()).open();
+    const close = crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n");
+    await client.send(Buffer.concat([close, GET_124]));
+    const bytes = await client.closed("one response, then the server's FIN");
+    expect(
+      responsesIn(bytes).map(summary),
+      explain(
+        'a request with "close", then another in the same write',
+        client.sent,
+        'one response: "The server MUST NOT process any further requests received on that ' +
+          'connection"',
+        bytes,
+      ),
+    ).toHaveLength(1);
+  });
+
   // Each malformed request follows a good one in the same write: the good one is answered first.
   test.each([
     {

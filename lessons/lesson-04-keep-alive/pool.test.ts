@@ -232,6 +232,27 @@ describe("Step 4: A client-side connection pool", () => {
     expect(client.stats.retries).toBe(1);
   });
 
+  test("puts a retried request back at the front of the line, ahead of requests queued after it", async () => {
+    const { address, seen } = await racingServer(
+      (connection, request) => connection > 1 || request === 1,
+    );
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/first" });
+    const again = client.request({ path: "/again" });
+    const later = client.request({ path: "/later" });
+    await Promise.all([again, later]);
+    expect(
+      seen,
+      "requests the server received, and on which connection. /again was sent first and met " +
+        "the idle-close race: its retry is still first in line, before /later",
+    ).toEqual([
+      "GET /first on connection 1",
+      "GET /again on connection 1",
+      "GET /again on connection 2",
+      "GET /later on connection 2",
+    ]);
+  });
+
   test("never retries a POST: it rejects with POOL_CONNECTION_CLOSED", async () => {
     const { address, seen } = await racingServer(
       (connection, request) => connection > 1 || request === 1,
@@ -355,6 +376,30 @@ describe("Step 4: A client-side connection pool", () => {
         "trusted: after the final response, the parser must be between messages, with nothing " +
         "more in the chunk.",
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
+  });
+
+  test("skips a 1xx interim response and resolves with the final one (RFC 9110 §15.2)", async () => {
+    const { address } = await rawServer(() => "HTTP/1.1 100 Continue\r\n\r\n" + OK);
+    const client = pool(address);
+    const response = await client.request({ method: "POST", path: "/upload", body: "{}" });
+    expect(
+      [response.status, response.body.toString("utf8")],
+      'the final response: "100 Continue" is interim, and the final response follows it',
+    ).toEqual([200, "ok"]);
+  });
+
+  test("reads a response whose body ends with the close of the connection", async () => {
+    // No Content-Length and not chunked: the body runs to the close (RFC 9112 §6.3).
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\n\r\nuntil the close"));
+    });
+    const client = pool(await listen(server));
+    const response = await client.request({ path: "/stream" });
+    expect(
+      response.body.toString("utf8"),
+      "the body, read to the server's FIN: the end of the connection is what frames it",
+    ).toBe("until the close");
   });
 
   test("closes an idle connection after its idleTimeoutMs", async () => {
