@@ -188,6 +188,61 @@ describe("Step 2: Answer pipelined requests in order", () => {
     expect(events).toEqual(["POST start", "POST end", "GET start", "GET end"]);
   });
 
+  test("starts a pipelined POST only once the GET before it has been answered", async () => {
+    const release = deferred();
+    const events: string[] = [];
+    const handler: Handler = async (request) => {
+      events.push(`${request.method} start`);
+      if (request.method === "GET") await release.promise;
+      events.push(`${request.method} end`);
+      return json(200, {});
+    };
+    const served = await serve({ handler });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const pipeline = crlf(
+      "GET /a HTTP/1.1\nHost: x\n\nPOST /b HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}",
+    );
+    const read = serverHasRead(await accepted, pipeline.length);
+    await client.send(pipeline);
+    await served.wait(read, "the server to read the GET and the POST after it");
+    await nextTurn();
+    expect(events, "a POST may change what the GET before it reads: it waits its turn").toEqual([
+      "GET start",
+    ]);
+    release.resolve();
+    await client.responses(2);
+    expect(events).toEqual(["GET start", "GET end", "POST start", "POST end"]);
+  });
+
+  test("answers 500 for a handler that throws, and goes on serving the connection", async () => {
+    const handler: Handler = (request) => {
+      if (request.target === "/boom") throw new Error("a bug in the handler");
+      return json(200, { path: request.target });
+    };
+    const client = await (await serve({ handler })).open();
+    const error = console.error;
+    console.error = () => {}; // the server logs the handler's error; the test expects it
+    try {
+      await client.send(crlf("GET /boom HTTP/1.1\nHost: x\n\nGET /next HTTP/1.1\nHost: x\n\n"));
+      const responses = await client.responses(2);
+      expect(
+        responses.map((r) => [r.status, r.headers["connection"]]),
+        explain(
+          "a handler that throws, then another request",
+          client.sent,
+          "500 Internal Server Error, connection kept; then 200",
+          responses.map(summary).join(" | "),
+        ),
+      ).toEqual([
+        [500, "keep-alive"],
+        [200, "keep-alive"],
+      ]);
+    } finally {
+      console.error = error;
+    }
+  });
+
   test("answers every request a client sent before its FIN (a half-close), then closes", async () => {
     const release = deferred();
     const handler: Handler = async (request) => {

@@ -3,7 +3,7 @@ import http from "node:http";
 import net from "node:net";
 import { describe, expect, onTestFinished, test } from "vitest";
 import type { ClientResponse } from "#reference/lesson-03-http/client.ts";
-import { RequestParser } from "#reference/lesson-03-http/parser.ts";
+import { HttpError, RequestParser } from "#reference/lesson-03-http/parser.ts";
 import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
 import {
   createPool,
@@ -12,6 +12,7 @@ import {
   type PoolRequest,
 } from "#lesson/lesson-04-keep-alive/pool.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
@@ -73,10 +74,16 @@ const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 /**
  * A raw server: `reply(connection, request)` (both counted from 1) gives the bytes to write for
- * each request, in one write, or null to destroy the connection without a byte. It never closes
+ * each request, in one write, or null to destroy the connection without a byte, or
+ * `{ thenClose }` to write those bytes and close, or `{ thenReset }` to write them and reset. It never closes
  * a connection otherwise. `seen` lists each request and the connection it came on.
  */
-async function rawServer(reply: (connection: number, request: number) => string | null) {
+async function rawServer(
+  reply: (
+    connection: number,
+    request: number,
+  ) => string | null | { thenClose: string } | { thenReset: string },
+) {
   const seen: string[] = [];
   let connections = 0;
   const server = net.createServer((socket) => {
@@ -91,6 +98,14 @@ async function rawServer(reply: (connection: number, request: number) => string 
         const bytes = reply(connection, requests);
         if (bytes === null) {
           socket.destroy();
+          return;
+        }
+        if (typeof bytes === "object" && "thenClose" in bytes) {
+          socket.end(bytes.thenClose);
+          return;
+        }
+        if (typeof bytes === "object") {
+          socket.write(bytes.thenReset, () => socket.resetAndDestroy());
           return;
         }
         socket.write(bytes);
@@ -253,6 +268,32 @@ describe("Step 4: A client-side connection pool", () => {
     ]);
   });
 
+  test.each([
+    { how: "closes", reply: { thenClose: "HTTP/1.1 200 OK\r\nContent-Le" } },
+    { how: "is reset", reply: { thenReset: "HTTP/1.1 200 OK\r\nContent-Le" } },
+  ])(
+    "never retries a GET whose reused connection $how after part of the response",
+    async ({ reply }) => {
+      // Connection 1 answers its first request, then sends half a response and closes.
+      const { address, seen } = await rawServer((connection, request) =>
+        connection === 1 && request === 2 ? reply : OK,
+      );
+      const client = pool(address, { maxSockets: 1 });
+      await client.request({ path: "/first" });
+      await rejection(
+        client.request({ path: "/again" }),
+        "A GET whose connection closed after some bytes of its response must reject: the " +
+          "server saw the request and began to answer, so this is not the idle-close race " +
+          "(RFC 9112 §9.5), where the server never saw it.",
+      );
+      expect(seen, "requests the server received: no retry").toEqual([
+        "GET /first on connection 1",
+        "GET /again on connection 1",
+      ]);
+      expect(client.stats.retries).toBe(0);
+    },
+  );
+
   test("never retries a POST: it rejects with POOL_CONNECTION_CLOSED", async () => {
     const { address, seen } = await racingServer(
       (connection, request) => connection > 1 || request === 1,
@@ -356,11 +397,16 @@ describe("Step 4: A client-side connection pool", () => {
     ).toBe(finished[1]);
   });
 
-  test("never reuses a connection whose last chunk held the start of a response nobody asked for", async () => {
-    // Connection 1 answers its first request with the response and, in the same write, the start
-    // of an unrequested one. Small and in one write, it arrives in one chunk. Reused, the rest of
-    // that response would be read as the answer to the next request.
-    const extra = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsm";
+  test.each([
+    {
+      what: "the start of a response nobody asked for",
+      extra: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsm",
+    },
+    { what: "a whole response nobody asked for", extra: OK },
+  ])("never reuses a connection whose last chunk held $what", async ({ extra }) => {
+    // Connection 1 answers its first request with the response and, in the same write, more.
+    // Small and in one write, it arrives in one chunk. Reused, the rest would be read as the
+    // answer to the next request.
     const { address, seen } = await rawServer((connection, request) =>
       connection === 1 && request === 1 ? OK + extra : OK,
     );
@@ -372,10 +418,31 @@ describe("Step 4: A client-side connection pool", () => {
     expect(
       seen,
       `requests the server received, and on which connection. After the response, the chunk ` +
-        `held ${show(extra)}: the parser is not between messages, so the connection cannot be ` +
-        "trusted: after the final response, the parser must be between messages, with nothing " +
-        "more in the chunk.",
+        `held ${show(extra)}: bytes nobody asked for, so the connection cannot be trusted. ` +
+        "Reuse a connection only when the final response ended the chunk and the parser is " +
+        "between messages.",
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
+  });
+
+  test("rejects a malformed response with lesson 03's HttpError", async () => {
+    const { address } = await rawServer(() => "HTTP/1.1 abc\r\n\r\n");
+    const client = pool(address);
+    const error = await rejection(
+      client.request({ path: "/bad" }),
+      "A response whose status line is malformed must reject with lesson 03's HttpError, " +
+        "from the ResponseParser.",
+    );
+    expect(error, `rejected with: ${codeOf(error)}`).toBeInstanceOf(HttpError);
+  });
+
+  test("rejects a request whose header value holds a line break, before it is sent", async () => {
+    const { address, seen } = await rawServer(() => OK);
+    const client = pool(address);
+    await expect(
+      client.request({ path: "/", headers: { "X-Note": "a\r\nX-Injected: yes" } }),
+      "a header value with CR LF would start a header field of its own (RFC 9110 §5.5)",
+    ).rejects.toThrow();
+    expect(seen, "requests the server received").toEqual([]);
   });
 
   test("skips a 1xx interim response and resolves with the final one (RFC 9110 §15.2)", async () => {

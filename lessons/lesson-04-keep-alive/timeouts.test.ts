@@ -124,10 +124,12 @@ describe("Step 3: Timeouts and limits", () => {
     const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
-    // Half a head: now the headers timer runs too.
-    const halfRead = once(serverSide, "data");
-    await client.send("GET /profile/124 HTTP/1.1\r\n");
-    await served.wait(halfRead, "the server to read half a head");
+    // Half a head, in two chunks: now the headers timer runs too, one for the head.
+    for (const piece of ["GET /profile/124 HTTP/1.1\r\n", "Host: x\r\n"]) {
+      const read = serverHasRead(serverSide, piece.length);
+      await client.send(piece);
+      await served.wait(read, "the server to read half a head");
+    }
     expect(
       vi.getTimerCount(),
       "timers pending while half a head has arrived: the headers timer at least (Step 3)",
@@ -138,8 +140,13 @@ describe("Step 3: Timeouts and limits", () => {
     expect(
       vi.getTimerCount(),
       "timers still pending after the client closed the connection: a timer left running " +
-        "would fire on a closed connection, and keeps the process alive",
+        "would fire on a closed connection, and keeps the process alive (a head's later bytes " +
+        "must not start a timer of their own)",
     ).toBe(0);
+    expect(served.server.stats(), "the server's count of open connections").toMatchObject({
+      connectionsOpened: 1,
+      connectionsOpen: 0,
+    });
   });
 
   test("stops reading while the client does not read its responses, then answers every request in order", async () => {
