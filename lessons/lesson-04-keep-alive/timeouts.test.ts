@@ -115,6 +115,63 @@ describe("Step 3: Timeouts and limits", () => {
     expect(timeout?.headers["connection"]).toBe("close");
   });
 
+  test("keeps the idle timer off while a head arrives slowly, within headersTimeoutMs", async () => {
+    // 200 ms: the half head below must reach the server before the connection has been idle
+    // that long, even on a loaded machine.
+    const served = await serve({ idleTimeoutMs: 200, headersTimeoutMs: 10_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    await servedAndKept(client);
+    const half = "GET /profile/124 HTTP/1.1\r\n";
+    const read = serverHasRead(peer, half.length);
+    await client.send(half);
+    await served.wait(read, "the server to read half a head");
+    // The sign that idleTimeoutMs has passed: a silent connection opened after the head began,
+    // closed by its own idle timer.
+    const silent = await served.open();
+    await silent.closed(
+      "a silent second connection closed by its idle timer (200 ms): a connection that never " +
+        "sends a byte is idle from the start",
+    );
+    await client.send("Host: x\r\n\r\n");
+    const [, second] = await client.responses(
+      2,
+      "the response to a head that took longer than idleTimeoutMs to arrive: a connection with " +
+        "a request under way is not idle (the headers timeout, not the idle one, bounds a head)",
+    );
+    expect(second?.status).toBe(200);
+  });
+
+  test("stops the headers timer once the head is complete, while the body still arrives", async () => {
+    const served = await serve({ headersTimeoutMs: 100, idleTimeoutMs: 10_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    const body = '{"name":"Ed"}';
+    // The head in two chunks, so that its timer starts; then the first bytes of the body.
+    for (const piece of [
+      "POST /profile HTTP/1.1\r\n",
+      `Host: x\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 4)}`,
+    ]) {
+      const read = serverHasRead(peer, piece.length);
+      await client.send(piece);
+      await served.wait(read, "the server to read the POST's head");
+    }
+    // The sign that headersTimeoutMs has passed: a second connection whose head never ends,
+    // answered 408 by its own headers timer.
+    const other = await served.open();
+    await other.send("GET / HTTP/1.1\r\n");
+    await other.closed("408 and a FIN for a head left unfinished for 100 ms (headersTimeoutMs)");
+    await client.send(body.slice(4));
+    const [response] = await client.responses(
+      1,
+      "the response to the POST: its head was complete in time, and a body is not bounded by " +
+        "the headers timeout",
+    );
+    expect(response.status, summary(response)).toBe(201);
+  });
+
   test("clears its timers when the client closes the connection", async () => {
     // Only setTimeout and clearTimeout are faked: sockets work as usual, and the test can count
     // the timers the server has left.
