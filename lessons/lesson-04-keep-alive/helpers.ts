@@ -136,7 +136,7 @@ export class HttpClient {
     return within(
       Promise.race([promise, this.broken]),
       () =>
-        `Nothing more after ${PATIENCE_MS} ms. Expected ${expectation}.\n` +
+        `Nothing more after ${PATIENCE_MS} ms. Expected ${expectation.replace(/\.$/, "")}.\n` +
         `  sent:     ${show(this.sent, 300)}\n` +
         `  received: ${show(this.received, 300)}`,
     );
