@@ -95,6 +95,7 @@ export const POOL_DEFAULTS = { maxSockets: 6, idleTimeoutMs: 4_000 } as const;
  *   ones after their response.
  */
 export function createPool(options: PoolOptions): Pool {
+  // TODO (Step 4): a pool that follows the rules above, one named state per connection.
   return todo("lesson-04-keep-alive", "createPool()", "Step 4");
 }
 
