@@ -371,6 +371,22 @@ describe("Step 4: A client-side connection pool", () => {
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
   });
 
+  test("keeps its other idle connections when it closes one whose response said Connection: close", async () => {
+    // Each connection's second response says close.
+    const { address, seen } = await rawServer((_connection, request) =>
+      request === 2 ? "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok" : OK,
+    );
+    const client = pool(address, { maxSockets: 2 });
+    await Promise.all([client.request({ path: "/a" }), client.request({ path: "/b" })]);
+    await client.request({ path: "/c" }); // on one of them, which then closes
+    await client.request({ path: "/d" }); // on the other, still idle
+    expect(
+      client.stats.opened,
+      `connections opened (requests seen: ${seen.join(", ")}). Closing the connection that ` +
+        "said close must leave the other idle connection in the pool",
+    ).toBe(2);
+  });
+
   test("reuses the most recently used idle connection first", async () => {
     // The server answers with the number of the connection a request came on.
     const numbers = new WeakMap<net.Socket, number>();

@@ -122,11 +122,13 @@ describe("Step 3: Timeouts and limits", () => {
     const accepted = nextConnection(served.server);
     const client = await served.open();
     const peer = await accepted;
-    await servedAndKept(client);
-    const half = "GET /profile/124 HTTP/1.1\r\n";
-    const read = serverHasRead(peer, half.length);
-    await client.send(half);
-    await served.wait(read, "the server to read half a head");
+    // A request and the first half of the next head, in one write: the response goes out while
+    // the next head is still arriving.
+    const first = Buffer.concat([GET_123, Buffer.from("GET /profile/124 HTTP/1.1\r\n")]);
+    const read = serverHasRead(peer, first.length);
+    await client.send(first);
+    await served.wait(read, "the server to read a request and half a head");
+    await client.responses(1, "the response to the first request");
     // The sign that idleTimeoutMs has passed: a silent connection opened after the head began,
     // closed by its own idle timer.
     const silent = await served.open();
@@ -291,6 +293,27 @@ describe("Step 3: Timeouts and limits", () => {
       "/4",
       "/5",
     ]);
+  });
+
+  test("stops reading as soon as maxPipelinedRequests requests are unanswered", async () => {
+    const release = deferred();
+    const handler: Handler = async () => {
+      await release.promise;
+      return json(200, {});
+    };
+    const served = await serve({ handler, maxPipelinedRequests: 2 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const serverSide = await accepted;
+    const pausedNow = once(serverSide, "pause");
+    await client.send(Buffer.concat([GET_123, GET_124]));
+    await served.wait(
+      pausedNow,
+      "the server to stop reading (socket.pause()) with exactly 2 (maxPipelinedRequests) " +
+        "requests unanswered: at the cap, not one past it",
+    );
+    release.resolve();
+    await client.responses(2);
   });
 
   test("destroys a half-closed connection whose client never closes its side, after idleTimeoutMs", async () => {
