@@ -10,8 +10,13 @@
  * response on purpose. Keeping them open brings three jobs: answer pipelined requests in order,
  * close connections nobody uses, and stop reading from a client that does not read its answers.
  *
- * As given, serveConnection() works the way lesson 03's did: one request, `Connection: close`,
- * FIN. The TODOs say where it becomes persistent. createServer() and answer() are given.
+ * Each connection is a small record (`Connection`), and the socket's events go to module-level
+ * functions that take it (`socketOnData`, `socketOnEnd`, ...), as in Node's own HTTP server.
+ *
+ * As given, this is lesson 03's server in that shape, and it works: one request per connection,
+ * answered with `Connection: close`, then FIN. createServer(), answer(), the types and the
+ * stats are given and stay as they are. The TODOs mark what you change, step by step; the
+ * functions and fields you add to do it are yours to design.
  */
 import net from "node:net";
 import { HttpError, RequestParser, type HttpRequest } from "#reference/lesson-03-http/parser.ts";
@@ -22,6 +27,7 @@ import {
   type HttpResponse,
 } from "#reference/lesson-03-http/response.ts";
 import { createProfileApi } from "#reference/lesson-03-http/routes.ts";
+// Step 1 uses these.
 import { connectionFields, persists } from "./persistence.ts";
 
 /** Lesson 03's handler, which may now answer later: a slow answer is what blocks a pipeline. */
@@ -70,7 +76,7 @@ export function createServer(options: ServerOptions = {}): KeepAliveServer {
     maxPipelinedRequests: options.maxPipelinedRequests ?? DEFAULTS.maxPipelinedRequests,
   };
   const stats: ServerStats = { connectionsOpened: 0, connectionsOpen: 0, requests: 0 };
-  // allowHalfOpen: a client may send its requests and then its FIN (`printf ... | nc -N`), and
+  // allowHalfOpen: a client may send its requests and then its FIN (a half-close), and
   // still read the answers. noDelay: a response leaves in one write, so Nagle could only delay it.
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     serveConnection(socket, settings, stats);
@@ -78,166 +84,183 @@ export function createServer(options: ServerOptions = {}): KeepAliveServer {
   return Object.assign(server, { stats: (): ServerStats => ({ ...stats }) });
 }
 
-/** Methods whose requests may be handled side by side (RFC 9110 §9.2.1). */
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-
-/** One request and, once the handler has answered, its response's bytes. */
+/**
+ * One request and, once the handler has answered, its response's bytes. Step 2: the connection
+ * keeps a queue of these, one per request, in the order the requests arrived.
+ */
 interface Exchange {
   /** Undefined for an answer the server makes itself (a refusal, a 408): ready at once. */
   request: HttpRequest | undefined;
   /** The response's Connection and Keep-Alive fields, fixed when the request arrived. */
-  connection: Record<string, string>;
+  fields: Record<string, string>;
   state: "waiting" | "running" | "ready";
   bytes?: Buffer;
 }
 
 /**
- * One connection, from its first byte to its close. As given: one request, then close.
+ * Where a connection stands:
+ * - "open": reading requests;
+ * - "closing": the last exchange is queued (a request with close, the request limit, an error, a
+ *   timeout, the client's FIN). No request is read any more; once the queue is written, FIN;
+ * - "closed": the socket is closed or being destroyed. Nothing more to do.
  */
-export function serveConnection(socket: net.Socket, settings: Settings, stats: ServerStats): void {
-  const parser = new RequestParser();
-  let answered = false;
-  // TODO (Step 1): A count of requests served on this connection (`served`), and a flag
-  // `finished` in place of `answered`: set once the last request is accepted; no further request
-  // is read, and the connection closes after the last response is written.
-  // TODO (Step 2): A queue of Exchanges not yet written, in the order their requests arrived.
-  // TODO (Step 3): A flag for backpressure (false from a write() that returned false until
-  // "drain"), and two timers: idle and headers.
+type ConnectionState = "open" | "closing" | "closed";
 
+/** Everything one connection needs. */
+interface Connection {
+  readonly socket: net.Socket;
+  readonly parser: RequestParser;
+  readonly settings: Settings;
+  readonly stats: ServerStats;
+  state: ConnectionState;
+  // TODO (Step 1): what the connection must remember to apply maxRequestsPerConnection.
+  // TODO (Step 2): the Exchanges not yet written, in the order their requests arrived.
+  // TODO (Step 3): the idle timer and the headers timer.
+}
+
+/** One connection, from its first byte to its close. */
+export function serveConnection(socket: net.Socket, settings: Settings, stats: ServerStats): void {
+  const connection: Connection = {
+    socket,
+    parser: new RequestParser(),
+    settings,
+    stats,
+    state: "open",
+  };
   stats.connectionsOpened += 1;
   stats.connectionsOpen += 1;
-  socket.on("data", onData);
-  socket.on("end", onEnd);
-  socket.on("close", onClose);
+  socket.on("data", (chunk: Buffer) => socketOnData(connection, chunk));
+  socket.on("end", () => socketOnEnd(connection));
+  socket.on("close", () => socketOnClose(connection));
   // A client that resets the connection is not the server's problem; without a listener the
   // "error" event would crash the process, and every other client with it.
-  socket.on("error", onError);
-  // TODO (Step 3): Listen for "drain". A connection that never sends a byte is idle from the
-  // start: arm the idle timer.
+  socket.on("error", () => socketOnError(connection));
+  // TODO (Step 3): Backpressure: when a write() returns false, the socket emits "drain" once the
+  // client has read what was waiting; listen for it.
+  // TODO (Step 3): RFC 9112 §9.5: a server may close a connection nobody uses, with a graceful
+  // close (FIN) and no response. A connection that never sends a byte is idle from the start.
+}
 
-  function onData(chunk: Buffer): void {
-    // After the last exchange, bytes are read and dropped while the connection closes: closing
-    // with unread bytes would send a reset, which can destroy responses the client has not read.
-    if (answered) return;
-    let requests: readonly HttpRequest[];
-    let failure: HttpError | undefined;
-    try {
-      requests = parser.feed(chunk);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      // The requests completed before the malformed byte, in the same chunk, are whole.
-      requests = parser.completedBeforeError;
-      failure = error;
-    }
-    // TODO (Step 3): watchTimers(requests.length > 0).
-    for (const request of requests) accept(request);
-    // A framing error leaves the rest of the stream meaningless: answer it after every request
-    // before it, then close.
-    // TODO (Step 2): Queue it behind the requests before it: finish(errorResponse(failure)).
-    if (failure !== undefined && !answered) {
-      reply(Promise.resolve(serializeResponse(errorResponse(failure))));
-    }
-  }
+// --- The socket's events --------------------------------------------------------------------
 
-  // TODO (Step 3): watchTimers(completed): after each chunk, from where the parser stands
-  // (parser.phase). The idle timer runs only while nothing is owed: the bytes of a request (or a
-  // request completed in this chunk) clear it, and only progress() arms it again, once the queue
-  // is empty. A request that has arrived but is not answered yet (queued, running in a slow
-  // handler, unwritten) keeps it off, however long that takes. A head under way runs the headers
-  // timer. That one starts at the chunk with the head's first byte and is not restarted by later
-  // bytes: a client that sends one byte every few seconds (slowloris) must not hold the connection
-  // forever. A request completed in this chunk: a head still arriving is the next one's, with its
-  // own clock. stopHeadersTimer(): clear the timer and forget it.
-
-  /** A complete request, in arrival order. */
-  function accept(request: HttpRequest): void {
-    // TODO (Step 1): RFC 9112 §9.6: after the request with "close", "The server MUST NOT process
-    // any further requests received on that connection." Count the request; it is the last one
-    // unless it persists() and the connection has served fewer than maxRequestsPerConnection;
-    // its response's fields are connectionFields({ open, idleTimeoutMs, remaining }). The last
-    // one sets finished. For now, answer at once, and end() only after the last response.
-    // TODO (Step 2): Push an Exchange ("waiting") instead of answering at once; then progress().
-    if (answered) return;
-    stats.requests += 1;
-    reply(answer(settings.handler, request, { Connection: "close" }));
-  }
-
-  // TODO (Step 2): finish(response): the server's own last answer (an error, a timeout), after
-  // every response before it. Unless finished: set finished, stop the headers timer, push a
-  // "ready" exchange with the bytes of the response and { Connection: "close" }, progress().
-
-  // TODO (Step 2): progress(), after anything happened: unless the socket is destroyed,
-  // startHandlers(), flush(), closeWhenDone(), pauseWhenFull() (Step 3); and if the queue is
-  // empty, the parser is "between" requests and the connection is not finished, arm the idle
-  // timer.
-
-  // TODO (Step 2): startHandlers(). RFC 9112 §9.3.2: "A server MAY process a sequence of
-  // pipelined requests in parallel if they all have safe methods (Section 9.2.1 of [HTTP]), but it
-  // MUST send the corresponding responses in the same order that the requests were received." So
-  // a GET starts while earlier GETs run; a POST waits for everything before it, and everything
-  // after it waits for the POST. Walk the queue (at most maxPipelinedRequests entries) and run()
-  // each waiting exchange that may start; stop at the first that may not.
-
-  // TODO (Step 2): run(exchange, request): mark it running; when answer() resolves, keep the
-  // bytes, mark it ready, progress().
-
-  // TODO (Step 2): flush(): write the ready responses at the front of the queue. A ready response
-  // behind one that is not waits: that is head-of-line blocking. Corked, the responses ready now
-  // leave in one write, not one small segment each. (Step 3: stop when write() returns false.)
-
-  // TODO (Step 2): closeWhenDone(): when finished and the queue is empty (and not ended yet),
-  // socket.end(). (Step 3: a client that never closes its side is destroyed after the idle
-  // timeout: a half-closed connection that lingers forever is a leak.)
-
-  // TODO (Step 3): pauseWhenFull(). Backpressure: while the client does not read what the server
-  // writes, or has the maximum of unanswered requests, read no more from it. Its requests wait in
-  // the kernel's buffers, and TCP's flow control slows the client down.
-
-  // TODO (Step 3): armIdleTimer(), onIdleTimeout(): RFC 9112 §9.5: "A client or server that
-  // wishes to time out SHOULD issue a graceful close on the connection." Nothing is owed, so no
-  // response: set finished, progress().
-
-  // TODO (Step 3): onHeadersTimeout(). RFC 9110 §15.5.9: 408 means "the server did not receive a
-  // complete request message within the time that it was prepared to wait. [...] If the current
-  // connection is not usable (e.g., as it would be in HTTP/1.1 because request delimitation is
-  // lost), a "close" connection option should be sent." Half a head is such a connection:
-  // finish(json(408, ...)).
-
-  // TODO (Step 3): onDrain(): writable again, progress().
-
-  /** As given: the one response, then FIN. Anything after it is read and dropped. */
-  function reply(bytes: Promise<Buffer>): void {
-    answered = true;
-    void bytes.then((response) => socket.end(response));
-  }
-
-  function onEnd(): void {
-    // The client will send nothing more (a half-close): answer what it asked, then close.
-    // TODO (Step 2): Set finished, progress().
-  }
-
-  function onClose(): void {
-    // TODO (Step 3): Timers are cleared with the connection, so none fires on a closed socket or
-    // holds the process open. Empty the queue.
-    stats.connectionsOpen -= 1;
-  }
-
-  function onError(): void {
-    socket.destroy();
+/** As given: the whole of it stays. */
+function socketOnData(connection: Connection, chunk: Buffer): void {
+  // After the last exchange, bytes are read and dropped while the connection closes: closing
+  // with unread bytes would send a reset, which can destroy responses the client has not read.
+  if (connection.state !== "open") return;
+  try {
+    readRequests(connection, chunk);
+  } catch (error) {
+    // Not bad input (that is an HttpError, answered in readRequests) but a bug: it ends this
+    // connection, not the server. The error goes to the socket's "error" listeners.
+    destroy(connection, error);
   }
 }
+
+function socketOnEnd(connection: Connection): void {
+  // The client will send nothing more (a half-close). As given: with nothing asked, close.
+  // TODO (Step 2): The server is created with allowHalfOpen: a client may send its requests, then
+  // its FIN, and still expect every answer. Answer every request already read, then close.
+  if (connection.state !== "open") return;
+  connection.state = "closing";
+  connection.socket.end();
+}
+
+function socketOnClose(connection: Connection): void {
+  connection.state = "closed";
+  connection.stats.connectionsOpen -= 1;
+  // TODO (Step 3): Clear the connection's timers with it, so that none fires on a closed socket
+  // or holds the process open.
+}
+
+function socketOnError(connection: Connection): void {
+  // A reset or a failed write: the socket destroys itself, and "close" follows.
+  connection.state = "closed";
+}
+
+// --- Reading ----------------------------------------------------------------------------------
+
+/** Feeds a chunk to the parser and answers what it completes, in order. */
+function readRequests(connection: Connection, chunk: Buffer): void {
+  const { parser } = connection;
+  let requests: readonly HttpRequest[];
+  let failure: HttpError | undefined;
+  try {
+    requests = parser.feed(chunk);
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    // The requests completed before the malformed byte, in the same chunk, are whole.
+    requests = parser.completedBeforeError;
+    failure = error;
+  }
+  // TODO (Step 3): Timers, from where the parser stands after this chunk (parser.phase): the
+  // idle timer runs only while nothing is owed (no request arriving, queued, running, or
+  // unwritten). A head under way runs the headers timer, started by the chunk with the head's
+  // first byte and NOT restarted by later bytes of the same head (a slowloris client trickles
+  // one byte at a time); it stops when the head is complete.
+  for (const request of requests) accept(connection, request);
+  // A framing error leaves the rest of the stream meaningless: answer it, then close.
+  // TODO (Step 2): Answer it after every request before it, with Connection: close.
+  if (failure !== undefined && connection.state === "open") {
+    reply(connection, Promise.resolve(serializeResponse(errorResponse(failure))));
+  }
+}
+
+/** A complete request, in arrival order. As given: it is answered at once, and is the last. */
+function accept(connection: Connection, request: HttpRequest): void {
+  // RFC 9112 §9.6: after the request with "close", "The server MUST NOT process any further
+  // requests received on that connection."
+  if (connection.state !== "open") return;
+  connection.stats.requests += 1;
+  // TODO (Step 1): RFC 9112 §9.3: the connection persists after this request unless persists()
+  // says otherwise, or the connection has served maxRequestsPerConnection requests. The response
+  // says which with connectionFields() (Keep-Alive: max= counts the requests left). Only the
+  // last request's response is followed by FIN.
+  // TODO (Step 2): RFC 9112 §9.3.2: pipelined requests are answered in the order they arrived,
+  // even when a later one is ready first. Safe methods (RFC 9110 §9.2.1) may run side by side; an
+  // unsafe one runs alone, after every request before it. At most maxPipelinedRequests run or
+  // wait to be written (Step 3: then read no more). The responses ready at the front of the queue
+  // go out together.
+  reply(connection, answer(connection.settings.handler, request, { Connection: "close" }));
+}
+
+/** As given: the one response, then FIN. Anything after it is read and dropped. */
+function reply(connection: Connection, bytes: Promise<Buffer>): void {
+  connection.state = "closing";
+  void bytes.then((response) => connection.socket.end(response));
+  // TODO (Step 3): Backpressure: while a write() has returned false and "drain" has not come,
+  // write no more and read no more (socket.pause()); on "drain", go on (socket.resume()).
+  // TODO (Step 3): A client that never closes its side after the server's FIN is destroyed an
+  // idle timeout later: a half-closed connection must not linger forever.
+}
+
+function destroy(connection: Connection, error?: unknown): void {
+  connection.state = "closed";
+  connection.socket.destroy(error instanceof Error ? error : undefined);
+}
+
+// TODO (Step 3): The timeouts. Idle: RFC 9112 §9.5, "A client or server that wishes to time out
+// SHOULD issue a graceful close on the connection": a FIN and no response, since nothing was
+// asked. Headers: RFC 9110 §15.5.9, 408 means "the server did not receive a complete request
+// message within the time that it was prepared to wait. [...] If the current connection is not
+// usable (e.g., as it would be in HTTP/1.1 because request delimitation is lost), a "close"
+// connection option should be sent." Half a head is such a connection: 408 with
+// Connection: close, after every response before it, then FIN. Use setTimeout and clearTimeout.
 
 /** The response's bytes; a handler that throws or rejects gets a 500, not a dead connection. */
 async function answer(
   handler: Handler,
   request: HttpRequest,
-  connection: Record<string, string>,
+  fields: Record<string, string>,
 ): Promise<Buffer> {
   const head = request.method === "HEAD";
   try {
-    return serializeResponse(await handler(request), { connection, head });
+    return serializeResponse(await handler(request), { connection: fields, head });
   } catch (error) {
     console.error(`${request.method} ${request.target} failed:`, error);
-    return serializeResponse(json(500, { error: "Internal server error" }), { connection, head });
+    return serializeResponse(json(500, { error: "Internal server error" }), {
+      connection: fields,
+      head,
+    });
   }
 }

@@ -1,13 +1,19 @@
-/** Test helpers for lesson 04: a raw client that keeps its connection, and responses read back. */
-import { once } from "node:events";
+/**
+ * Test helpers for lesson 04: a server under test whose own errors fail the test at once, and a
+ * raw client that reads HTTP responses back. The raw client, the chunking and the waits are the
+ * course's shared ones (shared/testing/); what is here is specific to persistent HTTP.
+ */
 import type net from "node:net";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { ResponseParser, type ClientResponse } from "#reference/lesson-03-http/client.ts";
+import {
+  createServer,
+  type KeepAliveServer,
+  type ServerOptions,
+} from "#lesson/lesson-04-keep-alive/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
-import { connect, Inbox, type Address } from "../../shared/testing/net.ts";
-
-export { crlf, oneByOne, splitAt } from "../lesson-03-http/helpers.ts";
-export { nextTurn };
+import { listen, type Address } from "../../shared/testing/net.ts";
+import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
+import { RawClient } from "../../shared/testing/raw.ts";
 
 /**
  * Every complete response in `bytes`, in order, framed as responses to GET (a response to HEAD
@@ -31,46 +37,77 @@ export function summary(response: ClientResponse | undefined): string {
   return `${status} ${fields.join(", ")} ${show(body, 80)}`;
 }
 
-/** A raw TCP client that keeps its connection open and remembers what it sent. */
-export class RawClient {
-  readonly socket: net.Socket;
-  readonly inbox: Inbox;
-  private readonly sentChunks: Buffer[] = [];
+/** A started server (closed when the test ends), and ways to wait on it. */
+export interface Served {
+  server: KeepAliveServer;
+  address: Address;
+  /** A raw connection to the server that reads HTTP responses. */
+  open(options?: { allowHalfOpen?: boolean }): Promise<HttpClient>;
+  /**
+   * `promise`, bounded: it fails after a while saying `expected`, and at once if the server
+   * destroys a connection with an error of its own.
+   */
+  wait<T>(promise: Promise<T>, expected: string, ms?: number): Promise<T>;
+}
 
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    this.inbox = new Inbox(socket);
+/**
+ * Starts the lesson's server on a free port. A server that throws while it handles a connection
+ * (a function not written yet, a bug) destroys that connection with the error: the test then
+ * fails at once with that error's message, instead of waiting for bytes that never come.
+ */
+export async function serve(options: ServerOptions = {}): Promise<Served> {
+  const server = createServer(options);
+  let fail: (error: Error) => void = () => {};
+  const broken = new Promise<never>((_resolve, reject) => (fail = reject));
+  broken.catch(() => {}); // read by whoever waits; nobody may be waiting when it happens
+  server.on("connection", (socket: net.Socket) => {
+    socket.on("error", (error: Error) => {
+      // A reset or a broken pipe (system errors, with a syscall) is the client's doing.
+      if ("syscall" in error) return;
+      fail(
+        new Error(`The server destroyed a connection with an error of its own: ${error.message}`, {
+          cause: error,
+        }),
+      );
+    });
+  });
+  const address = await listen(server);
+  return {
+    server,
+    address,
+    open: async (openOptions = {}) =>
+      new HttpClient(await RawClient.open(address, openOptions), broken),
+    wait: (promise, expected, ms = PATIENCE_MS) =>
+      within(Promise.race([promise, broken]), expected, ms),
+  };
+}
+
+/** The shared RawClient, reading HTTP responses; every wait is bounded. */
+export class HttpClient {
+  readonly raw: RawClient;
+  private readonly broken: Promise<never>;
+
+  constructor(raw: RawClient, broken: Promise<never>) {
+    this.raw = raw;
+    this.broken = broken;
   }
 
-  /**
-   * `allowHalfOpen: true` keeps the client's side open after the server's FIN, as a client that
-   * never closes would: Node otherwise ends its side at once.
-   */
-  static async open(
-    address: Address,
-    options: { allowHalfOpen?: boolean } = {},
-  ): Promise<RawClient> {
-    const socket = await connect(address, options);
-    // Each write leaves in its own segment: a split request really arrives in pieces.
-    socket.setNoDelay(true);
-    // The server may close or reset while the test still writes; what arrived is what counts.
-    socket.on("error", () => {});
-    return new RawClient(socket);
+  get socket(): net.Socket {
+    return this.raw.socket;
   }
 
   /** Everything sent so far, for failure messages. */
   get sent(): Buffer {
-    return Buffer.concat(this.sentChunks);
+    return this.raw.sent;
   }
 
-  /** Writes each chunk in turn, each handed to the kernel before the next. */
-  async send(...chunks: (Buffer | string)[]): Promise<void> {
-    for (const chunk of chunks) {
-      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk;
-      this.sentChunks.push(bytes);
-      if (!this.socket.writable) return;
-      await new Promise<void>((resolve) => this.socket.write(bytes, () => resolve()));
-    }
+  /** Everything received so far. */
+  get received(): Buffer {
+    return this.raw.received;
+  }
+
+  send(...chunks: (Buffer | string)[]): Promise<void> {
+    return this.raw.send(...chunks);
   }
 
   /** Resolves with the first `count` responses once they have all arrived. */
@@ -78,47 +115,30 @@ export class RawClient {
     count: number,
     expectation = `${count} responses`,
   ): Promise<[ClientResponse, ...ClientResponse[]]> {
-    const bytes = await this.inbox.until(
-      (received) => responsesIn(received).length >= count,
-      `${expectation} (sent: ${show(this.sent, 300)})`,
-    );
+    const arrived = this.raw.until((bytes) => responsesIn(bytes).length >= count, expectation);
+    const bytes = await this.bounded(arrived, expectation);
     const [first, ...rest] = responsesIn(bytes).slice(0, Math.max(count, 1));
     if (first === undefined) throw new Error(`No response arrived (sent: ${show(this.sent, 300)})`);
     return [first, ...rest];
   }
 
   /** Resolves with every byte received once the server has closed the connection. */
-  closed(): Promise<Buffer> {
-    return this.inbox.untilEnd();
+  closed(expectation = "the server to close the connection (a FIN)"): Promise<Buffer> {
+    return this.bounded(this.raw.closed(), expectation);
   }
-}
 
-/** A promise with its resolve function outside, for a test to settle when it chooses. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+  /** Resolves with everything received once `done(bytes)` holds. */
+  until(done: (bytes: Buffer) => boolean, expectation: string): Promise<Buffer> {
+    return this.bounded(this.raw.until(done, expectation), expectation);
+  }
 
-/** The server side of the next connection a server accepts. */
-export async function nextConnection(server: net.Server): Promise<net.Socket> {
-  const [socket] = (await once(server, "connection")) as [net.Socket];
-  return socket;
-}
-
-/**
- * Resolves once the server side of a connection has read `count` bytes. The server's own "data"
- * listener was added first, so by then it has parsed them all, however the bytes were cut into
- * chunks on the way.
- */
-export function serverHasRead(socket: net.Socket, count: number): Promise<void> {
-  return new Promise((resolve) => {
-    let read = 0;
-    socket.on("data", function onData(chunk: Buffer) {
-      read += chunk.length;
-      if (read < count) return;
-      socket.off("data", onData);
-      resolve();
-    });
-  });
+  private bounded<T>(promise: Promise<T>, expectation: string): Promise<T> {
+    return within(
+      Promise.race([promise, this.broken]),
+      () =>
+        `Nothing more after ${PATIENCE_MS} ms. Expected ${expectation.replace(/\.$/, "")}.\n` +
+        `  sent:     ${show(this.sent, 300)}\n` +
+        `  received: ${show(this.received, 300)}`,
+    );
+  }
 }

@@ -6,17 +6,23 @@ import {
   connectionOptions,
   persists,
 } from "#lesson/lesson-04-keep-alive/persistence.ts";
-import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { explain } from "../../shared/testing/bytes.ts";
+import { crlf } from "../../shared/testing/chunks.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { nextConnection, RawClient, serverHasRead } from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
-import { crlf, nextTurn, RawClient, responsesIn, summary } from "./helpers.ts";
+import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import { HttpClient, responsesIn, serve, summary } from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
 const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
 
 function request(version: HttpRequest["version"], connection?: string): HttpRequest {
-  const headers: Record<string, string> = connection === undefined ? {} : { connection };
+  // As lesson 03's parser keeps them: lowercase names, in an object with no prototype.
+  const headers: HttpRequest["headers"] = Object.create(null);
+  if (connection !== undefined) headers["connection"] = connection;
   return { method: "GET", target: "/", version, headers, body: Buffer.alloc(0) };
 }
 
@@ -70,7 +76,7 @@ describe("Step 1: Keep the connection open", () => {
   });
 
   test("answers a second request on the same connection, each response saying keep-alive", async () => {
-    const client = await RawClient.open(await listen(createServer()));
+    const client = await (await serve()).open();
     await client.send(GET_123);
     const [first] = await client.responses(1, "the response to the first GET");
     await client.send(GET_124);
@@ -94,7 +100,7 @@ describe("Step 1: Keep the connection open", () => {
   });
 
   test("after serving a request, answers Connection: close with Connection: close, then closes", async () => {
-    const client = await RawClient.open(await listen(createServer()));
+    const client = await (await serve()).open();
     await client.send(GET_123);
     const [first] = await client.responses(1);
     expect(first.headers["connection"], summary(first)).toBe("keep-alive");
@@ -110,8 +116,8 @@ describe("Step 1: Keep the connection open", () => {
   });
 
   test("keeps an HTTP/1.0 connection open only when the client sends Connection: keep-alive", async () => {
-    const address = await listen(createServer());
-    const keep = await RawClient.open(address);
+    const served = await serve();
+    const keep = await served.open();
     const ask = crlf("GET /profile/123 HTTP/1.0\nConnection: keep-alive\n\n");
     await keep.send(ask);
     const [kept] = await keep.responses(1);
@@ -122,14 +128,16 @@ describe("Step 1: Keep the connection open", () => {
     await keep.send(ask);
     await keep.responses(2, "a second response on the HTTP/1.0 keep-alive connection");
 
-    const plain = await RawClient.open(address);
+    const plain = await served.open();
     await plain.send(crlf("GET /profile/123 HTTP/1.0\n\n"));
-    const [closing] = responsesIn(await plain.closed());
+    const [closing] = responsesIn(
+      await plain.closed("the server's FIN after its response to HTTP/1.0 without keep-alive"),
+    );
     expect(closing?.headers["connection"], summary(closing)).toBe("close");
   });
 
   test("skips the body of a request whose route ignores it, and reads the next request from its first byte", async () => {
-    const client = await RawClient.open(await listen(createServer()));
+    const client = await (await serve()).open();
     // DELETE is refused (405) without a look at the body, which looks like a request of its own.
     const body = "GET /profile/999 HTTP/1.1\r\nHost: x\r\n\r\n";
     await client.send(
@@ -149,26 +157,58 @@ describe("Step 1: Keep the connection open", () => {
     ).toEqual([405, 200]);
   });
 
-  test("serves ten requests from node:http's keep-alive Agent on one connection, and ten with Connection: close on ten", async () => {
+  test("keeps serving other clients after one resets its connection", async () => {
+    // Not serve(): its own "error" listener on each connection would hide a missing one.
     const server = createServer();
     const address = await listen(server);
+    const accepted = nextConnection(server);
+    const rude = await RawClient.open(address);
+    const peer = await accepted;
+    expect(
+      peer.listenerCount("error"),
+      'listeners for "error" on the server\'s side of a connection. Without one, a client that ' +
+        "resets its connection (ECONNRESET) raises an error nobody handles, and Node ends the " +
+        "whole process: every other client with it",
+    ).toBeGreaterThan(0);
+    const closed = new Promise((resolve) => peer.once("close", resolve));
+    const half = "GET /profile/123 HTTP/1.1\r\nHost: x\r\n";
+    const read = serverHasRead(peer, half.length);
+    await rude.send(half);
+    await within(read, "the server to read the first line of the request");
+    rude.socket.resetAndDestroy();
+    await within(closed, "the server's side of the reset connection to close");
+    const other = new HttpClient(await RawClient.open(address), new Promise<never>(() => {}));
+    await other.send(GET_123);
+    await other.responses(1, "a response to another client after the reset");
+    await other.send(GET_124);
+    await other.responses(2, "a second response on that client's persistent connection");
+  });
+
+  test("serves ten requests from node:http's keep-alive Agent on one connection, and ten with Connection: close on ten", async () => {
+    const { server, address, wait } = await serve();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     onTestFinished(() => agent.destroy());
-    for (let i = 0; i < 10; i++) expect(await get(address, "/profile/123", { agent })).toBe(200);
+    for (let i = 0; i < 10; i++) {
+      const status = get(address, "/profile/123", { agent });
+      expect(await wait(status, `node:http's response to keep-alive request ${i + 1}`)).toBe(200);
+    }
     expect(server.stats().connectionsOpened, "ten requests through a keep-alive Agent").toBe(1);
     for (let i = 0; i < 10; i++) {
       const options = { agent: false, headers: { Connection: "close" } } as const;
-      expect(await get(address, "/profile/123", options)).toBe(200);
+      const status = get(address, "/profile/123", options);
+      expect(await wait(status, `node:http's response to Connection: close request ${i + 1}`)).toBe(
+        200,
+      );
     }
     expect(server.stats()).toMatchObject({ connectionsOpened: 11, requests: 20 });
   });
 
   test("lets Node's fetch reuse one connection for sequential requests", async () => {
-    const server = createServer();
-    const { host, port } = await listen(server);
+    const { server, address, wait } = await serve();
+    const { host, port } = address;
     for (const id of [123, 124, 123]) {
-      const response = await fetch(`http://${host}:${port}/profile/${id}`);
-      expect(await response.json()).toMatchObject({ id });
+      const body = fetch(`http://${host}:${port}/profile/${id}`).then((r) => r.json());
+      expect(await wait(body, `fetch's response for /profile/${id}`)).toMatchObject({ id });
       // fetch (undici) hands the connection back to its pool one event-loop turn after the
       // response ends: its HTTP/1.1 client defers that with setImmediate, so that a server which
       // closes the connection after promising to keep it has a turn to show it. Until then the
@@ -182,13 +222,15 @@ describe("Step 1: Keep the connection open", () => {
   testWithTool("curl", "install curl")(
     "makes curl -v say it re-uses the connection for a second URL",
     async () => {
-      const server = createServer();
-      const { host, port } = await listen(server);
-      const { stderr } = await run("curl", [
+      const { server, address, wait } = await serve();
+      const { host, port } = address;
+      const curl = run("curl", [
         "-sv",
         `http://${host}:${port}/profile/123`,
         `http://${host}:${port}/profile/124`,
       ]);
+      // Starting a process takes longer than a request: a longer bound than the others.
+      const { stderr } = await wait(curl, "curl to finish its two requests", 4_000);
       // curl 7 prints "Re-using existing connection #0", curl 8 "Reusing existing http:
       // connection".
       expect(stderr, "curl -v's own lines (*) should report the reuse").toMatch(

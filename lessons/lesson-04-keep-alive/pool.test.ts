@@ -3,17 +3,25 @@ import http from "node:http";
 import net from "node:net";
 import { describe, expect, onTestFinished, test } from "vitest";
 import type { ClientResponse } from "#reference/lesson-03-http/client.ts";
-import { RequestParser } from "#reference/lesson-03-http/parser.ts";
+import { HttpError, RequestParser } from "#reference/lesson-03-http/parser.ts";
 import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
-import { createPool, type Pool, type PoolOptions } from "#lesson/lesson-04-keep-alive/pool.ts";
-import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
+import {
+  createPool,
+  type Pool,
+  type PoolOptions,
+  type PoolRequest,
+} from "#lesson/lesson-04-keep-alive/pool.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
-import { deferred, summary } from "./helpers.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deferred } from "../../shared/testing/raw.ts";
+import { serve, summary } from "./helpers.ts";
 
 /**
- * A pool that is closed when the test ends. An unwritten close() is not reported a second time:
- * the test has already failed on the first stub it called.
+ * A pool that is closed when the test ends, whose requests fail with a message instead of
+ * hanging when no response ever comes. An unwritten close() is not reported a second time: the
+ * test has already failed on the first stub it called.
  */
 function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
   const created = createPool({ ...address, ...options });
@@ -24,7 +32,21 @@ function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
       if ((error as { code?: unknown }).code !== "COURSE_NOT_IMPLEMENTED") throw error;
     }
   });
-  return created;
+  return {
+    request: (request?: PoolRequest) =>
+      within(
+        created.request(request),
+        () =>
+          `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
+          `neither resolved nor rejected. Every request settles: with its response, or with an ` +
+          `error when its connection closes under it. Pool stats then: ` +
+          JSON.stringify(created.stats),
+      ),
+    close: () => created.close(),
+    get stats() {
+      return created.stats;
+    },
+  };
 }
 
 /** The error a request rejects with; if it resolves instead, a failure that says why it should not. */
@@ -52,10 +74,16 @@ const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 /**
  * A raw server: `reply(connection, request)` (both counted from 1) gives the bytes to write for
- * each request, in one write, or null to destroy the connection without a byte. It never closes
+ * each request, in one write, or null to destroy the connection without a byte, or
+ * `{ thenClose }` to write those bytes and close, or `{ thenReset }` to write them and reset. It never closes
  * a connection otherwise. `seen` lists each request and the connection it came on.
  */
-async function rawServer(reply: (connection: number, request: number) => string | null) {
+async function rawServer(
+  reply: (
+    connection: number,
+    request: number,
+  ) => string | null | { thenClose: string } | { thenReset: string },
+) {
   const seen: string[] = [];
   let connections = 0;
   const server = net.createServer((socket) => {
@@ -70,6 +98,14 @@ async function rawServer(reply: (connection: number, request: number) => string 
         const bytes = reply(connection, requests);
         if (bytes === null) {
           socket.destroy();
+          return;
+        }
+        if (typeof bytes === "object" && "thenClose" in bytes) {
+          socket.end(bytes.thenClose);
+          return;
+        }
+        if (typeof bytes === "object") {
+          socket.write(bytes.thenReset, () => socket.resetAndDestroy());
           return;
         }
         socket.write(bytes);
@@ -114,12 +150,20 @@ describe("Step 4: A client-side connection pool", () => {
     async function nextArrival(count: number): Promise<string[]> {
       while (arrived.length < count) {
         arrival.next = deferred<string>();
-        await arrival.next.promise;
+        await within(
+          arrival.next.promise,
+          `request ${arrived.length + 1} to reach the server (arrived so far: ${arrived.join(", ")}). ` +
+            "With maxSockets: 2, a request waits for a connection only while two are busy; " +
+            "one that is freed goes to the oldest waiting request.",
+        );
       }
       return arrived.slice(0, count);
     }
     const client = pool(address, { maxSockets: 2 });
-    const responses = ["/1", "/2", "/3", "/4", "/5"].map((path) => client.request({ path }));
+    // Settled, not awaited yet: a request that fails early is reported at the end, not lost.
+    const responses = Promise.allSettled(
+      ["/1", "/2", "/3", "/4", "/5"].map((path) => client.request({ path })),
+    );
     expect((await nextArrival(2)).sort()).toEqual(["/1", "/2"]);
     expect(client.stats).toMatchObject({ open: 2, busy: 2, queued: 3 });
     holds.get("/1")?.();
@@ -130,7 +174,10 @@ describe("Step 4: A client-side connection pool", () => {
     expect((await nextArrival(5))[4]).toBe("/5");
     holds.get("/4")?.();
     holds.get("/5")?.();
-    const bodies = (await Promise.all(responses)).map((r) => r.body.toString("utf8"));
+    const bodies = (await responses).map((outcome) => {
+      if (outcome.status === "rejected") throw outcome.reason;
+      return outcome.value.body.toString("utf8");
+    });
     expect(bodies).toEqual(["/1", "/2", "/3", "/4", "/5"]);
     expect(connections(), "connections opened with maxSockets: 2").toBe(2);
   });
@@ -176,7 +223,7 @@ describe("Step 4: A client-side connection pool", () => {
     const [serverSide] = await accepted;
     const closed = once(serverSide, "close");
     server.closeIdleConnections();
-    await closed;
+    await within(closed, "the server to close its idle connection");
     const response = await client.request({ path: "/again" });
     expect(response.status).toBe(200);
     expect(connections(), "the closed connection and its replacement").toBe(2);
@@ -200,6 +247,53 @@ describe("Step 4: A client-side connection pool", () => {
     expect(client.stats.retries).toBe(1);
   });
 
+  test("puts a retried request back at the front of the line, ahead of requests queued after it", async () => {
+    const { address, seen } = await racingServer(
+      (connection, request) => connection > 1 || request === 1,
+    );
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/first" });
+    const again = client.request({ path: "/again" });
+    const later = client.request({ path: "/later" });
+    await Promise.all([again, later]);
+    expect(
+      seen,
+      "requests the server received, and on which connection. /again was sent first and met " +
+        "the idle-close race: its retry is still first in line, before /later",
+    ).toEqual([
+      "GET /first on connection 1",
+      "GET /again on connection 1",
+      "GET /again on connection 2",
+      "GET /later on connection 2",
+    ]);
+  });
+
+  test.each([
+    { how: "closes", reply: { thenClose: "HTTP/1.1 200 OK\r\nContent-Le" } },
+    { how: "is reset", reply: { thenReset: "HTTP/1.1 200 OK\r\nContent-Le" } },
+  ])(
+    "never retries a GET whose reused connection $how after part of the response",
+    async ({ reply }) => {
+      // Connection 1 answers its first request, then sends half a response and closes.
+      const { address, seen } = await rawServer((connection, request) =>
+        connection === 1 && request === 2 ? reply : OK,
+      );
+      const client = pool(address, { maxSockets: 1 });
+      await client.request({ path: "/first" });
+      await rejection(
+        client.request({ path: "/again" }),
+        "A GET whose connection closed after some bytes of its response must reject: the " +
+          "server saw the request and began to answer, so this is not the idle-close race " +
+          "(RFC 9112 §9.5), where the server never saw it.",
+      );
+      expect(seen, "requests the server received: no retry").toEqual([
+        "GET /first on connection 1",
+        "GET /again on connection 1",
+      ]);
+      expect(client.stats.retries).toBe(0);
+    },
+  );
+
   test("never retries a POST: it rejects with POOL_CONNECTION_CLOSED", async () => {
     const { address, seen } = await racingServer(
       (connection, request) => connection > 1 || request === 1,
@@ -212,8 +306,8 @@ describe("Step 4: A client-side connection pool", () => {
         "PoolError POOL_CONNECTION_CLOSED, not be sent again: a POST may have been applied. " +
         'RFC 9110 §9.2.2: "A client SHOULD NOT automatically retry a request with a ' +
         "non-idempotent method unless it has some means to know that the request semantics are " +
-        'actually idempotent"; RFC 9112 §9.3.1 sends clients there. Check retryOrReject(): ' +
-        "only a method in IDEMPOTENT_METHODS goes back to the queue.",
+        'actually idempotent"; RFC 9112 §9.3.1 sends clients there. Only a method in ' +
+        "IDEMPOTENT_METHODS is sent again.",
     );
     expect(error, "a POST may have been applied: RFC 9110 §9.2.2").toMatchObject({
       code: "POOL_CONNECTION_CLOSED",
@@ -231,8 +325,8 @@ describe("Step 4: A client-side connection pool", () => {
     const error = await rejection(
       client.request({ path: "/c" }),
       "A GET whose retry also met a connection that closed before any response byte must " +
-        "reject with PoolError POOL_CONNECTION_CLOSED: one retry, no more. Check " +
-        "retryOrReject(): job.retried.",
+        "reject with PoolError POOL_CONNECTION_CLOSED: one retry, no more (a server that closes " +
+        "twice is not in an idle-close race).",
     );
     expect(error).toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
     expect(seen.filter((line) => line.startsWith("GET /c"))).toHaveLength(2);
@@ -248,7 +342,7 @@ describe("Step 4: A client-side connection pool", () => {
       "A GET on a NEW connection that closed before any response byte must reject with " +
         "PoolError POOL_CONNECTION_CLOSED. The idle-close race (RFC 9112 §9.5) only happens on a " +
         "reused connection: a server that closes a fresh one did so for a reason of its own, and " +
-        "might do it again. Check retryOrReject(): connection.served > 0.",
+        "might do it again.",
     );
     expect(error).toMatchObject({ code: "POOL_CONNECTION_CLOSED" });
     expect(seen, "requests the server received, and on which connection").toEqual([
@@ -272,9 +366,25 @@ describe("Step 4: A client-side connection pool", () => {
       "requests the server received, and on which connection. RFC 9112 §9.6: " +
         '"A client that receives a "close" connection option MUST cease sending requests on ' +
         "that connection and close the connection after reading the response message " +
-        'containing the "close" connection option". Check complete(): persists(response) ' +
-        "decides reuse.",
+        'containing the "close" connection option". The response says whether the connection ' +
+        "persists (RFC 9112 §9.3), as a request does.",
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
+  });
+
+  test("keeps its other idle connections when it closes one whose response said Connection: close", async () => {
+    // Each connection's second response says close.
+    const { address, seen } = await rawServer((_connection, request) =>
+      request === 2 ? "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok" : OK,
+    );
+    const client = pool(address, { maxSockets: 2 });
+    await Promise.all([client.request({ path: "/a" }), client.request({ path: "/b" })]);
+    await client.request({ path: "/c" }); // on one of them, which then closes
+    await client.request({ path: "/d" }); // on the other, still idle
+    expect(
+      client.stats.opened,
+      `connections opened (requests seen: ${seen.join(", ")}). Closing the connection that ` +
+        "said close must leave the other idle connection in the pool",
+    ).toBe(2);
   });
 
   test("reuses the most recently used idle connection first", async () => {
@@ -298,16 +408,21 @@ describe("Step 4: A client-side connection pool", () => {
     expect(
       next.body.toString("utf8"),
       `the connection that answered last (connections answered in order: ${finished.join(", ")}). ` +
-        "The most recently used goes first (LIFO), so the others stay idle and can time out. " +
-        "Check dispatch(): idle.pop(), not idle.shift().",
+        "The most recently used goes first (last in, first out), so the others stay idle and " +
+        "can time out.",
     ).toBe(finished[1]);
   });
 
-  test("never reuses a connection whose last chunk held the start of a response nobody asked for", async () => {
-    // Connection 1 answers its first request with the response and, in the same write, the start
-    // of an unrequested one. Small and in one write, it arrives in one chunk. Reused, the rest of
-    // that response would be read as the answer to the next request.
-    const extra = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsm";
+  test.each([
+    {
+      what: "the start of a response nobody asked for",
+      extra: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsm",
+    },
+    { what: "a whole response nobody asked for", extra: OK },
+  ])("never reuses a connection whose last chunk held $what", async ({ extra }) => {
+    // Connection 1 answers its first request with the response and, in the same write, more.
+    // Small and in one write, it arrives in one chunk. Reused, the rest would be read as the
+    // answer to the next request.
     const { address, seen } = await rawServer((connection, request) =>
       connection === 1 && request === 1 ? OK + extra : OK,
     );
@@ -319,9 +434,55 @@ describe("Step 4: A client-side connection pool", () => {
     expect(
       seen,
       `requests the server received, and on which connection. After the response, the chunk ` +
-        `held ${show(extra)}: the parser is not between messages, so the connection cannot be ` +
-        'trusted. Check onData(): clean only if the final response is the last and parser.phase is "between".',
+        `held ${show(extra)}: bytes nobody asked for, so the connection cannot be trusted. ` +
+        "Reuse a connection only when the final response ended the chunk and the parser is " +
+        "between messages.",
     ).toEqual(["GET /first on connection 1", "GET /second on connection 2"]);
+  });
+
+  test("rejects a malformed response with lesson 03's HttpError", async () => {
+    const { address } = await rawServer(() => "HTTP/1.1 abc\r\n\r\n");
+    const client = pool(address);
+    const error = await rejection(
+      client.request({ path: "/bad" }),
+      "A response whose status line is malformed must reject with lesson 03's HttpError, " +
+        "from the ResponseParser.",
+    );
+    expect(error, `rejected with: ${codeOf(error)}`).toBeInstanceOf(HttpError);
+  });
+
+  test("rejects a request whose header value holds a line break, before it is sent", async () => {
+    const { address, seen } = await rawServer(() => OK);
+    const client = pool(address);
+    await expect(
+      client.request({ path: "/", headers: { "X-Note": "a\r\nX-Injected: yes" } }),
+      "a header value with CR LF would start a header field of its own (RFC 9110 §5.5)",
+    ).rejects.toThrow();
+    expect(seen, "requests the server received").toEqual([]);
+  });
+
+  test("skips a 1xx interim response and resolves with the final one (RFC 9110 §15.2)", async () => {
+    const { address } = await rawServer(() => "HTTP/1.1 100 Continue\r\n\r\n" + OK);
+    const client = pool(address);
+    const response = await client.request({ method: "POST", path: "/upload", body: "{}" });
+    expect(
+      [response.status, response.body.toString("utf8")],
+      'the final response: "100 Continue" is interim, and the final response follows it',
+    ).toEqual([200, "ok"]);
+  });
+
+  test("reads a response whose body ends with the close of the connection", async () => {
+    // No Content-Length and not chunked: the body runs to the close (RFC 9112 §6.3).
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\n\r\nuntil the close"));
+    });
+    const client = pool(await listen(server));
+    const response = await client.request({ path: "/stream" });
+    expect(
+      response.body.toString("utf8"),
+      "the body, read to the server's FIN: the end of the connection is what frames it",
+    ).toBe("until the close");
   });
 
   test("closes an idle connection after its idleTimeoutMs", async () => {
@@ -331,7 +492,10 @@ describe("Step 4: A client-side connection pool", () => {
     await client.request();
     const [serverSide] = await accepted;
     // The pool's FIN: the server side reads the end of the stream.
-    await once(serverSide, "end");
+    await within(
+      once(serverSide, "end"),
+      "the pool's FIN on its idle connection 30 ms (idleTimeoutMs) after the response",
+    );
     expect(client.stats.idle).toBe(0);
   });
 
@@ -342,6 +506,7 @@ describe("Step 4: A client-side connection pool", () => {
     );
     const client = pool(address, { maxSockets: 1 });
     const busy = client.request({ path: "/busy" });
+    busy.catch(() => {}); // an early failure is reported where it is awaited, below
     const queued = client.request({ path: "/queued" });
     client.close();
     await expect(queued).rejects.toMatchObject({ code: "POOL_CLOSED" });
@@ -351,10 +516,11 @@ describe("Step 4: A client-side connection pool", () => {
   });
 
   test("uses one connection for ten requests to your keep-alive server", async () => {
-    const server = createServer();
-    const client = pool(await listen(server));
+    const { server, address, wait } = await serve();
+    const client = pool(address);
     for (let i = 0; i < 10; i++) {
-      expect((await client.request({ path: "/profile/124" })).status).toBe(200);
+      const response = wait(client.request({ path: "/profile/124" }), `response ${i + 1} of 10`);
+      expect((await response).status).toBe(200);
     }
     expect(server.stats()).toMatchObject({ connectionsOpened: 1, requests: 10 });
   });

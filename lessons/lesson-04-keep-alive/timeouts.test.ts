@@ -1,25 +1,17 @@
 import { once } from "node:events";
 import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { json } from "#reference/lesson-03-http/response.ts";
-import { createServer, type Handler } from "#lesson/lesson-04-keep-alive/server.ts";
+import type { Handler } from "#lesson/lesson-04-keep-alive/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { listen } from "../../shared/testing/net.ts";
-import { within } from "../../shared/testing/patience.ts";
-import {
-  crlf,
-  deferred,
-  nextConnection,
-  RawClient,
-  responsesIn,
-  serverHasRead,
-  summary,
-} from "./helpers.ts";
+import { crlf } from "../../shared/testing/chunks.ts";
+import { deferred, nextConnection, serverHasRead } from "../../shared/testing/raw.ts";
+import { type HttpClient, responsesIn, serve, summary } from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
 const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
 
 /** Sends one GET and checks that its response keeps the connection open. */
-async function servedAndKept(client: RawClient): Promise<void> {
+async function servedAndKept(client: HttpClient): Promise<void> {
   await client.send(GET_123);
   const [response] = await client.responses(1);
   expect(
@@ -34,16 +26,15 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("closes a connection left idle for idleTimeoutMs, without a response of its own", async () => {
-    const client = await RawClient.open(await listen(createServer({ idleTimeoutMs: 50 })));
+    const client = await (await serve({ idleTimeoutMs: 50 })).open();
     await client.send(GET_123);
     const [response] = await client.responses(1);
     expect(response.headers["keep-alive"], summary(response)).toBe("timeout=0, max=99");
-    const bytes = await within(
-      client.closed(),
-      "the server's FIN 50 ms (idleTimeoutMs) after its response: nothing was left to answer. " +
-        "Check that progress() arms the idle timer once the queue is empty and the parser is " +
-        '"between" requests, and that onIdleTimeout() sets finished so that closeWhenDone() ends ' +
-        "the socket.",
+    const bytes = await client.closed(
+      "the server's FIN 50 ms (idleTimeoutMs) after its response, with no response of its own " +
+        "(RFC 9112 §9.5: a graceful close). Once the last response is written and no request has " +
+        "started, the connection is idle: that is when the idle timer starts, and when it fires " +
+        "the server ends the connection.",
     );
     const responses = responsesIn(bytes);
     expect(
@@ -53,12 +44,10 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("closes a connection that never sends a byte after idleTimeoutMs, with a FIN and no response", async () => {
-    const client = await RawClient.open(await listen(createServer({ idleTimeoutMs: 50 })));
-    const bytes = await within(
-      client.closed(),
+    const client = await (await serve({ idleTimeoutMs: 50 })).open();
+    const bytes = await client.closed(
       "the server's FIN 50 ms (idleTimeoutMs) after the connection opened: a connection that " +
-        "never sends a byte is idle from the start. Check that serveConnection() arms the idle " +
-        "timer before any data arrives.",
+        "never sends a byte is idle from the start, so its idle timer starts when it is accepted.",
     );
     expect(
       bytes.length,
@@ -67,11 +56,11 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("serves maxRequestsPerConnection requests, the last saying Connection: close, then closes", async () => {
-    const client = await RawClient.open(
-      await listen(createServer({ maxRequestsPerConnection: 3 })),
-    );
+    const client = await (await serve({ maxRequestsPerConnection: 3 })).open();
     await client.send(Buffer.concat([GET_123, GET_123, GET_123, GET_123]));
-    const bytes = await client.closed();
+    const bytes = await client.closed(
+      "three responses, then the server's FIN: the third response says Connection: close",
+    );
     const responses = responsesIn(bytes);
     expect(
       responses.map((r) => [r.headers["connection"], r.headers["keep-alive"]]),
@@ -89,9 +78,8 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("cuts off a client trickling its next head in with 408 and Connection: close, while another client is served", async () => {
-    const server = createServer({ headersTimeoutMs: 150, idleTimeoutMs: 10_000 });
-    const address = await listen(server);
-    const slow = await RawClient.open(address);
+    const served = await serve({ headersTimeoutMs: 150, idleTimeoutMs: 10_000 });
+    const slow = await served.open();
     await servedAndKept(slow);
     // A slowloris: a head that never ends, one byte at a time. The bytes must not restart the
     // clock. (This interval makes load, it synchronizes nothing.)
@@ -100,21 +88,19 @@ describe("Step 3: Timeouts and limits", () => {
     // Cleared when the test ends, even when it ends by failing or timing out.
     onTestFinished(() => clearInterval(trickle));
 
-    const other = await RawClient.open(address);
+    const other = await served.open();
     await other.send(GET_123);
-    const [served] = await within(
-      other.responses(1, "a response for another client meanwhile"),
+    const [answered] = await other.responses(
+      1,
       "a response for another client while the slow one trickles: one connection's timers " +
-        "must not hold up the others.",
+        "must not hold up the others",
     );
-    expect(served.status).toBe(200);
+    expect(answered.status).toBe(200);
 
-    const bytes = await within(
-      slow.closed(),
-      "408 and a FIN 150 ms (headersTimeoutMs) after the head's first byte, while a byte " +
-        "arrives every 10 ms. Check watchTimers(): it starts the headers timer only when none " +
-        "runs (later bytes of the same head must not restart it), and onHeadersTimeout() " +
-        "finishes with a 408.",
+    const bytes = await slow.closed(
+      "408 Request Timeout with Connection: close, then a FIN, 150 ms (headersTimeoutMs) after " +
+        "the head's first byte, while a byte arrives every 10 ms. The clock for a head starts " +
+        "at its first byte, and later bytes of the same head must not restart it (slowloris)",
     );
     const [, timeout] = responsesIn(bytes);
     expect(
@@ -129,37 +115,110 @@ describe("Step 3: Timeouts and limits", () => {
     expect(timeout?.headers["connection"]).toBe("close");
   });
 
+  test.each([
+    { when: "in a write of its own, on an idle connection", together: false },
+    { when: "in the same write as the request before it", together: true },
+  ])("keeps the idle timer off while a head arrives slowly, $when", async ({ together }) => {
+    // 200 ms: the half head below must reach the server before the connection has been idle
+    // that long, even on a loaded machine.
+    const served = await serve({ idleTimeoutMs: 200, headersTimeoutMs: 10_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    // Half of the next head: after the response (the connection idle, its timer running), or
+    // with the request before it (the response goes out while the head is still arriving).
+    const half = Buffer.from("GET /profile/124 HTTP/1.1\r\n");
+    if (!together) await servedAndKept(client);
+    const first = together ? Buffer.concat([GET_123, half]) : half;
+    const read = serverHasRead(peer, first.length);
+    await client.send(first);
+    await served.wait(read, "the server to read half a head");
+    await client.responses(1, "the response to the first request");
+    // The sign that idleTimeoutMs has passed: a silent connection opened after the head began,
+    // closed by its own idle timer.
+    const silent = await served.open();
+    await silent.closed(
+      "a silent second connection closed by its idle timer (200 ms): a connection that never " +
+        "sends a byte is idle from the start",
+    );
+    await client.send("Host: x\r\n\r\n");
+    const [, second] = await client.responses(
+      2,
+      "the response to a head that took longer than idleTimeoutMs to arrive: a connection with " +
+        "a request under way is not idle (the headers timeout, not the idle one, bounds a head)",
+    );
+    expect(second?.status).toBe(200);
+  });
+
+  test("stops the headers timer once the head is complete, while the body still arrives", async () => {
+    const served = await serve({ headersTimeoutMs: 100, idleTimeoutMs: 10_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    const body = '{"name":"Ed"}';
+    // The head in two chunks, so that its timer starts; then the first bytes of the body.
+    for (const piece of [
+      "POST /profile HTTP/1.1\r\n",
+      `Host: x\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 4)}`,
+    ]) {
+      const read = serverHasRead(peer, piece.length);
+      await client.send(piece);
+      await served.wait(read, "the server to read the POST's head");
+    }
+    // The sign that headersTimeoutMs has passed: a second connection whose head never ends,
+    // answered 408 by its own headers timer.
+    const other = await served.open();
+    await other.send("GET / HTTP/1.1\r\n");
+    await other.closed("408 and a FIN for a head left unfinished for 100 ms (headersTimeoutMs)");
+    await client.send(body.slice(4));
+    const [response] = await client.responses(
+      1,
+      "the response to the POST: its head was complete in time, and a body is not bounded by " +
+        "the headers timeout",
+    );
+    expect(response.status, summary(response)).toBe(201);
+  });
+
   test("clears its timers when the client closes the connection", async () => {
     // Only setTimeout and clearTimeout are faked: sockets work as usual, and the test can count
     // the timers the server has left.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const server = createServer();
-    const address = await listen(server);
-    const accepted = nextConnection(server);
-    const client = await RawClient.open(address);
+    const served = await serve();
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
-    // Half a head: now the headers timer runs too.
-    const halfRead = once(serverSide, "data");
-    await client.send("GET /profile/124 HTTP/1.1\r\n");
-    await halfRead;
+    // Half a head, in two chunks: now the headers timer runs too, one for the head.
+    for (const piece of ["GET /profile/124 HTTP/1.1\r\n", "Host: x\r\n"]) {
+      const read = serverHasRead(serverSide, piece.length);
+      await client.send(piece);
+      await served.wait(read, "the server to read half a head");
+    }
     expect(
       vi.getTimerCount(),
       "timers pending while half a head has arrived: the headers timer at least (Step 3)",
     ).toBeGreaterThan(0);
     const closed = once(serverSide, "close");
     client.socket.destroy();
-    await closed;
-    expect(vi.getTimerCount(), "timers still pending after the connection closed").toBe(0);
+    await served.wait(closed, "the server side of the connection to close");
+    expect(
+      vi.getTimerCount(),
+      "timers still pending after the client closed the connection: a timer left running " +
+        "would fire on a closed connection, and keeps the process alive (a head's later bytes " +
+        "must not start a timer of their own)",
+    ).toBe(0);
+    expect(served.server.stats(), "the server's count of open connections").toMatchObject({
+      connectionsOpened: 1,
+      connectionsOpen: 0,
+    });
   });
 
   test("stops reading while the client does not read its responses, then answers every request in order", async () => {
     const big = "x".repeat(256 * 1024);
     const handler: Handler = (request) => json(200, { path: request.target, big });
-    const server = createServer({ handler });
-    const address = await listen(server);
-    const accepted = nextConnection(server);
-    const client = await RawClient.open(address);
+    const served = await serve({ handler });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
 
@@ -171,11 +230,11 @@ describe("Step 3: Timeouts and limits", () => {
       requests = Buffer.concat([requests, crlf(`GET /${i} HTTP/1.1\nHost: x\n\n`)]);
     }
     await client.send(requests);
-    await within(
+    await served.wait(
       pausedNow,
-      "the server to pause its reading (socket.pause()) once write() returns false: a 256 KiB " +
-        "response is over the socket's high-water mark, and the client reads nothing. Check " +
-        "flush() (keep what write() returns) and pauseWhenFull().",
+      "the server to stop reading (socket.pause()) once a write() returns false: a 256 KiB " +
+        "response is over the socket's high-water mark, and the client reads nothing. Until " +
+        '"drain", write no more and read no more.',
     );
     // Paused for the right reason, and still: its writes wait for "drain", which cannot come
     // while the client does not read. 8 requests are below maxPipelinedRequests (16).
@@ -208,20 +267,19 @@ describe("Step 3: Timeouts and limits", () => {
       await release.promise;
       return json(200, { path: request.target });
     };
-    const server = createServer({ handler, maxPipelinedRequests: 2 });
-    const address = await listen(server);
-    const accepted = nextConnection(server);
-    const client = await RawClient.open(address);
+    const served = await serve({ handler, maxPipelinedRequests: 2 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
 
     const pausedNow = once(serverSide, "pause");
     const sent = Buffer.concat([1, 2, 3, 4, 5].map((i) => crlf(`GET /${i} HTTP/1.1\nHost: x\n\n`)));
     await client.send(sent);
-    await within(
+    await served.wait(
       pausedNow,
-      "the server to pause its reading (socket.pause()) with 2 (maxPipelinedRequests) " +
-        "requests unanswered. Check pauseWhenFull(): the queue's length against the cap.",
+      "the server to stop reading (socket.pause()) with 2 (maxPipelinedRequests) requests " +
+        "unanswered: every request read and not yet answered counts against the cap.",
     );
     expect(
       serverSide.isPaused(),
@@ -242,14 +300,35 @@ describe("Step 3: Timeouts and limits", () => {
     ]);
   });
 
-  test("destroys a half-closed connection whose client never closes its side, after idleTimeoutMs", async () => {
-    const server = createServer({ idleTimeoutMs: 50 });
-    const address = await listen(server);
-    const accepted = nextConnection(server);
-    // allowHalfOpen: this client reads the server's FIN and never sends its own.
-    const client = await RawClient.open(address, { allowHalfOpen: true });
+  test("stops reading as soon as maxPipelinedRequests requests are unanswered", async () => {
+    const release = deferred();
+    const handler: Handler = async () => {
+      await release.promise;
+      return json(200, {});
+    };
+    const served = await serve({ handler, maxPipelinedRequests: 2 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
     const serverSide = await accepted;
-    const closedByServer = once(serverSide, "close");
+    const pausedNow = once(serverSide, "pause");
+    await client.send(Buffer.concat([GET_123, GET_124]));
+    await served.wait(
+      pausedNow,
+      "the server to stop reading (socket.pause()) with exactly 2 (maxPipelinedRequests) " +
+        "requests unanswered: at the cap, not one past it",
+    );
+    release.resolve();
+    await client.responses(2);
+  });
+
+  test("destroys a half-closed connection whose client never closes its side, after idleTimeoutMs", async () => {
+    const served = await serve({ idleTimeoutMs: 50 });
+    const accepted = nextConnection(served.server);
+    // allowHalfOpen: this client reads the server's FIN and never sends its own.
+    const client = await served.open({ allowHalfOpen: true });
+    const serverSide = await accepted;
+    // Not once(): that would also reject on the server's own "error", with nobody awaiting yet.
+    const closedByServer = new Promise((resolve) => serverSide.once("close", resolve));
     await client.send(crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n"));
     const bytes = await client.closed();
     expect(
@@ -257,11 +336,11 @@ describe("Step 3: Timeouts and limits", () => {
       explain("a request with Connection: close", client.sent, "one response, then FIN", bytes),
     ).toEqual(["close"]);
     expect(client.socket.writableEnded, "the client has not closed its side").toBe(false);
-    await within(
+    await served.wait(
       closedByServer,
       "the server to destroy the connection 50 ms (idleTimeoutMs) after its FIN: the client " +
-        "never closes its side, and a half-closed connection must not linger forever. Check " +
-        "closeWhenDone(): after socket.end(), a timer that calls socket.destroy().",
+        "never closes its side, and a half-closed connection must not linger forever. After " +
+        "socket.end(), give the client the idle timeout to send its FIN, then destroy the socket.",
     );
   });
 
@@ -274,36 +353,35 @@ describe("Step 3: Timeouts and limits", () => {
       await release.promise;
       return json(200, { path: "/slow" });
     };
-    const server = createServer({ handler, idleTimeoutMs: 50 });
-    const address = await listen(server);
-    const accepted = nextConnection(server);
-    const client = await RawClient.open(address);
+    const served = await serve({ handler, idleTimeoutMs: 50 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
 
     const slow = crlf("GET /slow HTTP/1.1\nHost: x\n\n");
     await client.send(slow);
-    await started.promise;
+    await served.wait(started.promise, "the handler to start on GET /slow");
     // The event that says idleTimeoutMs has passed while /slow runs: a second connection of the
     // same server, opened after /slow started and silent, closed by its own idle timer. An idle
     // timer left running on the first connection was armed earlier, so it would have fired first.
-    const silent = await RawClient.open(address);
-    await within(
-      silent.closed(),
+    const silent = await served.open();
+    await silent.closed(
       "a silent second connection closed by its idle timer (50 ms), the sign that the idle " +
-        "period has passed. Check that serveConnection() arms the idle timer from the start.",
+        "period has passed: a connection that never sends a byte is idle from the start",
     );
     // A next request, read by the server before /slow is answered: a connection the idle timer
     // has finished would drop it.
+    const read = serverHasRead(serverSide, GET_124.length);
     await client.send(GET_124);
-    await serverHasRead(serverSide, GET_124.length);
+    await served.wait(read, "the server to read the next request while /slow runs");
     release.resolve();
-    const expected =
+    const responses = await client.responses(
+      3,
       "the slow response, then the next request's. A handler at work is not idleness: the idle " +
-      "timer must not run while a request is queued, running or unwritten. Check that " +
-      "watchTimers() clears it when a request arrives, and that progress() arms it only when the " +
-      "queue is empty";
-    const responses = await within(client.responses(3, expected), expected);
+        "timer must not run while a request is unanswered (read, running in a handler, or " +
+        "waiting to be written); it starts again only once every response is written",
+    );
     expect(
       responses
         .slice(1)
@@ -312,7 +390,7 @@ describe("Step 3: Timeouts and limits", () => {
         "a handler slower than idleTimeoutMs, then a next request",
         client.sent,
         "both answered, in order, the connection kept",
-        client.inbox.bytes(),
+        client.received,
       ),
     ).toEqual([
       ["/slow", "keep-alive"],

@@ -86,9 +86,20 @@ interface Job {
   retried: boolean;
 }
 
+/**
+ * Where a pooled connection stands:
+ * - "busy": a request is on it, and its response has not ended (a new connection starts busy,
+ *   with the request that opened it);
+ * - "idle": in the idle list, ready for the next request, until its idle timer retires it;
+ * - "closing": the pool will not use it again (retired, destroyed, or closed by the server), and
+ *   waits for its "close".
+ */
+type ConnectionState = "busy" | "idle" | "closing";
+
 /** One pooled connection. */
 interface Connection {
   socket: net.Socket;
+  state: ConnectionState;
   /** Responses read on it so far: a connection that has served one is a reused connection. */
   served: number;
   /** The request on it now, its parser, and how many response bytes have arrived for it. */
@@ -122,7 +133,7 @@ class ConnectionPool implements Pool {
 
   get stats(): PoolStats {
     let busy = 0;
-    for (const connection of this.connections) if (connection.job !== undefined) busy += 1;
+    for (const connection of this.connections) if (connection.state === "busy") busy += 1;
     return {
       opened: this.opened,
       open: this.connections.size,
@@ -172,6 +183,7 @@ class ConnectionPool implements Pool {
     socket.setNoDelay(true);
     const connection: Connection = {
       socket,
+      state: "busy",
       served: 0,
       job: undefined,
       parser: undefined,
@@ -181,8 +193,10 @@ class ConnectionPool implements Pool {
     };
     this.connections.add(connection);
     this.opened += 1;
-    socket.on("data", (chunk: Buffer) => this.onData(connection, chunk));
-    socket.on("end", () => this.onEnd(connection));
+    socket.on("data", (chunk: Buffer) =>
+      this.guarded(connection, () => this.onData(connection, chunk)),
+    );
+    socket.on("end", () => this.guarded(connection, () => this.onEnd(connection)));
     socket.on("error", (error) => {
       connection.error = error; // "close" follows, and decides what happens to the request
     });
@@ -190,8 +204,23 @@ class ConnectionPool implements Pool {
     return connection;
   }
 
+  /**
+   * What a listener throws rejects the request on the connection, which is destroyed: a malformed
+   * response (lesson 03's HttpError, from the parser), a response cut short by the close, or a bug.
+   * A request must settle, whatever happens to its connection.
+   */
+  private guarded(connection: Connection, listener: () => void): void {
+    try {
+      listener();
+    } catch (error) {
+      if (connection.job === undefined) throw error;
+      this.fail(connection, error);
+    }
+  }
+
   private send(connection: Connection, job: Job): void {
     clearTimeout(connection.idleTimer);
+    connection.state = "busy";
     connection.job = job;
     // The method matters to framing: a response to HEAD has no body, whatever it says.
     connection.parser = new ResponseParser(job.method);
@@ -204,17 +233,11 @@ class ConnectionPool implements Pool {
     const { job, parser } = connection;
     if (job === undefined || parser === undefined) {
       // Bytes nobody asked for: the next response on this connection could not be trusted.
-      connection.socket.destroy();
+      this.destroy(connection);
       return;
     }
     connection.received += chunk.length;
-    let responses: ClientResponse[];
-    try {
-      responses = parser.feed(chunk);
-    } catch (error) {
-      this.fail(connection, error);
-      return;
-    }
+    const responses = parser.feed(chunk);
     // A 1xx response is interim (RFC 9110 §15.2): the final response follows it.
     const final = responses.findIndex((response) => response.status >= 200);
     if (final === -1) return;
@@ -230,53 +253,56 @@ class ConnectionPool implements Pool {
     if (job === undefined || parser === undefined) return; // an idle connection: "close" follows
     // The server closed during a response: that ends a body framed by the close, or cuts a
     // response short. With no byte at all, "close" decides whether to retry.
-    let responses: ClientResponse[];
-    try {
-      responses = parser.end();
-    } catch (error) {
-      this.fail(connection, error);
-      return;
-    }
-    const response = responses.find((r) => r.status >= 200);
+    const response = parser.end().find((r) => r.status >= 200);
     if (response !== undefined) this.complete(connection, response, false);
   }
 
   private complete(connection: Connection, response: ClientResponse, clean: boolean): void {
     const job = connection.job as Job;
+    // RFC 9112 §9.3 applies to the response too: "close", or an HTTP/1.0 response without
+    // keep-alive, and the server closes the connection after it. Decided before the request
+    // resolves, so that whoever awaits it finds the connection where it belongs.
+    const reusable = clean && persists(response) && !this.closed;
     connection.job = undefined;
     connection.parser = undefined;
     connection.served += 1;
-    job.resolve(response);
-    // RFC 9112 §9.3 applies to the response too: "close", or an HTTP/1.0 response without
-    // keep-alive, and the server closes the connection after it.
-    if (clean && persists(response) && !this.closed) {
+    if (reusable) {
+      connection.state = "idle";
       this.idle.push(connection);
       connection.idleTimer = setTimeout(() => this.retire(connection), this.idleTimeoutMs);
     } else if (clean) {
       this.retire(connection);
     } else {
       // Bytes nobody asked for, or a body that ended with the close: nothing to say goodbye to.
-      connection.socket.destroy();
+      this.destroy(connection);
     }
+    job.resolve(response);
     this.dispatch();
   }
 
   private fail(connection: Connection, error: unknown): void {
     const job = connection.job as Job;
     connection.job = undefined;
+    this.destroy(connection);
     job.reject(error);
-    connection.socket.destroy();
   }
 
   /** Closes a connection the pool will not use again. It counts until its "close". */
   private retire(connection: Connection): void {
+    connection.state = "closing";
     clearTimeout(connection.idleTimer);
     const at = this.idle.indexOf(connection);
     if (at !== -1) this.idle.splice(at, 1);
     connection.socket.end();
   }
 
+  private destroy(connection: Connection): void {
+    connection.state = "closing";
+    connection.socket.destroy();
+  }
+
   private onClose(connection: Connection): void {
+    connection.state = "closing";
     clearTimeout(connection.idleTimer);
     this.connections.delete(connection);
     const at = this.idle.indexOf(connection);
