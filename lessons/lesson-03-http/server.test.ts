@@ -113,6 +113,45 @@ describe("Step 3: Serve GET requests, one per connection", () => {
     ).toBe(1);
   });
 
+  test("reads and ignores a request that arrives in a later chunk, after its answer", async () => {
+    const live = await serve(createServer());
+    const { server, address } = live;
+    // allowHalfOpen: this client still writes after the server's FIN.
+    const pair = await within(
+      openPair(server, address, { allowHalfOpen: true }),
+      "the server to accept the connection",
+    );
+    // The test's own listener: a server that writes after end() gets an "error" event for it.
+    const errors: string[] = [];
+    pair.peer.on("error", (error: NodeJS.ErrnoException) =>
+      errors.push(error.code ?? error.message),
+    );
+    const peerClosed = new Promise((resolve) => pair.peer.once("close", resolve));
+    const close = crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n");
+    await answered(live, pair.client.send(close), "the request to be sent");
+    const first = await answered(live, pair.client.closed(), ANSWER_AND_FIN);
+    // The next request comes in a chunk of its own, after the response and the FIN.
+    await answered(
+      live,
+      deliver(pair, GET),
+      "the server to go on reading after its response: end() sends a FIN and keeps the " +
+        "socket readable, destroy() stops reading and closes both ways",
+    );
+    pair.client.socket.end();
+    await answered(live, peerClosed, "the server's side to close once the client has sent its FIN");
+    const statusLines = pair.client.received.toString("latin1").match(/HTTP\/1\.1 \d{3} /g) ?? [];
+    expect(
+      errors,
+      "The server answered the second request on a connection it had already ended: writing " +
+        "after end() is an error. Once answered, the connection is closing: what still arrives is " +
+        "read and dropped (RFC 9112 §9.6; a named state for the connection, Step 3)",
+    ).toEqual([]);
+    expect(
+      statusLines.length,
+      explain("A request after the response with close", GET, "no second response", first),
+    ).toBe(1);
+  });
+
   test("Node's fetch reads the profile", async () => {
     const live = await serve(createServer());
     const { address } = live;
