@@ -241,6 +241,26 @@ describe("Step 1: Parse the request line and the header fields", () => {
     );
   });
 
+  test("accepts one Host line whose value holds a comma: lines count, not commas", () => {
+    const sent = crlf("GET / HTTP/1.1\nHost: a.example,b.example\n\n");
+    const request = parseOne([sent]);
+    expect(
+      request.headers["host"],
+      "One Host line is one Host, whatever its value (a reg-name may contain a comma, RFC 3986 " +
+        "§3.2.2): tell two lines from one with `repeated`, the names seen on more than one line",
+    ).toBe("a.example,b.example");
+  });
+
+  test("counts Host lines per request: one in each of two requests is fine, two in one is not", () => {
+    const parser = new RequestParser();
+    expect(parser.feed(crlf("GET / HTTP/1.1\nHost: a\nAccept: x\nAccept: y\n\n"))).toHaveLength(1);
+    // The next head starts with no repeated names, and finds its own.
+    expect(parser.feed(crlf("GET / HTTP/1.1\nHost: a\n\n"))).toHaveLength(1);
+    expect(codeOf(thrownBy(() => parser.feed(crlf("GET / HTTP/1.1\nHost: a\nHost: b\n\n"))))).toBe(
+      "HTTP_BAD_HOST",
+    );
+  });
+
   /** A request whose head is exactly `size` bytes long, padded with an X-Pad header. */
   function headOf(size: number): Buffer {
     const start = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ";
