@@ -46,6 +46,7 @@ export function transferFraming(transferEncoding: string): Framing {
 export function parseContentLength(value: string): number {
   // TODO: RFC 9112 §6.3 rule 5: a list of one value repeated is that value; different values,
   // or anything that is not digits (a sign, a decimal point, hex, a space inside), is
-  // HTTP_BAD_CONTENT_LENGTH, naming the value. Cap the digits so the number stays exact.
+  // HTTP_BAD_CONTENT_LENGTH, naming the value. At most 15 digits, so the number stays exact:
+  // more is HTTP_BAD_CONTENT_LENGTH too, never a huge length (and a 413).
   return todo("lesson-03-http", "parseContentLength()", "Step 4");
 }

@@ -100,21 +100,23 @@ export abstract class MessageParser<Message> {
    */
   feed(chunk: Buffer): Message[] {
     // TODO: A TCP chunk is not a message: a line, a head or a body may end in any later chunk,
-    // and one chunk may hold several messages. Keep what is incomplete; search only new bytes,
-    // so a long line fed one byte at a time costs linear time, not quadratic.
+    // and one chunk may hold several messages. Keep what is incomplete. (Advice: search only new
+    // bytes, so a long line fed one byte at a time costs linear time, not quadratic.) Decode
+    // lines as latin1, one character per byte, never UTF-8.
     // TODO: RFC 9112 §2.2: every line ends in CRLF; this parser refuses a bare LF
     // (HTTP_BARE_LF), as Node's does.
     // TODO: RFC 9112 §2.2: in "start-line", a server "SHOULD ignore at least one empty line
     // (CRLF) received prior to the request-line".
     // TODO: Every line of the head counts against limits.maxHeaderBytes, CRLFs included
     // (HTTP_HEADERS_TOO_LARGE, 431), as soon as the head passes it, even inside a line whose LF
-    // has not arrived.
+    // has not arrived. The empty lines skipped before a request line count too.
     // TODO: RFC 9110 §5.3: a repeated field is combined into one value, in order, separated by
     // ", ". Names from the wire are data: keep them in a Map or an Object.create(null) record.
     // TODO: The empty line ends the head: framing() says where the body ends. (Step 1: no body.
     // Step 4: a length over limits.maxBodyBytes is HTTP_BODY_TOO_LARGE (413) at once, chunks in
-    // the states above, trailer fields checked as field lines and counted against the header
-    // cap, then discarded, RFC 9112 §7.1.2.)
+    // the states above; the CRLF after chunk data is a CRLF, nothing else; trailer fields
+    // checked as field lines, under a header cap of their own counted from zero, then
+    // discarded, RFC 9112 §7.1.2.)
     // TODO: After an HttpError, every later feed() throws the same error; the messages this
     // call completed before it are kept for completedBeforeError.
     return todo("lesson-03-http", "MessageParser.feed()", "Step 1");
@@ -132,7 +134,7 @@ export abstract class MessageParser<Message> {
   /**
    * Where the bytes fed so far stop: "between" two messages (no byte of the next one yet, an
    * ignored empty line included), in a "head" (part of its start line or field lines), or in a
-   * "body". A persistent server's timers read it (lesson 04): the clock for a head runs while it
+   * "body" (from the end of the head to the end of the trailer section). A persistent server's timers read it (lesson 04): the clock for a head runs while it
    * says "head".
    */
   get phase(): "between" | "head" | "body" {

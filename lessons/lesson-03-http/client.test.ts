@@ -1,7 +1,13 @@
 import http from "node:http";
 import net from "node:net";
 import { describe, expect, test } from "vitest";
-import { MAX_RESPONSE_BODY_BYTES, request, ResponseParser } from "#lesson/lesson-03-http/client.ts";
+import {
+  MAX_RESPONSE_BODY_BYTES,
+  request,
+  ResponseParser,
+  type ClientResponse,
+  type RequestOptions,
+} from "#lesson/lesson-03-http/client.ts";
 import { HttpError, RequestParser } from "#lesson/lesson-03-http/parser.ts";
 import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
 import { createServer } from "#lesson/lesson-03-http/server.ts";
@@ -10,6 +16,7 @@ import { codeOf, rejectionOf, thrownBy } from "../../shared/testing/errors.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { byteByByte, crlf, feedAll } from "../../shared/testing/chunks.ts";
+import { answered, serve } from "./helpers.ts";
 
 /** A node:http server that answers every request with `respond`. */
 function nodeServer(
@@ -20,6 +27,18 @@ function nodeServer(
     for await (const chunk of req) chunks.push(chunk as Buffer);
     respond(req, Buffer.concat(chunks), res);
   });
+}
+
+/**
+ * request(), bounded: a client that never settles (it waits for bytes that are not coming, or
+ * missed the server's close) fails with what it should have done, not vitest's bare timeout.
+ */
+function requested(options: RequestOptions): Promise<ClientResponse> {
+  return within(
+    request(options),
+    "request() to settle: resolve once the response's framing says it is complete (or the " +
+      "server closes a close-delimited body), reject once it is malformed or cut short",
+  );
 }
 
 /** A TCP server that answers whatever it receives with these exact bytes, then closes. */
@@ -37,7 +56,7 @@ describe("Step 7: A client on a raw socket", () => {
         res.end("Grüße");
       }),
     );
-    const response = await request({ ...address, path: "/hello" });
+    const response = await requested({ ...address, path: "/hello" });
     expect(response.status).toBe(200);
     expect(response.reason).toBe("OK");
     expect(response.headers["content-length"]).toBe("7");
@@ -53,7 +72,7 @@ describe("Step 7: A client on a raw socket", () => {
         res.end("three");
       }),
     );
-    const response = await request(address);
+    const response = await requested(address);
     expect(response.headers["transfer-encoding"]).toBe("chunked");
     expect(response.body.toString()).toBe("one, two, three");
   });
@@ -68,7 +87,7 @@ describe("Step 7: A client on a raw socket", () => {
       }),
     );
     const body = JSON.stringify({ name: "Zoë" });
-    const response = await request({
+    const response = await requested({
       ...address,
       method: "POST",
       path: "/profile?x=1",
@@ -91,7 +110,7 @@ describe("Step 7: A client on a raw socket", () => {
         res.end();
       }),
     );
-    const response = await request({ ...address, method: "HEAD" });
+    const response = await requested({ ...address, method: "HEAD" });
     expect(response.headers["content-length"]).toBe("1234");
     expect(response.body.length).toBe(0);
   });
@@ -103,7 +122,7 @@ describe("Step 7: A client on a raw socket", () => {
         res.end();
       }),
     );
-    const response = await request(address);
+    const response = await requested(address);
     expect(response.status).toBe(204);
     expect(response.body.length).toBe(0);
   });
@@ -113,14 +132,14 @@ describe("Step 7: A client on a raw socket", () => {
       "HTTP/1.1 200 OK\nContent-Type: text/plain\nConnection: close\n\nuntil the end",
     );
     const address = await listen(rawServer(reply));
-    const response = await request(address);
+    const response = await requested(address);
     expect(response.body.toString(), show(reply)).toBe("until the end");
   });
 
   test("skips an interim 100 Continue and resolves with the final response", async () => {
     const reply = crlf("HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok");
     const address = await listen(rawServer(reply));
-    const response = await request(address);
+    const response = await requested(address);
     expect(response.status, show(reply)).toBe(200);
     expect(response.body.toString()).toBe("ok");
   });
@@ -128,7 +147,7 @@ describe("Step 7: A client on a raw socket", () => {
   test("rejects a response the server cut short", async () => {
     const reply = crlf("HTTP/1.1 200 OK\nContent-Length: 10\n\nonly5");
     const address = await listen(rawServer(reply));
-    await expect(request(address), show(reply)).rejects.toMatchObject({
+    await expect(requested(address), show(reply)).rejects.toMatchObject({
       code: "HTTP_INCOMPLETE_MESSAGE",
     });
   });
@@ -138,7 +157,7 @@ describe("Step 7: A client on a raw socket", () => {
       "HTTP/1.1 200 OK\nContent-Length: 5\nTransfer-Encoding: chunked\n\n0\n\nhello",
     );
     const address = await listen(rawServer(reply));
-    const error = await request(address).catch((e: unknown) => e);
+    const error = await requested(address).catch((e: unknown) => e);
     expect(error, show(reply)).toBeInstanceOf(HttpError);
     expect(error).toMatchObject({ code: "HTTP_CONFLICTING_FRAMING" });
   });
@@ -146,7 +165,7 @@ describe("Step 7: A client on a raw socket", () => {
   test("rejects a malformed status line", async () => {
     const reply = crlf("HTTP/1.1 OK\nContent-Length: 0\n\n");
     const address = await listen(rawServer(reply));
-    await expect(request(address), show(reply)).rejects.toMatchObject({
+    await expect(requested(address), show(reply)).rejects.toMatchObject({
       code: "HTTP_BAD_STATUS_LINE",
     });
   });
@@ -156,7 +175,7 @@ describe("Step 7: A client on a raw socket", () => {
     ["a name that is not a token", { "X Note": "a" }],
   ])("refuses to send a header field with %s, which would inject lines", async (_, headers) => {
     const address = await listen(rawServer(crlf("HTTP/1.1 200 OK\nContent-Length: 0\n\n")));
-    const error = await rejectionOf(async () => request({ ...address, headers }));
+    const error = await rejectionOf(async () => requested({ ...address, headers }));
     expect(codeOf(error), JSON.stringify(headers)).toBe("HTTP_INVALID_FIELD");
   });
 
@@ -254,7 +273,7 @@ describe("Step 7: A client on a raw socket", () => {
       net.createServer((socket) => socket.once("data", () => socket.end())),
     );
     const error = await within(
-      rejectionOf(() => request(address)),
+      rejectionOf(() => requested(address)),
       "a rejection",
     );
     expect(codeOf(error)).toBe("HTTP_INCOMPLETE_MESSAGE");
@@ -263,7 +282,7 @@ describe("Step 7: A client on a raw socket", () => {
   test("rejects when the server closes after only an interim 100 Continue", async () => {
     const address = await listen(rawServer(crlf("HTTP/1.1 100 Continue\n\n")));
     const error = await within(
-      rejectionOf(() => request(address)),
+      rejectionOf(() => requested(address)),
       "a rejection",
     );
     expect(codeOf(error)).toBe("HTTP_INCOMPLETE_MESSAGE");
@@ -274,29 +293,34 @@ describe("Step 7: A client on a raw socket", () => {
       net.createServer((socket) => socket.once("data", () => socket.write("HTTP/1.1 OK\r\n"))),
     );
     const error = await within(
-      rejectionOf(() => request(address)),
+      rejectionOf(() => requested(address)),
       "a rejection as soon as the malformed status line arrives: the server has not closed",
     );
     expect(codeOf(error)).toBe("HTTP_BAD_STATUS_LINE");
   });
 
   test("gets a profile from this lesson's server", async () => {
-    const address = await listen(createServer());
-    const response = await request({ ...address, path: "/profile/123" });
+    const live = await serve(createServer());
+    const response = await answered(
+      live,
+      requested({ ...live.address, path: "/profile/123" }),
+      "a response from this lesson's server",
+    );
     expect(response.status).toBe(200);
     expect(response.headers["content-length"]).toBe(String(response.body.length));
     expect(JSON.parse(response.body.toString("utf8"))).toEqual(seedProfiles().get(123));
   });
 
   test("creates a profile on this lesson's server with a non-ASCII JSON body", async () => {
-    const address = await listen(createServer());
-    const response = await request({
-      ...address,
+    const live = await serve(createServer());
+    const created = requested({
+      ...live.address,
       method: "POST",
       path: "/profile",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ name: "Søren Kierkegaard" }),
     });
+    const response = await answered(live, created, "a 201 from this lesson's server");
     expect(response.status).toBe(201);
     expect(response.headers["location"]).toMatch(/^\/profile\/\d+$/);
     expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ name: "Søren Kierkegaard" });

@@ -164,8 +164,38 @@ describe("Step 1: Parse the request line and the header fields", () => {
     ["a fourth part", "GET /profile/123 HTTP/1.1 extra"],
     ["a DEL byte at the start of the target", "GET \x7f/profile/123 HTTP/1.1"],
     ["a DEL byte at the end of the target", "GET /profile/123\x7f HTTP/1.1"],
+    ["a control byte inside the target", "GET /profile/1\x0123 HTTP/1.1"],
+    ["a tab inside the target", "GET /profile/1\t23 HTTP/1.1"],
+    ["a non-ASCII byte inside the target", "GET /caf\xe9 HTTP/1.1"],
+    ["a byte over 0x7F at the end of the target", "GET /profile/123\xa0 HTTP/1.1"],
   ])("refuses a request line with %s (400)", (_, line) => {
-    expectRefused(crlf(`${line}\nHost: x\n\n`), "HTTP_BAD_REQUEST_LINE", 400);
+    // latin1: each character is the one byte it names, so "\xe9" is the byte E9.
+    const sent = Buffer.from(`${line}\r\nHost: x\r\n\r\n`, "latin1");
+    expectRefused(sent, "HTTP_BAD_REQUEST_LINE", 400);
+  });
+
+  test("reads the head as latin1, one character per byte, not as UTF-8", () => {
+    // E9 alone is no UTF-8 (a decoder makes it U+FFFD); C3 A9 is "é" in UTF-8, two bytes that
+    // latin1 reads as the two characters "Ã©". The checks of the head are checks on bytes.
+    const sent = Buffer.from(
+      "GET / HTTP/1.1\r\nHost: x\r\nX-One: caf\xe9\r\nX-Two: caf\xc3\xa9\r\n\r\n",
+      "latin1",
+    );
+    const { headers } = parseOne([sent]);
+    expect(
+      [headers["x-one"], headers["x-two"]],
+      `Decode the lines of the head as latin1 (Buffer's "latin1"), one character per byte. ` +
+        `Sent ${show(sent)}`,
+    ).toEqual(["caf\u00e9", "caf\u00c3\u00a9"]);
+  });
+
+  test("treats HTTP/1.2 as HTTP/1.1, the highest minor version it implements (RFC 9110 §2.5)", () => {
+    const request = parseOne([crlf("GET / HTTP/1.2\nHost: x\n\n")]);
+    expect(
+      request.version,
+      "RFC 9110 §2.5: a message with a higher minor version is processed as if it were in the " +
+        "highest minor version the recipient implements; only another major version is 505",
+    ).toBe("HTTP/1.1");
   });
 
   test("refuses HTTP/2.0 in an HTTP/1 request line with 505", () => {
@@ -211,6 +241,26 @@ describe("Step 1: Parse the request line and the header fields", () => {
     );
   });
 
+  test("accepts one Host line whose value holds a comma: lines count, not commas", () => {
+    const sent = crlf("GET / HTTP/1.1\nHost: a.example,b.example\n\n");
+    const request = parseOne([sent]);
+    expect(
+      request.headers["host"],
+      "One Host line is one Host, whatever its value (a reg-name may contain a comma, RFC 3986 " +
+        "§3.2.2): tell two lines from one with `repeated`, the names seen on more than one line",
+    ).toBe("a.example,b.example");
+  });
+
+  test("counts Host lines per request: one in each of two requests is fine, two in one is not", () => {
+    const parser = new RequestParser();
+    expect(parser.feed(crlf("GET / HTTP/1.1\nHost: a\nAccept: x\nAccept: y\n\n"))).toHaveLength(1);
+    // The next head starts with no repeated names, and finds its own.
+    expect(parser.feed(crlf("GET / HTTP/1.1\nHost: a\n\n"))).toHaveLength(1);
+    expect(codeOf(thrownBy(() => parser.feed(crlf("GET / HTTP/1.1\nHost: a\nHost: b\n\n"))))).toBe(
+      "HTTP_BAD_HOST",
+    );
+  });
+
   /** A request whose head is exactly `size` bytes long, padded with an X-Pad header. */
   function headOf(size: number): Buffer {
     const start = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ";
@@ -231,6 +281,11 @@ describe("Step 1: Parse the request line and the header fields", () => {
     const start = crlf("GET / HTTP/1.1\nHost: x\nX-Pad: ");
     const endless = Array.from({ length: 20 }, () => Buffer.alloc(1024, "a"));
     expectRefused([start, ...endless], "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
+  test("counts the empty lines it skips against the cap: an endless run of CRLFs is refused", () => {
+    const sent = Buffer.from("\r\n".repeat(MAX_HEADER_BYTES / 2 + 1), "latin1");
+    expectRefused(sent, "HTTP_HEADERS_TOO_LARGE", 431);
   });
 
   test("refuses a head over the cap that arrives in one chunk with no LF at all", () => {
@@ -387,6 +442,59 @@ describe("Step 4: Read the body: Content-Length and chunked", () => {
       crlf(`X-T${String(i).padStart(5, "0")}: abcde\n`),
     );
     expectRefused([start, ...trailers, crlf("\n")], "HTTP_HEADERS_TOO_LARGE", 431);
+  });
+
+  test("gives the trailer section a cap of its own: a full head does not shrink it", () => {
+    const pad = "a".repeat(MAX_HEADER_BYTES - 100);
+    const sent = crlf(
+      `POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nX-Pad: ${pad}\n\n` +
+        `2\nab\n0\nX-Trailer: ${"b".repeat(200)}\n\n`,
+    );
+    let requests: HttpRequest[] = [];
+    let error: unknown;
+    try {
+      requests = new RequestParser().feed(sent);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(
+      error,
+      `A head of ${MAX_HEADER_BYTES - 100 + 60} bytes and a trailer section of about 215: each is ` +
+        `under MAX_HEADER_BYTES (${MAX_HEADER_BYTES}), and the trailer section is counted from ` +
+        "zero, as a head of its own, not added to the head",
+    ).toBeUndefined();
+    expect(requests.map((request) => request.body.toString())).toEqual(["ab"]);
+  });
+
+  test('says "body" while the trailer section arrives, and "between" once it ends', () => {
+    const parser = new RequestParser();
+    parser.feed(crlf("POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n2\nab\n0\n"));
+    expect(parser.phase, "after the last-chunk, before the trailer section").toBe("body");
+    parser.feed(crlf("X-Trailer: 1\n"));
+    expect(
+      parser.phase,
+      "in the trailer section: it belongs to the message's body (RFC 9112 §7.1.2), not to a head",
+    ).toBe("body");
+    parser.feed(crlf("\n"));
+    expect(parser.phase, "after the empty line that ends the trailer section").toBe("between");
+  });
+
+  test.each([
+    ["a bare LF", "3\r\nabc\n0\r\n\r\n"],
+    ["no line end at all", "3\r\nabcd\r\n0\r\n\r\n"],
+  ])("refuses chunk data followed by %s instead of CRLF", (_, body) => {
+    const sent = Buffer.from(
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body}`,
+      "latin1",
+    );
+    const error = thrownBy(() => new RequestParser().feed(sent));
+    expect(
+      error,
+      refusal(sent, "HttpError HTTP_BAD_CHUNK or HTTP_BARE_LF (400): CRLF ends chunk data", error),
+    ).toBeInstanceOf(HttpError);
+    expect(["HTTP_BAD_CHUNK", "HTTP_BARE_LF"], refusal(sent, "400", error)).toContain(
+      codeOf(error),
+    );
   });
 
   test("refuses an endless trailer line at the header cap, without waiting for its LF", () => {

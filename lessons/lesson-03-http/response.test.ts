@@ -37,6 +37,22 @@ describe("Step 2: Write the response", () => {
     });
   });
 
+  test.each(["Content-Length", "content-length"])(
+    "writes its own Content-Length once, in place of a given %s field",
+    (name) => {
+      const bytes = serializeResponse(
+        { status: 200, headers: { [name]: "999" }, body: "hi" },
+        { date: DATE },
+      );
+      const lengths = partsOf(bytes).fieldLines.filter((line) => /^content-length:/i.test(line));
+      expect(
+        lengths,
+        `The writer counts the body: a Content-Length among the given fields is left out, or the ` +
+          `response carries two, which a client must refuse (RFC 9112 §6.3). Got ${show(bytes)}`,
+      ).toEqual(["Content-Length: 2"]);
+    },
+  );
+
   test("writes the connection fields it is given in place of Connection: close", () => {
     // What a persistent server (lesson 04) sends: the connection stays open.
     const connection = { Connection: "keep-alive", "Keep-Alive": "timeout=5" };

@@ -99,6 +99,17 @@ describe("Step 3: Serve GET requests, one per connection", () => {
   test("answers a path it does not know with 404", () => {
     expect(createProfileApi()(request("GET", "/profiles/123")).status).toBe(404);
   });
+
+  test.each(["/profile/123abc", "/profile/123/", "/profile/12.3", "/xprofile/123"])(
+    "matches the whole path: %s is no profile (404)",
+    (target) => {
+      expect(
+        createProfileApi()(request("GET", target)).status,
+        `${target} is not /profile/ followed by digits and nothing else: a pattern that ` +
+          "matches a prefix (no ^ or $) serves a path nobody asked for",
+      ).toBe(404);
+    },
+  );
 });
 
 describe("Step 5: Create a profile with POST", () => {

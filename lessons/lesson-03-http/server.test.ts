@@ -5,24 +5,42 @@ import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from "#lesson/lesson-03-http/parser.
 import { seedProfiles } from "#lesson/lesson-03-http/routes.ts";
 import { createServer } from "#lesson/lesson-03-http/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { connect, Inbox, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
-import { deliver, exchange, nextConnection, openPair } from "../../shared/testing/raw.ts";
+import {
+  deliver,
+  exchange,
+  nextConnection,
+  openPair,
+  RawClient,
+} from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
 import { byteByByte, crlf, splitAt } from "../../shared/testing/chunks.ts";
-import { readResponse, withoutDate } from "./helpers.ts";
+import { answered, readResponse, serve, withoutDate } from "./helpers.ts";
 
 const PROFILE = seedProfiles().get(123);
 const GET = crlf("GET /profile/123 HTTP/1.1\nHost: example.com\n\n");
+
+const ANSWER_AND_FIN =
+  "a response once the empty line ending the head arrives, then the server's FIN";
 
 function url({ host, port }: Address, path: string): string {
   return `http://${host}:${port}${path}`;
 }
 
+/** node:http's response to `req` and its whole body. */
+async function responseOf(req: http.ClientRequest): Promise<[http.IncomingMessage, Buffer]> {
+  const [res] = (await once(req, "response")) as [http.IncomingMessage];
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return [res, Buffer.concat(chunks)];
+}
+
 describe("Step 3: Serve GET requests, one per connection", () => {
   test("answers a GET with the profile as JSON, says Connection: close, and closes", async () => {
-    const address = await listen(createServer());
-    const bytes = await exchange(address, [GET]);
+    const live = await serve(createServer());
+    const { address } = live;
+    const bytes = await answered(live, exchange(address, [GET]), ANSWER_AND_FIN);
     const response = readResponse(bytes, GET);
     expect(response.statusLine, explain("status line", GET, '"HTTP/1.1 200 OK"', bytes)).toBe(
       "HTTP/1.1 200 OK",
@@ -33,19 +51,25 @@ describe("Step 3: Serve GET requests, one per connection", () => {
   });
 
   test("gives the same response when the request arrives one byte at a time", async () => {
-    const address = await listen(createServer());
-    const whole = await exchange(address, [GET]);
-    const pieces = await exchange(address, byteByByte(GET));
+    const live = await serve(createServer());
+    const { address } = live;
+    const whole = await answered(live, exchange(address, [GET]), ANSWER_AND_FIN);
+    const pieces = await answered(
+      live,
+      exchange(address, byteByByte(GET)),
+      "a response once the last byte of the head arrives: feed every chunk to the parser",
+    );
     expect(withoutDate(pieces), explain("byte by byte", GET, show(whole), pieces)).toBe(
       withoutDate(whole),
     );
   });
 
   test("answers HEAD with the header fields of GET and no body", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const sent = crlf("HEAD /profile/123 HTTP/1.1\nHost: x\n\n");
-    const head = await exchange(address, [sent]);
-    const get = readResponse(await exchange(address, [GET]));
+    const head = await answered(live, exchange(address, [sent]), ANSWER_AND_FIN);
+    const get = readResponse(await answered(live, exchange(address, [GET]), ANSWER_AND_FIN));
     const response = readResponse(head, sent);
     expect(response.body.length, explain("HEAD", sent, "no bytes after the head", head)).toBe(0);
     expect(
@@ -55,18 +79,27 @@ describe("Step 3: Serve GET requests, one per connection", () => {
   });
 
   test("answers a known method on a route without it with 405 and Allow", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const sent = crlf("DELETE /profile/123 HTTP/1.1\nHost: x\n\n");
-    const response = readResponse(await exchange(address, [sent]), sent);
+    const response = readResponse(
+      await answered(live, exchange(address, [sent]), ANSWER_AND_FIN),
+      sent,
+    );
     expect(response.status).toBe(405);
     expect(response.headers["allow"]).toBe("GET, HEAD");
   });
 
   test("answers only the first request: none pipelined after it (RFC 9112 §9.6)", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const close = crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n");
     const sent = Buffer.concat([close, GET, GET]);
-    const bytes = await within(exchange(address, [sent]), "one response, then the server's FIN");
+    const bytes = await answered(
+      live,
+      exchange(address, [sent]),
+      "one response, then the server's FIN",
+    );
     const statusLines = bytes.toString("latin1").match(/HTTP\/1\.1 \d{3} /g) ?? [];
     expect(
       statusLines.length,
@@ -80,42 +113,93 @@ describe("Step 3: Serve GET requests, one per connection", () => {
     ).toBe(1);
   });
 
+  test("reads and ignores a request that arrives in a later chunk, after its answer", async () => {
+    const live = await serve(createServer());
+    const { server, address } = live;
+    // allowHalfOpen: this client still writes after the server's FIN.
+    const pair = await within(
+      openPair(server, address, { allowHalfOpen: true }),
+      "the server to accept the connection",
+    );
+    // The test's own listener: a server that writes after end() gets an "error" event for it.
+    const errors: string[] = [];
+    pair.peer.on("error", (error: NodeJS.ErrnoException) =>
+      errors.push(error.code ?? error.message),
+    );
+    const peerClosed = new Promise((resolve) => pair.peer.once("close", resolve));
+    const close = crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n");
+    await answered(live, pair.client.send(close), "the request to be sent");
+    const first = await answered(live, pair.client.closed(), ANSWER_AND_FIN);
+    // The next request comes in a chunk of its own, after the response and the FIN.
+    await answered(
+      live,
+      deliver(pair, GET),
+      "the server to go on reading after its response: end() sends a FIN and keeps the " +
+        "socket readable, destroy() stops reading and closes both ways",
+    );
+    pair.client.socket.end();
+    await answered(live, peerClosed, "the server's side to close once the client has sent its FIN");
+    const statusLines = pair.client.received.toString("latin1").match(/HTTP\/1\.1 \d{3} /g) ?? [];
+    expect(
+      errors,
+      "The server answered the second request on a connection it had already ended: writing " +
+        "after end() is an error. Once answered, the connection is closing: what still arrives is " +
+        "read and dropped (RFC 9112 §9.6; a named state for the connection, Step 3)",
+    ).toEqual([]);
+    expect(
+      statusLines.length,
+      explain("A request after the response with close", GET, "no second response", first),
+    ).toBe(1);
+  });
+
   test("Node's fetch reads the profile", async () => {
-    const address = await listen(createServer());
-    const response = await fetch(url(address, "/profile/123"));
+    const live = await serve(createServer());
+    const { address } = live;
+    const response = await answered(live, fetch(url(address, "/profile/123")), "fetch's response");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/json");
-    expect(await response.json()).toEqual(PROFILE);
+    expect(await answered(live, response.json(), "the JSON body")).toEqual(PROFILE);
   });
 
   test("Node's fetch gets headers and no body for HEAD", async () => {
-    const address = await listen(createServer());
-    const response = await fetch(url(address, "/profile/123"), { method: "HEAD" });
+    const live = await serve(createServer());
+    const { address } = live;
+    const response = await answered(
+      live,
+      fetch(url(address, "/profile/123"), { method: "HEAD" }),
+      "fetch's response to HEAD",
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-length")).toBe(
       String(Buffer.byteLength(JSON.stringify(PROFILE))),
     );
-    expect(await response.text()).toBe("");
+    expect(await answered(live, response.text(), "no body, then the close")).toBe("");
   });
 
   test("node:http's client reads a 404 for an unknown id", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const req = http.get(url(address, "/profile/999"));
-    const [res] = (await once(req, "response")) as [http.IncomingMessage];
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const [res, body] = await answered(
+      live,
+      responseOf(req),
+      "node:http's client to read a response",
+    );
     expect(res.statusCode).toBe(404);
     expect(res.headers["connection"]).toBe("close");
-    expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({
-      error: expect.any(String),
-    });
+    expect(JSON.parse(body.toString())).toMatchObject({ error: expect.any(String) });
   });
 
   testWithTool("curl", "install curl")(
     "curl -v shows the request it sent and the response it got",
     async () => {
-      const address = await listen(createServer());
-      const { stdout, stderr } = await run("curl", ["-sS", "-v", url(address, "/profile/123")]);
+      const live = await serve(createServer());
+      const { address } = live;
+      const { stdout, stderr } = await answered(
+        live,
+        run("curl", ["-sS", "-v", url(address, "/profile/123")]),
+        "curl to get a response",
+      );
       expect(stderr).toContain("> GET /profile/123 HTTP/1.1");
       expect(stderr).toContain(`> Host: ${address.host}:${address.port}`);
       expect(stderr).toContain("< HTTP/1.1 200 OK");
@@ -125,8 +209,13 @@ describe("Step 3: Serve GET requests, one per connection", () => {
   );
 
   testWithTool("curl", "install curl")("curl -I gets the head only", async () => {
-    const address = await listen(createServer());
-    const { stdout } = await run("curl", ["-sS", "-I", url(address, "/profile/123")]);
+    const live = await serve(createServer());
+    const { address } = live;
+    const { stdout } = await answered(
+      live,
+      run("curl", ["-sS", "-I", url(address, "/profile/123")]),
+      "curl to get a response head",
+    );
     expect(stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(stdout).toContain("Content-Length: ");
     expect(stdout.endsWith("\r\n\r\n"), show(stdout)).toBe(true);
@@ -135,50 +224,78 @@ describe("Step 3: Serve GET requests, one per connection", () => {
 
 describe("Step 5: Create a profile with POST", () => {
   test("reads a chunked POST body sent in pieces and creates the profile", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const sent = crlf(
       "POST /profile HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n" +
         'b\n{"name":"Zo\n4\në"}\n0\n\n',
     );
-    const bytes = await exchange(address, splitAt(sent, 60, 70, sent.length - 3));
+    const bytes = await answered(
+      live,
+      exchange(address, splitAt(sent, 60, 70, sent.length - 3)),
+      "a 201 once the last chunk (0) and the empty line after it arrive, then the FIN",
+    );
     const response = readResponse(bytes, sent);
     expect(response.status, explain("a created profile", sent, "201 Created", bytes)).toBe(201);
     expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ name: "Zoë" });
   });
 
   test("Node's fetch creates a profile with a JSON body and reads it back", async () => {
-    const address = await listen(createServer());
-    const created = await fetch(url(address, "/profile"), {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name: "Zoë", bio: "ünïcödé" }),
-    });
+    const live = await serve(createServer());
+    const { address } = live;
+    const created = await answered(
+      live,
+      fetch(url(address, "/profile"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Zoë", bio: "ünïcödé" }),
+      }),
+      "a response once the Content-Length bytes of the body have arrived",
+    );
     expect(created.status).toBe(201);
     const location = created.headers.get("location") ?? "";
-    const read = await fetch(url(address, location));
-    expect(await read.json()).toMatchObject({ name: "Zoë", bio: "ünïcödé" });
+    const read = await answered(live, fetch(url(address, location)), "the created profile");
+    expect(await answered(live, read.json(), "its JSON body")).toMatchObject({
+      name: "Zoë",
+      bio: "ünïcödé",
+    });
   });
 
   test("node:http's client uploads a chunked body, and it is decoded", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const req = http.request(url(address, "/profile"), { method: "POST" });
     // No Content-Length: node:http sends the body with Transfer-Encoding: chunked.
     req.write('{"name":"');
     req.write("Ada Lovelace");
     req.end('"}');
-    const [res] = (await once(req, "response")) as [http.IncomingMessage];
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const [res, body] = await answered(
+      live,
+      responseOf(req),
+      "a response once the last chunk (0) and the empty line after it arrive",
+    );
     expect(res.statusCode).toBe(201);
-    expect(JSON.parse(Buffer.concat(chunks).toString())).toMatchObject({ name: "Ada Lovelace" });
+    expect(JSON.parse(body.toString())).toMatchObject({ name: "Ada Lovelace" });
   });
 
   testWithTool("curl", "install curl")("curl uploads a chunked body from stdin", async () => {
-    const address = await listen(createServer());
-    const { stdout } = await run(
-      "curl",
-      ["-sS", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", url(address, "/profile")],
-      { input: '{"name":"Grace Hopper"}' },
+    const live = await serve(createServer());
+    const { address } = live;
+    const { stdout } = await answered(
+      live,
+      run(
+        "curl",
+        [
+          "-sS",
+          "-H",
+          "Transfer-Encoding: chunked",
+          "--data-binary",
+          "@-",
+          url(address, "/profile"),
+        ],
+        { input: '{"name":"Grace Hopper"}' },
+      ),
+      "curl to get a response to its chunked upload",
     );
     expect(JSON.parse(stdout)).toMatchObject({ name: "Grace Hopper" });
   });
@@ -186,9 +303,14 @@ describe("Step 5: Create a profile with POST", () => {
 
 describe("Step 6: Refuse bad requests, and keep serving", () => {
   test("answers a whole request even when malformed bytes follow it in the same write", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const sent = Buffer.concat([GET, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
-    const bytes = await exchange(address, [sent]);
+    const bytes = await answered(
+      live,
+      exchange(address, [sent]),
+      "a response to the whole first request, then FIN",
+    );
     // Had the bad request line come in a later chunk, the server would have answered the first
     // request and dropped the rest: the answer must not depend on where the chunks end.
     const response = readResponse(bytes, sent);
@@ -197,10 +319,15 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
   });
 
   test("answers a whole HEAD before malformed bytes without a body", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     const head = crlf("HEAD /profile/123 HTTP/1.1\nHost: x\n\n");
     const sent = Buffer.concat([head, crlf("GET /profile 123 HTTP/1.1\nHost: x\n\n")]);
-    const bytes = await within(exchange(address, [sent]), "a response to the HEAD, then FIN");
+    const bytes = await answered(
+      live,
+      exchange(address, [sent]),
+      "a response to the HEAD, then FIN",
+    );
     const response = readResponse(bytes, sent);
     expect(response.status, show(bytes)).toBe(200);
     expect(response.body.length, explain("HEAD", sent, "no bytes after the head", bytes)).toBe(0);
@@ -287,8 +414,13 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
   test.each(refusals)(
     "answers $what with $status, Connection: close, and closes the connection",
     async ({ sent, status, code }) => {
-      const address = await listen(createServer());
-      const bytes = await exchange(address, [sent]);
+      const live = await serve(createServer());
+      const { address } = live;
+      const bytes = await answered(
+        live,
+        exchange(address, [sent]),
+        `a ${status} response, then the server's FIN`,
+      );
       const response = readResponse(bytes, sent);
       expect(response.status, explain("a refusal", sent, `status ${status}`, bytes)).toBe(status);
       expect(
@@ -310,14 +442,14 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
   );
 
   test("reads and drops the rest of a refused body, and closes without a reset", async () => {
-    const server = createServer();
-    const address = await listen(server);
+    const live = await serve(createServer());
+    const { server, address } = live;
     const head = crlf(`POST /profile HTTP/1.1\nHost: x\nContent-Length: ${4 * MAX_BODY_BYTES}\n\n`);
     const body = Buffer.alloc(4 * MAX_BODY_BYTES, "a");
     // allowHalfOpen: this client keeps sending after the server's FIN, as a real uploader would.
     const accepted = nextConnection(server);
     const socket = await connect(address, { allowHalfOpen: true });
-    const peer = await accepted;
+    const peer = await within(accepted, "the server to accept the connection");
     const peerClosed = new Promise((resolve) => peer.once("close", resolve));
     const inbox = new Inbox(socket);
     const errors: string[] = [];
@@ -328,20 +460,21 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
 
     // The head and the first part of the body together: the server refuses the head at once.
     await write(Buffer.concat([head, body.subarray(0, MAX_BODY_BYTES)]));
-    const bytes = await within(inbox.untilEnd(), "a 413 response, then the server's FIN");
+    const bytes = await answered(live, inbox.untilEnd(), "a 413 response, then the server's FIN");
     expect(readResponse(bytes, head).status, show(bytes)).toBe(413);
 
     // The rest of the body arrives after the 413 and the server's FIN. A server that has closed
     // its socket (instead of only its sending side) answers it with a reset (RST), and a reset
     // can destroy a response the client has not read yet (RFC 9112 §9.6).
     for (let at = MAX_BODY_BYTES; at < body.length && errors.length === 0; at += MAX_BODY_BYTES) {
-      await within(
+      await answered(
+        live,
         write(body.subarray(at, at + MAX_BODY_BYTES)),
         "the server to go on reading the refused body after its 413 (a paused socket reads nothing)",
       );
     }
     socket.end();
-    await within(closed, "the connection to close once the client has sent its FIN");
+    await answered(live, closed, "the connection to close once the client has sent its FIN");
     expect(
       errors,
       "After its response the server should end only its sending side (FIN) and keep reading " +
@@ -349,7 +482,8 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
     ).toEqual([]);
     // A server that stops reading (pause()) after its answer never sees the client's FIN, and
     // holds the connection open forever.
-    await within(
+    await answered(
+      live,
       peerClosed,
       "the server's side of the connection to close after the client's FIN: keep reading (and " +
         "dropping) after the response, so that the FIN is seen",
@@ -360,14 +494,16 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
     const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       let calls = 0;
-      const address = await listen(
+      const live = await serve(
         createServer((request) => {
           calls += 1;
           if (calls === 1) throw new Error(`a bug in the handler for ${request.target}`);
           return { status: 200, body: "fine" };
         }),
       );
-      const bytes = await within(
+      const { address } = live;
+      const bytes = await answered(
+        live,
         exchange(address, [GET]),
         "a 500 response: a handler that throws is the server's bug, and the client still " +
           "gets an answer (catch it around the handler)",
@@ -378,7 +514,11 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
         error: expect.any(String),
       });
       expect(response.headers["connection"], show(bytes)).toBe("close");
-      const next = await within(exchange(address, [GET]), "the next client served as usual");
+      const next = await answered(
+        live,
+        exchange(address, [GET]),
+        "the next client served as usual",
+      );
       expect(readResponse(next, GET).status, show(next)).toBe(200);
     } finally {
       quiet.mockRestore();
@@ -386,10 +526,10 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
   });
 
   test("survives a client that resets its connection, and goes on serving", async () => {
-    const server = createServer();
-    const address = await listen(server);
-    const pair = await openPair(server, address);
-    await deliver(pair, GET.subarray(0, 10));
+    const live = await serve(createServer());
+    const { server, address } = live;
+    const pair = await within(openPair(server, address), "the server to accept the connection");
+    await answered(live, deliver(pair, GET.subarray(0, 10)), "the server to read the first bytes");
     // With no "error" listener on the socket, Node throws the error, and the process dies with
     // every other client's connection.
     const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
@@ -399,29 +539,35 @@ describe("Step 6: Refuse bad requests, and keep serving", () => {
         "handled, which crashes the whole server. Listen for the socket's error event (Step 6)",
     ).not.toThrow();
     // A real reset, then another client.
-    const other = await openPair(server, address);
+    const other = await within(openPair(server, address), "the server to accept the connection");
     // Not events.once(): it rejects when the socket emits "error", which a reset does.
     const closed = new Promise((resolve) => other.peer.once("close", resolve));
     other.client.socket.resetAndDestroy();
-    await within(closed, "the server's side of a reset connection to close");
-    const bytes = await within(exchange(address, [GET]), "a response to the next client");
+    await answered(live, closed, "the server's side of a reset connection to close");
+    const bytes = await answered(live, exchange(address, [GET]), "a response to the next client");
     expect(readResponse(bytes, GET).status, show(bytes)).toBe(200);
   });
 
   test("keeps serving other clients while one is mid-request and another is refused", async () => {
-    const address = await listen(createServer());
+    const live = await serve(createServer());
+    const { address } = live;
     // A sends half a request and waits.
-    const slow = await connect(address);
-    const slowInbox = new Inbox(slow);
-    slow.write(GET.subarray(0, 20));
+    const slow = await RawClient.open(address);
+    await slow.send(GET.subarray(0, 20));
     // B sends garbage and is refused.
-    const refused = readResponse(await exchange(address, [crlf("GET /\n\n")]));
-    expect(refused.status).toBe(400);
+    const garbage = crlf("GET /\n\n");
+    const refused = await answered(live, exchange(address, [garbage]), "a 400, then the FIN");
+    expect(readResponse(refused, garbage).status, show(refused)).toBe(400);
     // C is served as usual.
-    expect(readResponse(await exchange(address, [GET])).status).toBe(200);
+    const served = await answered(live, exchange(address, [GET]), ANSWER_AND_FIN);
+    expect(readResponse(served, GET).status, show(served)).toBe(200);
     // A finishes its request and is served too.
-    slow.write(GET.subarray(20));
-    const bytes = await slowInbox.untilEnd();
+    await slow.send(GET.subarray(20));
+    const bytes = await answered(
+      live,
+      slow.closed(),
+      "a response to the first client once the rest of its request arrives",
+    );
     expect(readResponse(bytes, GET).status, show(bytes)).toBe(200);
   });
 });

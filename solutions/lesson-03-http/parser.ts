@@ -105,6 +105,9 @@ export abstract class MessageParser<Message> {
   // Bytes of the current head (or trailer section) so far, for the cap.
   private headBytes = 0;
   private headers: Headers = emptyHeaders();
+  // The names that came on more than one field line: once combined, "a, b" from two lines looks
+  // like one line's "a, b".
+  private repeated = new Set<string>();
   // The body so far, and how many bytes are left in the body or in the current chunk.
   private bodyParts: Buffer[] = [];
   private bodySize = 0;
@@ -117,7 +120,12 @@ export abstract class MessageParser<Message> {
   /** Validates and keeps the first line of a message. */
   protected abstract startLine(line: string): void;
   /** Decides how the body is delimited, once the header fields are known. */
-  protected abstract framing(headers: Headers): Framing;
+  /**
+   * Decides how the body is delimited, once the header fields are known. `repeated` names the
+   * fields that came on more than one line: their values were combined, so a value alone cannot
+   * tell two lines from one.
+   */
+  protected abstract framing(headers: Headers, repeated: ReadonlySet<string>): Framing;
   /** Builds the finished message. */
   protected abstract message(headers: Headers, body: Buffer): Message;
 
@@ -201,7 +209,7 @@ export abstract class MessageParser<Message> {
             break;
           }
           // The empty line ends the head. Now the framing says where the body ends.
-          const framing = this.framing(this.headers);
+          const framing = this.framing(this.headers, this.repeated);
           if (framing.kind === "chunked") {
             this.state = "chunk-size";
           } else if (framing.kind === "until-close") {
@@ -352,6 +360,7 @@ export abstract class MessageParser<Message> {
     // RFC 9110 §5.3: repeated field lines may be combined "by appending each subsequent field
     // line value to the initial field line value in order, separated by a comma".
     const previous = this.headers[name];
+    if (previous !== undefined) this.repeated.add(name);
     this.headers[name] = previous === undefined ? value : `${previous}, ${value}`;
   }
 
@@ -361,6 +370,7 @@ export abstract class MessageParser<Message> {
     this.state = "start-line";
     this.headBytes = 0;
     this.headers = emptyHeaders();
+    this.repeated = new Set();
     this.bodyParts = [];
     this.bodySize = 0;
     this.remaining = 0;
@@ -393,7 +403,7 @@ export class RequestParser extends MessageParser<HttpRequest> {
     this.version = parseVersion(version, "HTTP_BAD_REQUEST_LINE");
   }
 
-  protected framing(headers: Headers): Framing {
+  protected framing(headers: Headers, repeated: ReadonlySet<string>): Framing {
     // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
     // request message that lacks a Host header field and to any request message that contains
     // more than one Host header field line or a Host header field with an invalid field value."
@@ -401,7 +411,8 @@ export class RequestParser extends MessageParser<HttpRequest> {
     if (this.version === "HTTP/1.1" && host === undefined) {
       throw new HttpError("HTTP_BAD_HOST", "An HTTP/1.1 request must have a Host header");
     }
-    if (host !== undefined && host.includes(",")) {
+    // Two lines, not a comma: a single Host may hold one (a reg-name allows it, RFC 3986 §3.2.2).
+    if (repeated.has("host")) {
       throw new HttpError("HTTP_BAD_HOST", `More than one Host header: ${JSON.stringify(host)}`);
     }
     return requestFraming(headers, this.version);

@@ -76,7 +76,11 @@ export function serializeResponse(response: HttpResponse, options: WriteOptions 
 
   // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
   const lines = [`HTTP/1.1 ${status} ${reason}`];
-  for (const [name, value] of Object.entries(headers)) lines.push(fieldLine(name, value));
+  for (const [name, value] of Object.entries(headers)) {
+    // The writer counts the body itself: a caller's own Content-Length would make two, and a
+    // client must refuse two (RFC 9112 §6.3). Its value is the writer's, whatever was given.
+    if (name.toLowerCase() !== "content-length") lines.push(fieldLine(name, value));
+  }
   // RFC 9110 §8.6: Content-Length is the number of octets, not of characters: "Zoë" is 4 bytes.
   // A response to HEAD carries the length a GET would have had.
   lines.push(`Content-Length: ${bytes.length}`);
