@@ -1,9 +1,11 @@
+import net from "node:net";
 import { describe, expect, test } from "vitest";
 import { createLineClient } from "#lesson/lesson-02-custom-protocol/line-client.ts";
 import { createLineServer } from "#lesson/lesson-02-custom-protocol/line-server.ts";
-import type { LineProtocolError } from "#lesson/lesson-02-custom-protocol/lines.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
+import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
 
 /** Writes each chunk (waiting a turn of the event loop between them) and waits for `expected`. */
 async function expectReplies(address: Address, chunks: string[], expected: string) {
@@ -84,12 +86,52 @@ describe("Step 1: A line protocol of your own", () => {
 
   test("the client refuses a value with a newline rather than send two requests", async () => {
     const client = await createLineClient(await listen(createLineServer()));
-    const err = await client.set("k", "two\nlines").then(
-      () => undefined,
-      (e: LineProtocolError) => e,
-    );
-    expect(err?.code).toBe("LINE_UNSAFE_ARGUMENT");
+    const err = await rejectionOf(() => client.set("k", "two\nlines"));
+    expect(codeOf(err), "set('k', 'two\\nlines')").toBe("LINE_UNSAFE_ARGUMENT");
     expect(await client.get("k"), "nothing was stored").toBe(null);
+    await client.close();
+  });
+
+  test("the client refuses a key that is not one word: the server would read a different request", async () => {
+    const client = await createLineClient(await listen(createLineServer()));
+    // Sent as is, `SET a b c` would store "b c" under the key "a".
+    for (const [what, call] of [
+      ["set('a b', 'c')", () => client.set("a b", "c")],
+      ["get('a b')", () => client.get("a b")],
+      ["del('a b')", () => client.del("a b")],
+      ["get('')", () => client.get("")],
+      ["get('a\\r\\nb')", () => client.get("a\r\nb")],
+    ] as const) {
+      expect(codeOf(await rejectionOf(call)), `${what}: a key must be one word`).toBe(
+        "LINE_UNSAFE_ARGUMENT",
+      );
+    }
+    expect(await client.get("a"), "set('a b', 'c') sent nothing: 'a' is still unset").toBe(null);
+    await client.close();
+  });
+
+  test("the client rejects a request waiting for its reply when the connection closes", async () => {
+    const server = net.createServer((socket) => socket.once("data", () => socket.destroy()));
+    const client = await createLineClient(await listen(server));
+    const err = await within(
+      rejectionOf(() => client.get("k")),
+      "get() to reject once the server closed the connection",
+    );
+    expect(codeOf(err)).toBe("LINE_CONNECTION_CLOSED");
+    await client.close();
+  });
+
+  test("the client rejects with the server's ERR reply", async () => {
+    const server = net.createServer((socket) =>
+      socket.once("data", () => socket.write("ERR nope\n")),
+    );
+    const client = await createLineClient(await listen(server));
+    const err = await within(
+      rejectionOf(() => client.get("k")),
+      "get() to reject with the ERR reply",
+    );
+    expect(codeOf(err)).toBe("LINE_ERROR_REPLY");
+    expect((err as Error).message).toBe("nope");
     await client.close();
   });
 });

@@ -15,7 +15,9 @@ import {
   type RespValue,
 } from "#lesson/lesson-02-custom-protocol/resp.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { byteByByte, parseChunks, parseFailure, splitAt } from "./helpers.ts";
+import { byteByByte, splitAt } from "../../shared/testing/chunks.ts";
+import { codeOf as codeOfError, thrownBy } from "../../shared/testing/errors.ts";
+import { parseChunks, parseFailure } from "./helpers.ts";
 
 /** The examples of the RESP2 specification, value and bytes. */
 const SPEC_EXAMPLES: [string, RespValue, string][] = [
@@ -50,14 +52,8 @@ const SPEC_EXAMPLES: [string, RespValue, string][] = [
   ],
 ];
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as RespError).code;
-  }
-  return undefined;
-}
+/** The code of the error `fn` throws. */
+const codeOf = (fn: () => unknown): string => codeOfError(thrownBy(fn));
 
 describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
   describe("the encoder", () => {
@@ -72,6 +68,15 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
     test("counts a bulk string's length in bytes, not characters: 'héllo' is $6", () => {
       const encoded = encode(bulk("héllo"));
       expect(show(encoded)).toBe(show(Buffer.from("$6\r\nhéllo\r\n")));
+    });
+
+    test("counts a command's words in bytes, not characters: ECHO 'héllo' sends $6", () => {
+      const encoded = encodeCommand(["ECHO", "héllo"]);
+      const expected = Buffer.from("*2\r\n$4\r\nECHO\r\n$6\r\nhéllo\r\n");
+      expect(
+        show(encoded),
+        explain("encodeCommand(['ECHO', 'héllo'])", "", show(expected), encoded),
+      ).toBe(show(expected));
     });
 
     test("encodes a command as an array of bulk strings", () => {
@@ -223,6 +228,20 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       expect(header?.message).toBe("Protocol error: too big bulk count string");
     });
 
+    test("is done after an error: every later feed() throws it again, and yields nothing", () => {
+      const parser = new RespParser();
+      const first = thrownBy(() => [...parser.feed(Buffer.from("$x\r\n"))]);
+      expect(codeOfError(first)).toBe("RESP_INVALID_BULK_LENGTH");
+      const values: RespValue[] = [];
+      const again = thrownBy(() => {
+        for (const value of parser.feed(Buffer.from("+OK\r\n"))) values.push(value);
+      });
+      expect(
+        { code: codeOfError(again), values },
+        "after a framing error nothing can be trusted: '+OK\\r\\n' fed next is not a value",
+      ).toEqual({ code: "RESP_INVALID_BULK_LENGTH", values: [] });
+    });
+
     test("yields the values before a syntax error, then throws", () => {
       const { values, error: err } = parseFailure(["+OK\r\n:1\r\n$x\r\n"]);
       expect(values).toEqual([simple("OK"), integer(1)]);
@@ -259,6 +278,29 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
           inspect(parsed, { depth: 6 }),
         ),
       ).toEqual([array([bulk("PING")]), array([bulk("ECHO"), bulk("ab")])]);
+    });
+
+    test("splits an inline command as Redis does: quotes group words, with escapes inside", () => {
+      const line = `SET "a b" 'c d' "\\x41\\n\\"" '\\'' x"y z" ""\r\n`;
+      const parsed = parseChunks([line], commands);
+      const expected = array(["SET", "a b", "c d", 'A\n"', "'", "xy z", ""].map(bulk));
+      expect(
+        parsed,
+        explain("commands-mode feed()", line, inspect(expected), inspect(parsed, { depth: 6 })),
+      ).toEqual([expected]);
+    });
+
+    test.each([
+      ["a quote not closed", 'ECHO "a b\r\n'],
+      ["a closing quote followed by more than a space", 'ECHO "a b"c\r\n'],
+      ["a single quote not closed", "ECHO 'a\r\n"],
+    ])("refuses %s: unbalanced quotes in request", (_name, line) => {
+      const { error: err } = parseFailure([line], commands);
+      expect(
+        err?.code,
+        explain("commands-mode feed()", line, "RESP_UNBALANCED_QUOTES", String(err)),
+      ).toBe("RESP_UNBALANCED_QUOTES");
+      expect(err?.message).toBe("Protocol error: unbalanced quotes in request");
     });
 
     test("skips empty inline lines and the empty arrays *0, *-1 and *-5, as Redis does", () => {
@@ -311,7 +353,9 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       fc.assert(
         fc.property(fc.array(value, { maxLength: 6 }), cuts, (values, at) => {
           const wire = Buffer.concat(values.map(encode));
-          expect(parseChunks(splitAt(wire, at))).toEqual(values);
+          expect(parseChunks(splitAt(wire, ...at.map((n) => n % (wire.length + 1))))).toEqual(
+            values,
+          );
         }),
         { numRuns: 300 },
       );
@@ -321,9 +365,8 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       fc.assert(
         fc.property(fc.array(bytes, { minLength: 1, maxLength: 5 }), cuts, (words, at) => {
           const wire = encodeCommand(words);
-          expect(parseChunks(splitAt(wire, at), { mode: "commands" })).toEqual([
-            array(words.map(bulk)),
-          ]);
+          const chunks = splitAt(wire, ...at.map((n) => n % (wire.length + 1)));
+          expect(parseChunks(chunks, { mode: "commands" })).toEqual([array(words.map(bulk))]);
         }),
         { numRuns: 300 },
       );

@@ -5,29 +5,46 @@ import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { Store } from "#lesson/lesson-02-custom-protocol/store.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
 import { describeWithTool, run, testWithTool } from "../../shared/testing/tools.ts";
-import { command, exchange, useRedisServer } from "./helpers.ts";
+import { command, repliesTo, useRedisServer } from "./helpers.ts";
 
 /** Sends `bytes` on a fresh connection and waits for exactly `expected` back. */
 async function expectReply(address: Address, bytes: string | Buffer, expected: string | Buffer) {
   const inbox = new Inbox(await connect(address));
   inbox.socket.write(bytes);
   const want = Buffer.from(expected);
-  // If the server closes early, what did arrive is shown against what was expected.
-  const got = await inbox.until((b) => b.length >= want.length).catch(() => inbox.bytes());
+  // If the server closes early, or says nothing more, what did arrive is shown against what was
+  // expected.
+  const got = await within(
+    inbox.until((b) => b.length >= want.length),
+    `${show(want)} in reply to ${show(bytes, 200)}`,
+  ).catch(() => inbox.bytes());
   expect(show(got), explain("The server's reply", bytes, show(want), got)).toBe(show(want));
   return inbox;
 }
 
-/** Sends `bytes` on a fresh connection; returns all bytes received once the server closes. */
+/** Sends `bytes` on a fresh connection; checks the bytes received before the server closes. */
 async function expectReplyThenClose(address: Address, bytes: string, expected: string) {
   const inbox = new Inbox(await connect(address));
   inbox.socket.write(bytes);
-  const got = await inbox.untilEnd();
-  expect(
-    show(got),
-    explain("A protocol error: reply, then close", bytes, show(expected), got),
-  ).toBe(show(expected));
+  const got = await within(inbox.untilEnd(), () =>
+    explain(
+      "The server should reply, then close the connection; it has not closed it",
+      bytes,
+      `${show(expected)}, then the end of the connection`,
+      inbox.bytes(),
+    ),
+  );
+  expect(show(got), explain("Reply, then close", bytes, show(expected), got)).toBe(show(expected));
+}
+
+/** Waits on an Inbox for `expected` bytes in all, bounded. */
+function untilAll(inbox: Inbox, expected: string): Promise<Buffer> {
+  return within(
+    inbox.until((b) => b.length >= Buffer.byteLength(expected), show(expected)),
+    () => explain("Waiting for the server's replies", "", show(expected), inbox.bytes()),
+  );
 }
 
 const cmd = command;
@@ -106,12 +123,12 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       now += 100;
       inbox.socket.write(cmd("GET", "a"));
       const atExpiry = "+OK\r\n+OK\r\n$1\r\n1\r\n";
-      await inbox.until((b) => b.length >= atExpiry.length, show(atExpiry));
+      await untilAll(inbox, atExpiry);
       expect(show(inbox.bytes()), "GET a at exactly its expiry time").toBe(show(atExpiry));
       now += 1;
       inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "b")]));
       const all = `${atExpiry}$-1\r\n$1\r\n2\r\n`;
-      await inbox.until((b) => b.length >= all.length, show(all));
+      await untilAll(inbox, all);
       expect(show(inbox.bytes()), "GET a 1 ms past its expiry time, then GET b").toBe(show(all));
     });
 
@@ -128,7 +145,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       now = 11;
       inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "n")]));
       const all = "+OK\r\n+OK\r\n+OK\r\n:2\r\n$1\r\n2\r\n$-1\r\n";
-      await inbox.until((b) => b.length >= all.length, show(all));
+      await untilAll(inbox, all);
       expect(show(inbox.bytes())).toBe(show(all));
     });
 
@@ -205,7 +222,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       }
       inbox.socket.write(cmd("PING"));
       const all = "$4\r\nslow\r\n+PONG\r\n";
-      await inbox.until((b) => b.length >= all.length, show(all));
+      await untilAll(inbox, all);
       expect(show(inbox.bytes())).toBe(show(all));
     });
 
@@ -218,7 +235,10 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       ).join("");
       const inbox = new Inbox(await connect(address));
       inbox.socket.write(Buffer.concat(commands));
-      const got = await inbox.until((b) => b.length >= expected.length, "1,000 replies");
+      const got = await within(
+        inbox.until((b) => b.length >= expected.length, "1,000 replies"),
+        () => `1,000 replies; ${inbox.bytes().length} of ${expected.length} bytes arrived`,
+      );
       expect(
         got.toString("latin1") === expected,
         explain("1,000 pipelined ECHOs", "ECHO 0 ... ECHO 999", show(expected, 60), got),
@@ -338,11 +358,46 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("QUIT gets +OK, then the server closes the connection and answers nothing after it", async () => {
+      const address = await listen(createServer());
+      await expectReplyThenClose(address, "PING\r\nquit\r\nPING\r\n", "+PONG\r\n+OK\r\n");
+      await expectReplyThenClose(
+        address,
+        Buffer.concat([cmd("QUIT"), cmd("SET", "k", "v")]).toString("latin1"),
+        "+OK\r\n",
+      );
+      await expectReply(address, cmd("GET", "k"), "$-1\r\n");
+    });
+
+    test("a command that throws gets -ERR and closes only its connection: the server serves on", async () => {
+      // A store with a bug: reading the key "boom" throws. That is no fault of the client's, but
+      // the server must not fall over, and must not leave the client waiting.
+      class BrokenStore extends Store {
+        override get(key: Buffer): Buffer | undefined {
+          if (key.toString() === "boom") throw new Error("the store broke");
+          return super.get(key);
+        }
+      }
+      const address = await listen(createServer({ store: new BrokenStore() }));
+      const inbox = new Inbox(await connect(address));
+      inbox.socket.write(Buffer.concat([cmd("PING"), cmd("GET", "boom"), cmd("PING")]));
+      const got = await within(inbox.untilEnd(), () =>
+        explain(
+          "A command that throws: the server should reply with an error and close",
+          "PING, GET boom, PING",
+          '"+PONG\\r\\n-ERR ...the store broke...\\r\\n", then the end of the connection',
+          inbox.bytes(),
+        ),
+      );
+      expect(show(got)).toMatch(/^"\+PONG\\r\\n-ERR [^\\]*the store broke[^\\]*\\r\\n"$/);
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
+    });
+
     test("one client's protocol error leaves the server serving the others", async () => {
       const address = await listen(createServer());
       const good = new Inbox(await connect(address));
       good.socket.write(cmd("SET", "k", "still here"));
-      await good.until((b) => b.length >= 5, "+OK");
+      await untilAll(good, "+OK\r\n");
       await expectReplyThenClose(
         address,
         "*1\r\n$1\r\nxyz\r\n",
@@ -350,7 +405,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
       good.socket.write(cmd("GET", "k"));
       const all = "+OK\r\n$10\r\nstill here\r\n";
-      await good.until((b) => b.length >= all.length, show(all));
+      await untilAll(good, all);
       expect(show(good.bytes())).toBe(show(all));
     });
   });
@@ -470,12 +525,50 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
           cmd("SET", "diff:o", "2", "PX"),
         ]),
       ],
+      [
+        "SET's options, all read before the expire time",
+        Buffer.concat([
+          cmd("DEL", "diff:p"),
+          cmd("SET", "diff:p", "v", "EX", "abc", "FOO"),
+          cmd("SET", "diff:p", "v", "EX", "0", "FOO"),
+          cmd("SET", "diff:p", "v", "NX", "NX"),
+          cmd("SET", "diff:p", "v", "XX", "XX", "EX", "10", "EX", "20"),
+          cmd("SET", "diff:p", "v", "EX", "abc", "EX", "10"),
+          cmd("SET", "diff:p", "v", "EX", "10", "EX", "abc"),
+          cmd("SET", "diff:p", "v", "EX", "10", "PX", "10"),
+          cmd("SET", "diff:p", "v", "XX", "NX"),
+          cmd("SET", "diff:p", "v", "nx", "ex", "1"),
+          cmd("SET", "diff:p", "v", "KEEPTTL", "EX"),
+        ]),
+      ],
+      [
+        "SET's expire times at the edges of 64 bits",
+        Buffer.concat([
+          cmd("SET", "diff:t", "v", "PX", "9007199254740993"),
+          cmd("SET", "diff:t", "v", "PX", "9000000000000000000"),
+          cmd("SET", "diff:t", "v", "PX", "9223372036854775807"),
+          cmd("SET", "diff:t", "v", "PX", "9223372036854775808"),
+          cmd("SET", "diff:t", "v", "EX", "9000000000000000"),
+          cmd("SET", "diff:t", "v", "EX", "9223372036854775"),
+          cmd("SET", "diff:t", "v", "EX", "9223372036854776"),
+          cmd("SET", "diff:t", "v", "EX", "-1"),
+          cmd("SET", "diff:t", "v", "PX", "01"),
+          cmd("GET", "diff:t"),
+        ]),
+      ],
       ["an unknown command", cmd("FOO", "a", "b")],
       [
         "wrong arity",
         Buffer.concat([cmd("GET"), cmd("get", "a", "b"), cmd("INCR"), cmd("PING", "a", "b")]),
       ],
-      ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n"],
+      ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n\tPING\t\r\n"],
+      [
+        "inline commands with quotes and escapes",
+        `ECHO "a b"\r\nECHO 'c d'\r\nECHO "\\x41\\x4g\\n\\"\\q"\r\nECHO 'it\\'s'\r\nECHO a"b c"\r\nECHO ""\r\n`,
+      ],
+      ["an inline command with unbalanced quotes", 'PING\r\nECHO "a b\r\nPING\r\n'],
+      ["a closing quote followed by more than a space", `ECHO 'a b'c\r\nPING\r\n`],
+      ["QUIT, and what follows it", "PING\r\nQUIT\r\nPING\r\n"],
       ["empty commands, skipped", "*0\r\n*-1\r\n*-5\r\nPING\r\n"],
       ["an invalid bulk length", "*1\r\n$x\r\n"],
       ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
@@ -484,8 +577,8 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
     ];
     test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {
       const address = await listen(createServer());
-      const ours = await exchange(address, bytes);
-      const theirs = await exchange({ path: redis.path }, bytes);
+      const ours = await repliesTo(address, bytes);
+      const theirs = await repliesTo({ path: redis.path }, bytes);
       expect(show(ours), explain("Compared with redis-server", bytes, show(theirs), ours)).toBe(
         show(theirs),
       );
