@@ -6,6 +6,7 @@ import { explain, show } from "../../shared/testing/bytes.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { nextConnection } from "../../shared/testing/raw.ts";
 
 /** Writes each chunk (waiting a turn of the event loop between them) and waits for `expected`. */
 async function expectReplies(address: Address, chunks: string[], expected: string) {
@@ -73,6 +74,64 @@ describe("Step 1: A line protocol of your own", () => {
       ["SET k two\nlines\nGET k\n"],
       "OK\nERR unknown command 'lines'\nVALUE two\n",
     );
+  });
+
+  test("stops reading a client's requests while that client does not read its replies", async () => {
+    const server = createLineServer(new Map([["big", "a".repeat(60 * 1024)]]));
+    const paused = new Promise<void>((resolve) => {
+      server.on("connection", (socket: net.Socket) => {
+        const pause = socket.pause.bind(socket);
+        socket.pause = () => {
+          resolve();
+          return pause();
+        };
+      });
+    });
+    const client = await connect(await listen(server));
+    // Counted here rather than with an Inbox: 24 MiB is too much to keep re-joining.
+    let received = 0;
+    let last: Buffer = Buffer.alloc(0);
+    client.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      last = chunk;
+    });
+    client.pause();
+    // 400 GETs in one write: about 24 MiB of replies, more than any socket buffer holds.
+    client.write("GET big\n".repeat(400));
+    await within(
+      paused,
+      "the server to pause the socket once write() returns false (24 MiB of replies unread)",
+    );
+    client.resume();
+    // Reading resumes on "drain": a request sent now is answered after the backlog.
+    client.write("GET nope\n");
+    const all = 400 * (60 * 1024 + 7) + "NOT_FOUND\n".length;
+    await within(
+      new Promise<void>((resolve) => {
+        const check = () => received >= all && resolve();
+        client.on("data", check);
+        check();
+      }),
+      () => `all 400 replies, then NOT_FOUND; ${received} of ${all} bytes arrived`,
+    );
+    expect(show(last.subarray(-10)), "GET nope, after the backlog drained").toBe(
+      show("NOT_FOUND\n"),
+    );
+  });
+
+  test("a client that resets its connection leaves the server serving the others", async () => {
+    const server = createLineServer();
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    const rude = new Inbox(await connect(address));
+    rude.socket.on("error", () => {});
+    const serverSide = await within(accepted, "the server to accept the connection");
+    expect(
+      serverSide.listenerCount("error"),
+      "an 'error' listener on each connection: without one, a reset by one client crashes the server",
+    ).toBeGreaterThan(0);
+    rude.socket.resetAndDestroy();
+    await expectReplies(address, ["GET k\n"], "NOT_FOUND\n");
   });
 
   test("the client sets, gets and deletes", async () => {

@@ -233,12 +233,13 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       const first = thrownBy(() => [...parser.feed(Buffer.from("$x\r\n"))]);
       expect(codeOfError(first)).toBe("RESP_INVALID_BULK_LENGTH");
       const values: RespValue[] = [];
+      // A parser that carried on would read these bytes as a length and data, a bulk string "abc".
       const again = thrownBy(() => {
-        for (const value of parser.feed(Buffer.from("+OK\r\n"))) values.push(value);
+        for (const value of parser.feed(Buffer.from("3\r\nabc\r\n"))) values.push(value);
       });
       expect(
         { code: codeOfError(again), values },
-        "after a framing error nothing can be trusted: '+OK\\r\\n' fed next is not a value",
+        "after a framing error nothing can be trusted: '3\\r\\nabc\\r\\n' fed next is no value",
       ).toEqual({ code: "RESP_INVALID_BULK_LENGTH", values: [] });
     });
 

@@ -49,6 +49,19 @@ function untilAll(inbox: Inbox, expected: string): Promise<Buffer> {
 
 const cmd = command;
 
+/** Resolves with the server side of the first connection the server pauses. */
+function pausedSocket(server: net.Server): Promise<net.Socket> {
+  return new Promise<net.Socket>((resolve) => {
+    server.on("connection", (socket: net.Socket) => {
+      const pause = socket.pause.bind(socket);
+      socket.pause = () => {
+        resolve(socket);
+        return pause();
+      };
+    });
+  });
+}
+
 describe("Step 3: A key-value server that Redis clients can use", () => {
   describe("commands", () => {
     test("answers PING with +PONG, and PING with a message with that message", async () => {
@@ -247,15 +260,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
 
     test("stops reading a client's commands while that client does not read its replies", async () => {
       const server = createServer();
-      const paused = new Promise<net.Socket>((resolve) => {
-        server.on("connection", (socket: net.Socket) => {
-          const pause = socket.pause.bind(socket);
-          socket.pause = () => {
-            resolve(socket);
-            return pause();
-          };
-        });
-      });
+      const paused = pausedSocket(server);
       const address = await listen(server);
       const client = await connect(address);
       // Counted here rather than with an Inbox: 32 MiB is too much to keep re-joining.
@@ -275,7 +280,10 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       const big = Buffer.alloc(1024 * 1024, 0x61);
       const gets = Array.from({ length: 32 }, () => cmd("GET", "big"));
       client.write(Buffer.concat([cmd("SET", "big", big), ...gets]));
-      const serverSide = await paused;
+      const serverSide = await within(
+        paused,
+        "the server to pause the socket once write() returns false (32 MiB of replies unread)",
+      );
       expect(serverSide.isPaused(), "the server pauses the socket when write() returns false").toBe(
         true,
       );
@@ -286,6 +294,30 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       client.write(cmd("PING"));
       await receivedAtLeast(replies + 7);
       expect(show(last.subarray(-7)), "PING after the backlog drained").toBe(show("+PONG\r\n"));
+    });
+
+    test("a client that resets its connection mid-reply leaves the server serving the others", async () => {
+      const server = createServer();
+      const paused = pausedSocket(server);
+      const address = await listen(server);
+      const rude = await connect(address);
+      rude.on("error", () => {});
+      rude.pause();
+      const big = Buffer.alloc(1024 * 1024, 0x61);
+      const gets = Array.from({ length: 32 }, () => cmd("GET", "big"));
+      rude.write(Buffer.concat([cmd("SET", "big", big), ...gets]));
+      const serverSide = await within(
+        paused,
+        "the server to pause the socket of a client that does not read",
+      );
+      expect(
+        serverSide.listenerCount("error"),
+        "an 'error' listener on each connection: without one, a reset by one client crashes the server",
+      ).toBeGreaterThan(0);
+      // An RST while the server still has replies to write: its socket emits "error" (ECONNRESET
+      // or EPIPE). Without an "error" listener, that one client would crash the whole server.
+      rude.resetAndDestroy();
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
     });
   });
 
