@@ -181,9 +181,10 @@ describe("Step 1: A line protocol of your own", () => {
   });
 
   test("the client rejects with the server's ERR reply", async () => {
-    const server = net.createServer((socket) =>
-      socket.once("data", () => socket.write("ERR nope\n")),
-    );
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.write("ERR nope\n"));
+    });
     const client = await createLineClient(await listen(server));
     const err = await within(
       rejectionOf(() => client.get("k")),

@@ -49,15 +49,21 @@ function untilAll(inbox: Inbox, expected: string): Promise<Buffer> {
 
 const cmd = command;
 
-/** Resolves with the server side of the first connection the server pauses. */
+/**
+ * Resolves with the server side of the first connection the server pauses; rejects if that
+ * connection closes first.
+ */
 function pausedSocket(server: net.Server): Promise<net.Socket> {
-  return new Promise<net.Socket>((resolve) => {
-    server.on("connection", (socket: net.Socket) => {
+  return new Promise<net.Socket>((resolve, reject) => {
+    server.once("connection", (socket: net.Socket) => {
       const pause = socket.pause.bind(socket);
       socket.pause = () => {
         resolve(socket);
         return pause();
       };
+      socket.once("close", () =>
+        reject(new Error("The connection closed before the server paused it (backpressure).")),
+      );
     });
   });
 }

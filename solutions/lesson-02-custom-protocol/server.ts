@@ -37,8 +37,6 @@ interface Connection {
   state: "open" | "closing";
 }
 
-const QUIT_REPLY = encode(simple("OK"));
-
 export function createServer(options: ServerOptions = {}): net.Server {
   const store = options.store ?? new Store();
   const server = net.createServer((socket) => {
@@ -87,7 +85,7 @@ function socketOnData(connection: Connection, chunk: Buffer): void {
       const args = wordsOf(command);
       if (args[0]?.toString("latin1").toLowerCase() === "quit") {
         // QUIT is about the connection, not the store: reply, then close.
-        replies.push(QUIT_REPLY);
+        replies.push(encode(simple("OK")));
         return close(connection, replies);
       }
       replies.push(encode(execute(args, connection.store)));
