@@ -182,6 +182,51 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("accepts an expiry time up to 2^63 - 1 ms on the store's clock, as Redis does", async () => {
+      const address = await listen(createServer({ store: new Store({ now: () => 1000 }) }));
+      await expectReply(
+        address,
+        Buffer.concat([
+          cmd("SET", "k", "v", "PX", String(2n ** 63n - 1n - 1000n)),
+          cmd("SET", "k", "v", "PX", String(2n ** 63n - 1000n)),
+          cmd("SET", "k", "v", "EX", String((2n ** 63n - 1n - 1000n) / 1000n)),
+          cmd("GET", "k"),
+        ]),
+        "+OK\r\n-ERR invalid expire time in 'set' command\r\n+OK\r\n$1\r\nv\r\n",
+      );
+    });
+
+    test("answers what clients send when they connect: COMMAND DOCS, CLIENT, CONFIG GET", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        Buffer.concat([
+          cmd("COMMAND", "DOCS"),
+          cmd("CLIENT", "SETINFO", "LIB-NAME", "ioredis"),
+          cmd("client", "setname", "me"),
+          cmd("CONFIG", "get", "SAVE"),
+        ]),
+        "*0\r\n+OK\r\n+OK\r\n*2\r\n$4\r\nsave\r\n$0\r\n\r\n",
+      );
+    });
+
+    test("answers INFO with a bulk string that says loading:0, as ioredis's ready check reads it", async () => {
+      const address = await listen(createServer());
+      const inbox = new Inbox(await connect(address));
+      inbox.socket.write(cmd("INFO"));
+      // A whole bulk string: `$<n>\r\n`, n bytes, CRLF.
+      const whole = (b: Buffer) => {
+        const header = /^\$(\d+)\r\n/.exec(b.toString("latin1"));
+        return header !== null && b.length >= header[0].length + Number(header[1]) + 2;
+      };
+      const got = await within(inbox.until(whole, "a bulk string"), () =>
+        explain("INFO", "INFO", '"$<n>\\r\\n...loading:0\\r\\n...\\r\\n"', inbox.bytes()),
+      );
+      expect(show(got), "INFO's fields are `name:value` lines ended by CRLF").toMatch(
+        /^"\$\d+\\r\\n# Server\\r\\n.*loading:0\\r\\n.*\\r\\n"$/,
+      );
+    });
+
     test("sweeps expired keys that nobody reads, with no timer per key", () => {
       let now = 0;
       const store = new Store({ now: () => now });
@@ -596,8 +641,62 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       ],
       ["an unknown command", cmd("FOO", "a", "b")],
       [
+        "unknown commands and subcommands with long names and many arguments",
+        Buffer.concat([
+          cmd("FOO", "a".repeat(200), "b"),
+          cmd("b".repeat(200), "x"),
+          cmd("FOO", ..."abcdefghijklmnopqrstuvwxyz".split(""), "c".repeat(40), "d"),
+          cmd("CONFIG", "FOO"),
+          cmd("CONFIG", "e".repeat(200)),
+          cmd("CLIENT", "FOO"),
+        ]),
+      ],
+      [
+        "what clients send when they connect: CONFIG GET",
+        Buffer.concat([
+          cmd("CONFIG", "GET", "save"),
+          cmd("CONFIG", "GET", "appendonly"),
+          cmd("CONFIG", "GET", "nope"),
+          cmd("CONFIG", "GET"),
+          cmd("CLIENT", "SETNAME", "diff"),
+        ]),
+      ],
+      [
+        "DEL and EXISTS of keys named like the command",
+        Buffer.concat([
+          cmd("SET", "EXISTS", "1"),
+          cmd("EXISTS", "EXISTS"),
+          cmd("SET", "DEL", "1"),
+          cmd("DEL", "diff:nothing"),
+          cmd("GET", "DEL"),
+          cmd("DEL", "EXISTS", "DEL"),
+        ]),
+      ],
+      [
+        "INCR at the edges of 64 bits",
+        Buffer.concat([
+          cmd("SET", "diff:max", "9223372036854775807"),
+          cmd("INCR", "diff:max"),
+          cmd("SET", "diff:min", "-9223372036854775808"),
+          cmd("INCR", "diff:min"),
+          cmd("SET", "diff:big", "9223372036854775808"),
+          cmd("INCR", "diff:big"),
+        ]),
+      ],
+      [
         "wrong arity",
-        Buffer.concat([cmd("GET"), cmd("get", "a", "b"), cmd("INCR"), cmd("PING", "a", "b")]),
+        Buffer.concat([
+          cmd("GET"),
+          cmd("get", "a", "b"),
+          cmd("INCR"),
+          cmd("PING", "a", "b"),
+          cmd("SET", "k"),
+          cmd("DEL"),
+          cmd("EXISTS"),
+          cmd("ECHO"),
+          cmd("CONFIG"),
+          cmd("CLIENT"),
+        ]),
       ],
       ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n\tPING\t\r\n"],
       [

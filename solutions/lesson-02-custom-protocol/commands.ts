@@ -117,10 +117,10 @@ function set(args: Buffer[], store: Store): RespValue {
   if (expire !== undefined) {
     const n = parseInt64(expire.amount);
     if (n === undefined) return NOT_AN_INTEGER;
-    // getExpireMillisecondsOrReply(): positive, and the expiry time in ms must fit in 64 bits.
-    if (n <= 0n || (expire.unit === "EX" && n > INT64_MAX / 1000n)) return INVALID_EXPIRE_TIME;
+    // getExpireMillisecondsOrReply(): positive, and the expiry time in ms must fit in 64 bits
+    // (bigint arithmetic cannot overflow, so one check after the sum does).
     const at = BigInt(store.now()) + (expire.unit === "EX" ? n * 1000n : n);
-    if (at > INT64_MAX) return INVALID_EXPIRE_TIME;
+    if (n <= 0n || at > INT64_MAX) return INVALID_EXPIRE_TIME;
     // A number is exact only up to 2^53 ms, 285,000 years from now: a key set to expire later
     // than that gets a rounded expiry time, which no one will live to see.
     expiresAt = Number(at);
