@@ -1,11 +1,12 @@
 import type net from "node:net";
 import { Redis } from "ioredis";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test, vi } from "vitest";
 import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { Store } from "#lesson/lesson-02-custom-protocol/store.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { deliver, openPair } from "../../shared/testing/raw.ts";
 import { describeWithTool, run, testWithTool } from "../../shared/testing/tools.ts";
 import { command, repliesTo, useRedisServer } from "./helpers.ts";
 
@@ -239,6 +240,59 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       expect(store.size).toBe(1);
     });
 
+    test("the server sweeps on one timer, every sweepInterval ms, and stops when it closes", async () => {
+      // Only the interval timers are faked: the network and within() run on real time.
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
+      let now = 0;
+      let sweeps = 0;
+      class CountingStore extends Store {
+        override sweep(): number {
+          sweeps++;
+          return super.sweep();
+        }
+      }
+      const store = new CountingStore({ now: () => now });
+      const server = createServer({ store, sweepInterval: 50 });
+      await listen(server);
+      store.set(Buffer.from("k"), Buffer.from("v"), 10);
+      now = 11;
+      vi.advanceTimersByTime(49);
+      expect(sweeps, "no sweep before sweepInterval ms").toBe(0);
+      vi.advanceTimersByTime(1);
+      expect({ sweeps, size: store.size }, "one sweep at sweepInterval ms").toEqual({
+        sweeps: 1,
+        size: 0,
+      });
+      vi.advanceTimersByTime(100);
+      expect(sweeps, "and one every sweepInterval ms").toBe(3);
+      await within(
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        "the server to close",
+      );
+      vi.advanceTimersByTime(500);
+      expect(sweeps, "no sweep once the server has closed").toBe(3);
+    });
+
+    test("a store whose sweep throws does not bring the server down", async () => {
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
+      class BrokenStore extends Store {
+        override sweep(): number {
+          throw new Error("the sweep broke");
+        }
+      }
+      const address = await listen(createServer({ store: new BrokenStore() }));
+      // The default interval is one second. A throw here would be an uncaught exception in a
+      // real timer.
+      expect(() => vi.advanceTimersByTime(5_000)).not.toThrow();
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
+    });
+
     test("values are binary-safe: CRLF and bytes that are not UTF-8 come back unchanged", async () => {
       const address = await listen(createServer());
       const value = Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0xfe, 0x24, 0x2a, 0x0d, 0x0a]);
@@ -449,6 +503,17 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
         Buffer.concat([cmd("QUIT"), cmd("SET", "k", "v")]).toString("latin1"),
         "+OK\r\n",
       );
+      await expectReply(address, cmd("GET", "k"), "$-1\r\n");
+    });
+
+    test("after QUIT, commands that arrive later on the same connection are ignored", async () => {
+      const server = createServer();
+      const address = await listen(server);
+      // allowHalfOpen: this client keeps writing after the server's FIN, as a careless one would.
+      const pair = await openPair(server, address, { allowHalfOpen: true });
+      await deliver(pair, "QUIT\r\n");
+      await within(pair.client.closed(), "the server to close its side after +OK");
+      await deliver(pair, cmd("SET", "k", "after quit"));
       await expectReply(address, cmd("GET", "k"), "$-1\r\n");
     });
 
