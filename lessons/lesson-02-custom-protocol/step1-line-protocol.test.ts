@@ -12,8 +12,13 @@ import { deliver, nextConnection, openPair } from "../../shared/testing/raw.ts";
  * Writes each chunk on a new connection, each arriving on its own (the server has read one before
  * the next is sent), and waits for `expected`.
  */
-async function expectReplies(server: net.Server, chunks: string[], expected: string) {
-  const address = await listen(server);
+async function expectReplies(
+  server: net.Server,
+  chunks: string[],
+  expected: string,
+  listening?: Address,
+) {
+  const address = listening ?? (await listen(server));
   const pair = await openPair(server, address);
   for (const chunk of chunks) await deliver(pair, Buffer.from(chunk));
   const { inbox } = pair.client;
@@ -58,6 +63,42 @@ describe("Step 1: A line protocol of your own", () => {
       ["FLY away\nGET\n"],
       "ERR unknown command 'FLY'\nERR usage: GET key\n",
     );
+  });
+
+  test("a request with the wrong number of words, or an empty line, gets its usage line", async () => {
+    await expectReplies(
+      createLineServer(),
+      ["GET a b\nGET  a\nSET k\nSET\nSET  v\nDEL\nDEL a b\nDEL  a\n\nGET k\n"],
+      [
+        "ERR usage: GET key",
+        "ERR usage: GET key",
+        "ERR usage: SET key value",
+        "ERR usage: SET key value",
+        "ERR usage: SET key value",
+        "ERR usage: DEL key",
+        "ERR usage: DEL key",
+        "ERR usage: DEL key",
+        "ERR empty line",
+        "NOT_FOUND",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("accepts a line of exactly 65536 bytes, not counting its line ending", async () => {
+    const value = "x".repeat(65536 - "SET k ".length);
+    await expectReplies(createLineServer(), [`SET k ${value}\r\nGET k\n`], `OK\nVALUE ${value}\n`);
+  });
+
+  test("after refusing a line, the server ignores what the client sends next", async () => {
+    const server = createLineServer();
+    const address = await listen(server);
+    // allowHalfOpen: this client keeps writing after the server's FIN, as a careless one would.
+    const pair = await openPair(server, address, { allowHalfOpen: true });
+    await deliver(pair, Buffer.from(`SET k ${"x".repeat(70 * 1024)}`));
+    await within(pair.client.closed(), "the server to close the connection after ERR");
+    await deliver(pair, Buffer.from("\nSET k after\n"));
+    await expectReplies(server, ["GET k\n"], "NOT_FOUND\n", address);
   });
 
   test("a line longer than the cap gets ERR and the connection closes", async () => {

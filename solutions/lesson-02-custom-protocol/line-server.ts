@@ -59,7 +59,7 @@ function socketOnData(connection: LineConnection, chunk: Buffer): void {
 }
 
 function socketOnDrain(connection: LineConnection): void {
-  if (connection.state === "open") connection.socket.resume();
+  connection.socket.resume();
 }
 
 function socketOnError(): void {
