@@ -225,6 +225,43 @@ describe("Step 1: A line protocol of your own", () => {
     await client.close();
   });
 
+  test("the client reads a reply as long as a 64 KiB value", async () => {
+    const value = "x".repeat(64 * 1024);
+    const client = await createLineClient(await listen(createLineServer(new Map([["k", value]]))));
+    const got = await within(client.get("k"), "the reply to GET k: VALUE and 64 KiB");
+    expect(got?.length, "the value's length").toBe(value.length);
+    await client.close();
+  });
+
+  test("close() ends the connection; a request after it is refused", async () => {
+    const server = createLineServer();
+    const address = await listen(server);
+    const accepted = nextConnection(server);
+    const client = await createLineClient(address);
+    const serverSide = await within(accepted, "the server to accept the connection");
+    const ended = new Promise((resolve) => serverSide.once("end", resolve));
+    await within(client.close(), "close() to resolve once the connection is closed");
+    await within(ended, "the server to see the client's FIN after close()");
+    const err = await within(
+      rejectionOf(() => client.get("k")),
+      "get() after close() to reject",
+    );
+    expect(codeOf(err)).toBe("LINE_CONNECTION_CLOSED");
+  });
+
+  test("the client closes on a reply line longer than any reply can be", async () => {
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.write("x".repeat(100 * 1024)));
+    });
+    const client = await createLineClient(await listen(server));
+    const err = await within(
+      rejectionOf(() => client.get("k")),
+      "get() to reject once the reply passed the line cap (100 KiB without LF)",
+    );
+    expect(codeOf(err)).toBe("LINE_CONNECTION_CLOSED");
+  });
+
   test("the client rejects a request waiting for its reply when the connection closes", async () => {
     const server = net.createServer((socket) => socket.once("data", () => socket.destroy()));
     const client = await createLineClient(await listen(server));
