@@ -66,6 +66,10 @@ describe("Step 4: A RESP client with pipelining", () => {
     expect(await client.command("GET", "k")).toEqual(Buffer.from("v"));
     expect(await client.command("GET", "missing")).toBe(null);
     expect(await client.command("INCR", "n")).toBe(1n);
+    expect(await client.command("SET", "five", 5), "a number is sent as its decimal text").toBe(
+      "OK",
+    );
+    expect(await client.command("GET", "five")).toEqual(Buffer.from("5"));
     expect(await client.command("CONFIG", "GET", "save")).toEqual([
       Buffer.from("save"),
       Buffer.from(""),
@@ -92,6 +96,23 @@ describe("Step 4: A RESP client with pipelining", () => {
       show(commands),
     );
     expect(await within(replies, "the three replies")).toEqual([Buffer.from("1"), null, 3n]);
+  });
+
+  test("turns each RESP2 type into JavaScript, nested arrays and nulls included", async () => {
+    const reply = "+OK\r\n:-7\r\n$-1\r\n*-1\r\n*0\r\n*3\r\n:1\r\n-ERR inside\r\n*1\r\n$1\r\nx\r\n";
+    const commands = Array.from({ length: 6 }, () => command("PING"));
+    const peer = await scriptedServer(Buffer.concat(commands), Buffer.from(reply));
+    const client = await clientFor(peer.address);
+    const replies = await Promise.all(commands.map(() => client.command("PING")));
+    expect(replies, `the replies to ${show(reply)}`).toEqual([
+      "OK",
+      -7n,
+      null,
+      null,
+      [],
+      // An error inside an array is a value (a transaction's replies), kept as its text.
+      [1n, "ERR inside", [Buffer.from("x")]],
+    ]);
   });
 
   test("matches replies that arrive one byte at a time", async () => {
