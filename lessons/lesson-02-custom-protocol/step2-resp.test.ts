@@ -191,6 +191,8 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       ],
       ["a line ended by a bare LF", "+OK\n", "RESP_EXPECTED_CRLF", ""],
       ["bulk data not followed by CRLF", "$3\r\nabcde\r\n", "RESP_EXPECTED_CRLF", ""],
+      ["bulk data followed by LF without CR", "$3\r\nabcX\n", "RESP_EXPECTED_CRLF", ""],
+      ["bulk data followed by CR without LF", "$3\r\nabc\rX", "RESP_EXPECTED_CRLF", ""],
       ["an integer that is not a number", ":12a\r\n", "RESP_INVALID_INTEGER", ""],
       ["an integer beyond 64 bits", ":9223372036854775808\r\n", "RESP_INVALID_INTEGER", ""],
     ];
@@ -211,6 +213,49 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       expect(
         parseChunks(["$1024\r\n", "x".repeat(1024), "\r\n"], { maxBulkLength: 1024 }),
       ).toHaveLength(1);
+    });
+
+    test("takes each cap as the largest value allowed, not one less", () => {
+      const caps = { maxLineLength: 10, maxArrayLength: 2 };
+      expect(parseChunks([`+${"a".repeat(10)}\r\n`], caps), "a 10-byte line").toHaveLength(1);
+      expect(parseFailure([`+${"a".repeat(11)}\r\n`], caps).error?.message).toBe(
+        "Protocol error: line longer than 10 bytes",
+      );
+      expect(parseFailure(byteByByte(`+${"a".repeat(12)}`), caps).error?.code).toBe(
+        "RESP_LINE_TOO_LONG",
+      );
+      expect(
+        parseChunks(byteByByte(`+${"a".repeat(10)}\r\n`), caps),
+        "10 bytes, one by one",
+      ).toHaveLength(1);
+      expect(parseChunks(["*2\r\n:1\r\n:2\r\n"], caps), "an array of 2").toHaveLength(1);
+      expect(parseFailure([`*${"1".repeat(20)}`], caps).error?.message).toBe(
+        "Protocol error: too big mbulk count string",
+      );
+      const commands = { mode: "commands", ...caps } as const;
+      expect(
+        parseChunks([`${"a".repeat(10)}\r\n`], commands),
+        "a 10-byte inline command",
+      ).toHaveLength(1);
+      expect(parseChunks(byteByByte(`${"a".repeat(10)}\r\n`), commands)).toHaveLength(1);
+      expect(parseFailure([`${"a".repeat(11)}\r\n`], commands).error?.code).toBe(
+        "RESP_LINE_TOO_LONG",
+      );
+      expect(parseFailure(byteByByte("a".repeat(12)), commands).error?.code).toBe(
+        "RESP_LINE_TOO_LONG",
+      );
+      // 512 MiB by default: the header of a value that large is accepted, one byte more is not.
+      expect(parseChunks([`$${512 * 1024 * 1024}\r\n`]), "waiting for 512 MiB").toEqual([]);
+      expect(parseFailure([`$${512 * 1024 * 1024 + 1}\r\n`]).error?.code).toBe(
+        "RESP_INVALID_BULK_LENGTH",
+      );
+    });
+
+    test("reads integers as Redis does: the whole line, down to -2^63", () => {
+      expect(parseChunks([":-9223372036854775808\r\n"])).toEqual([integer(-(2n ** 63n))]);
+      for (const line of [":-9223372036854775809\r\n", ":x1\r\n", ":+1\r\n", ":01\r\n"]) {
+        expect(parseFailure([line]).error?.code, line).toBe("RESP_INVALID_INTEGER");
+      }
     });
 
     test("refuses an array count above its cap", () => {
@@ -289,6 +334,23 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
         parsed,
         explain("commands-mode feed()", line, inspect(expected), inspect(parsed, { depth: 6 })),
       ).toEqual([expected]);
+    });
+
+    test("splits inline words byte for byte as Redis does: escapes only in double quotes", () => {
+      const cases: [string, string[]][] = [
+        ["ECHO '\\x41' 'a\\nb'\r\n", ["ECHO", "\\x41", "a\\nb"]],
+        ['ECHO "\\n\\r\\t\\b\\a\\q" "\\x4" "\\xzz"\r\n', ["ECHO", "\n\r\t\b\x07q", "x4", "xzz"]],
+        ["\x0bECHO a\x0bb c\rd\r\n", ["ECHO", "a\x0bb", "c", "d"]],
+        ["ECHO a\x00b c\r\n", ["ECHO", "a"]],
+      ];
+      for (const [line, words] of cases) {
+        const parsed = parseChunks([Buffer.from(line, "latin1")], commands);
+        const expected = array(words.map((w) => bulk(Buffer.from(w, "latin1"))));
+        expect(
+          parsed,
+          explain("commands-mode feed()", line, inspect(expected), inspect(parsed)),
+        ).toEqual([expected]);
+      }
     });
 
     test.each([
