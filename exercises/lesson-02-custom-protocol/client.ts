@@ -25,20 +25,18 @@ export interface RespClient {
 }
 
 export async function createClient(options: ClientOptions = {}): Promise<RespClient> {
-  // TODO: Connect (host defaults to 127.0.0.1, port to 6379, or a Unix socket `path`), turn
-  //       off Nagle's delay, and wait for "connect".
-  // TODO: Keep a RespParser ("replies" mode) and a queue of waiting { resolve, reject }.
-  // TODO: command(): refuse at once (RESP_CONNECTION_CLOSED) once the connection is over.
-  //       Commands issued in the same tick leave in one write: cork the socket on the first
-  //       and uncork on the next tick (process.nextTick). Write encodeCommand(args), numbers as
-  //       text, and return a promise queued for the reply.
-  // TODO: On data: each value settles the oldest waiting command: an error reply rejects with
-  //       RespError("RESP_ERROR_REPLY", <the server's message>); anything else resolves with
-  //       it as JavaScript (see Reply). A reply with nothing waiting, or a parse error: the
-  //       replies can no longer be matched, so destroy the socket.
-  // TODO: On close: reject everything still waiting with RESP_CONNECTION_CLOSED (or with the
-  //       RespError that made the client close).
-  // TODO: close(): end the socket, which lets the server finish its replies, and wait for
-  //       "close".
+  // TODO: Connect (host 127.0.0.1 and port 6379 by default, or a Unix socket `path`) and
+  //       resolve once connected.
+  // TODO: Pipelining: command() writes at once, whether earlier replies have arrived or not,
+  //       and each reply settles the oldest command still waiting: a server answers one
+  //       connection's commands in order. Commands issued in the same tick leave in one write.
+  // TODO: Replies as JavaScript (see Reply); an error reply rejects with RESP_ERROR_REPLY and
+  //       the server's message.
+  // TODO: A reply with no command waiting (RESP_UNEXPECTED_REPLY), or bytes the parser refuses,
+  //       mean replies can no longer be matched to commands: close, and reject every waiting
+  //       and later command with that error.
+  // TODO: When the connection closes, every waiting and later command rejects with
+  //       RESP_CONNECTION_CLOSED. close() ends the connection after the replies to the commands
+  //       already sent, and resolves once it is closed.
   return todo("lesson-02-custom-protocol", "createClient()", "Step 4");
 }

@@ -8,17 +8,17 @@ import type { RespValue } from "./resp.ts";
  */
 
 export function encode(value: RespValue): Buffer {
-  // TODO: Collect the parts (Buffers) of the value, then concat them once.
-  // TODO: simple: `+text\r\n`; error: `-message\r\n`. RESP2: a simple string "mustn't contain a
-  //       CR (\r) or LF (\n) character": throw RespError("RESP_INVALID_SIMPLE_STRING", ...) if they do.
-  // TODO: integer: `:1000\r\n`.
-  // TODO: bulk: `$-1\r\n` when null, else `$<byte length>\r\n`, the bytes, `\r\n`.
-  // TODO: array: `*-1\r\n` when null, else `*<count>\r\n` and then each item, encoded the same way.
+  // TODO: Write each value as the RESP2 spec does: `+text\r\n`, `-message\r\n`, `:1000\r\n`,
+  //       `$<length>\r\n<bytes>\r\n` (`$-1\r\n` for the null bulk string), and
+  //       `*<count>\r\n` followed by each item (`*-1\r\n` for the null array), nested arrays
+  //       included. Every length counts bytes, not characters.
+  // TODO: RESP2: a simple string "mustn't contain a CR (\r) or LF (\n) character", and an error
+  //       neither: RespError with code RESP_INVALID_SIMPLE_STRING.
   return todo("lesson-02-custom-protocol", "encode()", "Step 2");
 }
 
 /** A command as clients send it: an array of bulk strings, `*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`. */
 export function encodeCommand(args: readonly (string | Buffer)[]): Buffer {
-  // TODO: An array of bulk strings (`array()` and `bulk()` from resp.ts), encoded.
+  // TODO: An array of bulk strings, one per word; a string word counts as its UTF-8 bytes.
   return todo("lesson-02-custom-protocol", "encodeCommand()", "Step 2");
 }

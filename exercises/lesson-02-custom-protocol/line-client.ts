@@ -13,18 +13,37 @@ export interface LineClient {
   close(): Promise<void>;
 }
 
+export type LineClientErrorCode =
+  /** The client was asked to send a key or value the line protocol cannot carry. */
+  | "LINE_UNSAFE_ARGUMENT"
+  /** The connection closed with requests still waiting for replies. */
+  | "LINE_CONNECTION_CLOSED"
+  /** The server replied `ERR ...`. */
+  | "LINE_ERROR_REPLY";
+
+export class LineClientError extends Error {
+  readonly code: LineClientErrorCode;
+
+  constructor(code: LineClientErrorCode, message: string) {
+    super(message);
+    this.name = "LineClientError";
+    this.code = code;
+  }
+}
+
 export async function createLineClient(options: {
   host: string;
   port: number;
 }): Promise<LineClient> {
-  // TODO: Connect and wait for "connect". Keep a LineSplitter and a queue of waiting requests.
-  // TODO: On data: each line the splitter yields resolves the oldest waiting request. If the
-  //       splitter throws, destroy the socket: the stream cannot be trusted any more.
-  // TODO: On close: reject every waiting request with LINE_CONNECTION_CLOSED.
-  // TODO: request(...words): the protocol's limit is refused here rather than sent and misread
-  //       as two requests: CR or LF anywhere -> LineProtocolError("LINE_UNSAFE_ARGUMENT").
-  //       Write the line with "\n"; a reply `ERR ...` becomes LINE_ERROR_REPLY.
-  // TODO: A key must be one word: empty, or containing space, CR or LF -> LINE_UNSAFE_ARGUMENT.
-  // TODO: get: `VALUE x` -> "x", NOT_FOUND -> null. del: DELETED -> true. close: end, await close.
+  // TODO: Each reply line settles the oldest request still waiting (replies come in request
+  //       order). Cut the replies into lines with Lesson 01's LineSplitter; a reply line can be
+  //       `VALUE ` and a 64 KiB value.
+  // TODO: Refuse what the protocol cannot carry rather than send it and have it misread:
+  //       CR or LF anywhere in a request, and a key that is not one word (empty, or with a
+  //       space): LINE_UNSAFE_ARGUMENT, before anything is sent.
+  // TODO: `ERR <why>`: reject with LINE_ERROR_REPLY and the text after `ERR `. When the
+  //       connection closes, every request still waiting rejects with LINE_CONNECTION_CLOSED.
+  // TODO: get: `VALUE x` is "x", NOT_FOUND is null. del: DELETED is true. close(): end the
+  //       connection and resolve once it is closed.
   return todo("lesson-02-custom-protocol", "createLineClient()", "Step 1");
 }

@@ -71,6 +71,8 @@ export type RespErrorCode =
   | "RESP_LINE_TOO_LONG"
   /** In a command, an array item is not a bulk string. */
   | "RESP_EXPECTED_BULK"
+  /** An inline command has a quote that is not closed, or is followed by more than a space. */
+  | "RESP_UNBALANCED_QUOTES"
   /** The encoder was given a simple string or error containing CR or LF. */
   | "RESP_INVALID_SIMPLE_STRING"
   /** The client received an error reply; the message is the server's. */

@@ -1,5 +1,6 @@
 import type net from "node:net";
 import { todo } from "#shared/todo.ts";
+import type { RespParser } from "./parser.ts";
 import type { Store } from "./store.ts";
 
 /**
@@ -21,19 +22,33 @@ export interface ServerOptions {
   sweepInterval?: number;
 }
 
+/**
+ * What one connection needs, for module-level listeners (`socketOnData`, `socketOnDrain`, ...)
+ * that take it. A connection has one named state: "open" while commands are read and answered,
+ * "closing" once the server has sent its last reply (after QUIT or a protocol error).
+ */
+interface Connection {
+  readonly socket: net.Socket;
+  readonly parser: RespParser;
+  readonly store: Store;
+  state: "open" | "closing";
+}
+
 export function createServer(options: ServerOptions = {}): net.Server {
-  // TODO: Create a net.Server. For each connection keep { socket, parser, store, closing }:
-  //       a RespParser in "commands" mode with the caps (defaults: 16 MiB bulk, 1024 * 1024
-  //       words, 64 KiB lines). Listen to "data", "drain" and "error" with named functions.
-  // TODO: On data (unless closing): answer every command the parser yields, in order, and send
-  //       the replies in one write: a pipelined batch of 1,000 commands costs one write.
-  //       QUIT is about the connection, not the store: reply +OK, then close.
-  // TODO: A RespError from the parser: Redis answers `-ERR Protocol error: ...` and closes the
-  //       connection, since after a framing error it cannot know where the next command
-  //       starts. Send the replies so far plus that error, mark the connection closing, end it.
-  // TODO: Backpressure: when write() returns false, pause the socket; resume it on "drain".
-  // TODO: A reset by the peer ("error") is an ordinary end of a connection: nothing to do.
-  // TODO: Sweep expired keys on one setInterval started on "listening", unref'd so that it
-  //       never keeps the process alive, and cleared on "close".
+  // TODO: Per connection, a RespParser in "commands" mode with the caps (defaults: 16 MiB bulk
+  //       strings, 1024 * 1024 words, 64 KiB lines).
+  // TODO: Pipelining: answer every command a chunk completes, in order, and send the replies in
+  //       one write. QUIT is about the connection, not the store: reply +OK, then close;
+  //       nothing after it is answered.
+  // TODO: A RespError from the parser: as Redis does, send the replies so far and
+  //       `-ERR <its message>`, then end the connection: after a framing error nothing says
+  //       where the next command starts. Anything else thrown is a bug, not bad input: reply
+  //       `-ERR` with its message and close that connection only; nothing a client sends may
+  //       throw out of a socket listener.
+  // TODO: Backpressure: when write() returns false, stop reading that client's commands until
+  //       "drain".
+  // TODO: A reset by the peer ("error") is an ordinary end of a connection.
+  // TODO: Sweep expired keys on one timer for the whole server, that never keeps the process
+  //       alive, started when it listens and stopped when it closes.
   return todo("lesson-02-custom-protocol", "createServer()", "Step 3");
 }

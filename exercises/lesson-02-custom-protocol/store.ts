@@ -21,42 +21,43 @@ export interface StoreOptions {
 const L = "lesson-02-custom-protocol";
 
 export class Store {
-  readonly #values = new Map<string, Buffer>();
-  /** Expiry time (ms) of each key that has one. */
-  readonly #expiresAt = new Map<string, number>();
   readonly now: () => number;
 
   constructor(options: StoreOptions = {}) {
     this.now = options.now ?? Date.now;
+    // TODO: Keys are bytes: a Map keyed by the key's bytes read as latin1 (one character per
+    //       byte), never a plain object, and an expiry time for the keys that have one.
   }
 
+  /**
+   * The value of `key`, or undefined. A key has expired once now() is *greater* than its expiry
+   * time (Redis's keyIsExpired()); an expired key is removed when it is read (lazy expiry).
+   */
   get(key: Buffer): Buffer | undefined {
-    // TODO: Expire the key if its time has come, then look it up.
     return todo(L, "Store.get()", "Step 3");
   }
 
+  /** Whether `key` has a value that has not expired. */
   has(key: Buffer): boolean {
     return todo(L, "Store.has()", "Step 3");
   }
 
   /**
    * Stores `value` under `key`. `expiresAt` (ms on the store's clock) sets a TTL; `"keep"` keeps
-   * the key's current TTL (as INCR does); undefined removes any TTL (as a plain SET does).
+   * the key's current TTL (as INCR does; a TTL that has passed is not kept); undefined removes
+   * any TTL (as a plain SET does).
    */
   set(key: Buffer, value: Buffer, expiresAt?: number | "keep"): void {
-    // TODO: Expire the key if due (an expired TTL must not be kept), store the value, then set,
-    //       keep or remove its expiry time.
     return todo(L, "Store.set()", "Step 3");
   }
 
+  /** Removes `key`; true only if it had a value that had not expired. */
   delete(key: Buffer): boolean {
-    // TODO: True only if a live key was removed: an expired key counts as absent.
     return todo(L, "Store.delete()", "Step 3");
   }
 
-  /** Removes every key whose time has come; returns how many. */
+  /** Removes every key whose time has passed; returns how many. No timer per key. */
   sweep(): number {
-    // TODO: Walk the keys that have an expiry time, expiring each one that is due.
     return todo(L, "Store.sweep()", "Step 3");
   }
 
@@ -64,9 +65,4 @@ export class Store {
   get size(): number {
     return todo(L, "Store.size", "Step 3");
   }
-
-  // TODO: #expireIfDue(id): as in Redis's keyIsExpired(), a key has expired once now() is
-  //       *greater* than its expiry time: then delete it from both maps and return true.
-  // TODO: a function turning a key's bytes into the Map's string key (latin1: one character
-  //       per byte).
 }

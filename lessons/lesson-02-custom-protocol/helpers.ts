@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, onTestFinished } from "vitest";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -7,6 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { RespParser, type ParserOptions } from "#lesson/lesson-02-custom-protocol/parser.ts";
 import type { RespError, RespValue } from "#lesson/lesson-02-custom-protocol/resp.ts";
+import { show } from "../../shared/testing/bytes.ts";
+import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 
 /**
  * The bytes of a command, `*<n>\r\n` then `$<bytes>\r\n<word>\r\n` per word, written out here
@@ -45,26 +47,6 @@ export function parseFailure(
   return { values, error: undefined };
 }
 
-/** Splits `bytes` at the given offsets (any numbers; they are folded into range and sorted). */
-export function splitAt(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  return chunks;
-}
-
-export function byteByByte(bytes: string | Buffer): Buffer[] {
-  return [...Buffer.from(bytes)].map((byte) => Buffer.from([byte]));
-}
-
-/**
- * A real redis-server on a Unix socket in a fresh temporary folder, with no persistence, for
- * comparing replies. Resolves once it says it is ready; `stop()` ends it and removes the folder.
- */
 /**
  * Starts one real redis-server for the tests of the current describe block and stops it after
  * them. Read `.path` inside a test: the Unix socket it listens on.
@@ -85,6 +67,10 @@ export function useRedisServer(): { readonly path: string } {
   };
 }
 
+/**
+ * A real redis-server on a Unix socket in a fresh temporary folder, with no persistence, for
+ * comparing replies. Resolves once it says it is ready; `stop()` ends it and removes the folder.
+ */
 export async function startRedisServer(): Promise<{ path: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "lesson-02-redis-"));
   const socketPath = path.join(dir, "redis.sock");
@@ -120,16 +106,23 @@ const DONE_COMMAND = "*2\r\n$4\r\nPING\r\n$8\r\n__done__\r\n";
 const DONE_REPLY = "$8\r\n__done__\r\n";
 
 /**
- * Sends raw bytes on a new connection, followed by `PING __done__`, and returns every byte that
- * came back before that PING's reply, or before the server closed the connection.
+ * The replies to `bytes`, for comparing a server with redis-server: sends `bytes` on a new
+ * connection, then `PING __done__`, and returns every byte that came back before that PING's
+ * reply, or before the server closed the connection (after a protocol error or QUIT).
  */
-export async function exchange(
+export async function repliesTo(
   address: { host: string; port: number } | { path: string },
   bytes: string | Buffer,
 ): Promise<Buffer> {
   const socket = net.connect(address);
-  const chunks: Buffer[] = [];
+  onTestFinished(() => {
+    socket.destroy();
+  });
+  socket.on("error", () => {
+    // A reset after a protocol error shows as "close" too.
+  });
   await once(socket, "connect");
+  const chunks: Buffer[] = [];
   const received = new Promise<Buffer>((resolve) => {
     socket.on("data", (chunk: Buffer) => {
       chunks.push(chunk);
@@ -140,11 +133,13 @@ export async function exchange(
     });
     socket.on("close", () => resolve(Buffer.concat(chunks)));
   });
-  socket.on("error", () => {
-    // A reset after a protocol error shows as "close" too.
-  });
   socket.write(Buffer.concat([Buffer.from(bytes), Buffer.from(DONE_COMMAND)]));
-  const reply = await received;
+  const reply = await within(
+    received,
+    () =>
+      `Nothing after ${PATIENCE_MS} ms. Expected replies to ${show(bytes)}, then ${show(DONE_REPLY)} ` +
+      `(the reply to the PING sent after them) or the end of the connection.\n  received: ${show(Buffer.concat(chunks))}`,
+  );
   socket.destroy();
   return reply;
 }

@@ -15,7 +15,9 @@ import {
   type RespValue,
 } from "#lesson/lesson-02-custom-protocol/resp.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { byteByByte, parseChunks, parseFailure, splitAt } from "./helpers.ts";
+import { byteByByte, splitAt } from "../../shared/testing/chunks.ts";
+import { codeOf as codeOfError, thrownBy } from "../../shared/testing/errors.ts";
+import { parseChunks, parseFailure } from "./helpers.ts";
 
 /** The examples of the RESP2 specification, value and bytes. */
 const SPEC_EXAMPLES: [string, RespValue, string][] = [
@@ -50,14 +52,8 @@ const SPEC_EXAMPLES: [string, RespValue, string][] = [
   ],
 ];
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as RespError).code;
-  }
-  return undefined;
-}
+/** The code of the error `fn` throws. */
+const codeOf = (fn: () => unknown): string => codeOfError(thrownBy(fn));
 
 describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
   describe("the encoder", () => {
@@ -72,6 +68,15 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
     test("counts a bulk string's length in bytes, not characters: 'héllo' is $6", () => {
       const encoded = encode(bulk("héllo"));
       expect(show(encoded)).toBe(show(Buffer.from("$6\r\nhéllo\r\n")));
+    });
+
+    test("counts a command's words in bytes, not characters: ECHO 'héllo' sends $6", () => {
+      const encoded = encodeCommand(["ECHO", "héllo"]);
+      const expected = Buffer.from("*2\r\n$4\r\nECHO\r\n$6\r\nhéllo\r\n");
+      expect(
+        show(encoded),
+        explain("encodeCommand(['ECHO', 'héllo'])", "", show(expected), encoded),
+      ).toBe(show(expected));
     });
 
     test("encodes a command as an array of bulk strings", () => {
@@ -186,6 +191,8 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       ],
       ["a line ended by a bare LF", "+OK\n", "RESP_EXPECTED_CRLF", ""],
       ["bulk data not followed by CRLF", "$3\r\nabcde\r\n", "RESP_EXPECTED_CRLF", ""],
+      ["bulk data followed by LF without CR", "$3\r\nabcX\n", "RESP_EXPECTED_CRLF", ""],
+      ["bulk data followed by CR without LF", "$3\r\nabc\rX", "RESP_EXPECTED_CRLF", ""],
       ["an integer that is not a number", ":12a\r\n", "RESP_INVALID_INTEGER", ""],
       ["an integer beyond 64 bits", ":9223372036854775808\r\n", "RESP_INVALID_INTEGER", ""],
     ];
@@ -208,6 +215,49 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       ).toHaveLength(1);
     });
 
+    test("takes each cap as the largest value allowed, not one less", () => {
+      const caps = { maxLineLength: 10, maxArrayLength: 2 };
+      expect(parseChunks([`+${"a".repeat(10)}\r\n`], caps), "a 10-byte line").toHaveLength(1);
+      expect(parseFailure([`+${"a".repeat(11)}\r\n`], caps).error?.message).toBe(
+        "Protocol error: line longer than 10 bytes",
+      );
+      expect(parseFailure(byteByByte(`+${"a".repeat(12)}`), caps).error?.code).toBe(
+        "RESP_LINE_TOO_LONG",
+      );
+      expect(
+        parseChunks(byteByByte(`+${"a".repeat(10)}\r\n`), caps),
+        "10 bytes, one by one",
+      ).toHaveLength(1);
+      expect(parseChunks(["*2\r\n:1\r\n:2\r\n"], caps), "an array of 2").toHaveLength(1);
+      expect(parseFailure([`*${"1".repeat(20)}`], caps).error?.message).toBe(
+        "Protocol error: too big mbulk count string",
+      );
+      const commands = { mode: "commands", ...caps } as const;
+      expect(
+        parseChunks([`${"a".repeat(10)}\r\n`], commands),
+        "a 10-byte inline command",
+      ).toHaveLength(1);
+      expect(parseChunks(byteByByte(`${"a".repeat(10)}\r\n`), commands)).toHaveLength(1);
+      expect(parseFailure([`${"a".repeat(11)}\r\n`], commands).error?.code).toBe(
+        "RESP_LINE_TOO_LONG",
+      );
+      expect(parseFailure(byteByByte("a".repeat(12)), commands).error?.code).toBe(
+        "RESP_LINE_TOO_LONG",
+      );
+      // 512 MiB by default: the header of a value that large is accepted, one byte more is not.
+      expect(parseChunks([`$${512 * 1024 * 1024}\r\n`]), "waiting for 512 MiB").toEqual([]);
+      expect(parseFailure([`$${512 * 1024 * 1024 + 1}\r\n`]).error?.code).toBe(
+        "RESP_INVALID_BULK_LENGTH",
+      );
+    });
+
+    test("reads integers as Redis does: the whole line, down to -2^63", () => {
+      expect(parseChunks([":-9223372036854775808\r\n"])).toEqual([integer(-(2n ** 63n))]);
+      for (const line of [":-9223372036854775809\r\n", ":x1\r\n", ":+1\r\n", ":01\r\n"]) {
+        expect(parseFailure([line]).error?.code, line).toBe("RESP_INVALID_INTEGER");
+      }
+    });
+
     test("refuses an array count above its cap", () => {
       expect(parseFailure(["*11\r\n"], { maxArrayLength: 10 }).error?.code).toBe(
         "RESP_INVALID_ARRAY_LENGTH",
@@ -221,6 +271,21 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       expect(err?.code).toBe("RESP_LINE_TOO_LONG");
       const header = parseFailure([`$${"1".repeat(200)}`], { maxLineLength: 100 }).error;
       expect(header?.message).toBe("Protocol error: too big bulk count string");
+    });
+
+    test("is done after an error: every later feed() throws it again, and yields nothing", () => {
+      const parser = new RespParser();
+      const first = thrownBy(() => [...parser.feed(Buffer.from("$x\r\n"))]);
+      expect(codeOfError(first)).toBe("RESP_INVALID_BULK_LENGTH");
+      const values: RespValue[] = [];
+      // A parser that carried on would read these bytes as a length and data, a bulk string "abc".
+      const again = thrownBy(() => {
+        for (const value of parser.feed(Buffer.from("3\r\nabc\r\n"))) values.push(value);
+      });
+      expect(
+        { code: codeOfError(again), values },
+        "after a framing error nothing can be trusted: '3\\r\\nabc\\r\\n' fed next is no value",
+      ).toEqual({ code: "RESP_INVALID_BULK_LENGTH", values: [] });
     });
 
     test("yields the values before a syntax error, then throws", () => {
@@ -259,6 +324,46 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
           inspect(parsed, { depth: 6 }),
         ),
       ).toEqual([array([bulk("PING")]), array([bulk("ECHO"), bulk("ab")])]);
+    });
+
+    test("splits an inline command as Redis does: quotes group words, with escapes inside", () => {
+      const line = `SET "a b" 'c d' "\\x41\\n\\"" '\\'' x"y z" ""\r\n`;
+      const parsed = parseChunks([line], commands);
+      const expected = array(["SET", "a b", "c d", 'A\n"', "'", "xy z", ""].map(bulk));
+      expect(
+        parsed,
+        explain("commands-mode feed()", line, inspect(expected), inspect(parsed, { depth: 6 })),
+      ).toEqual([expected]);
+    });
+
+    test("splits inline words byte for byte as Redis does: escapes only in double quotes", () => {
+      const cases: [string, string[]][] = [
+        ["ECHO '\\x41' 'a\\nb'\r\n", ["ECHO", "\\x41", "a\\nb"]],
+        ['ECHO "\\n\\r\\t\\b\\a\\q" "\\x4" "\\xzz"\r\n', ["ECHO", "\n\r\t\b\x07q", "x4", "xzz"]],
+        ["\x0bECHO a\x0bb c\rd\r\n", ["ECHO", "a\x0bb", "c", "d"]],
+        ["ECHO a\x00b c\r\n", ["ECHO", "a"]],
+      ];
+      for (const [line, words] of cases) {
+        const parsed = parseChunks([Buffer.from(line, "latin1")], commands);
+        const expected = array(words.map((w) => bulk(Buffer.from(w, "latin1"))));
+        expect(
+          parsed,
+          explain("commands-mode feed()", line, inspect(expected), inspect(parsed)),
+        ).toEqual([expected]);
+      }
+    });
+
+    test.each([
+      ["a quote not closed", 'ECHO "a b\r\n'],
+      ["a closing quote followed by more than a space", 'ECHO "a b"c\r\n'],
+      ["a single quote not closed", "ECHO 'a\r\n"],
+    ])("refuses %s: unbalanced quotes in request", (_name, line) => {
+      const { error: err } = parseFailure([line], commands);
+      expect(
+        err?.code,
+        explain("commands-mode feed()", line, "RESP_UNBALANCED_QUOTES", String(err)),
+      ).toBe("RESP_UNBALANCED_QUOTES");
+      expect(err?.message).toBe("Protocol error: unbalanced quotes in request");
     });
 
     test("skips empty inline lines and the empty arrays *0, *-1 and *-5, as Redis does", () => {
@@ -311,7 +416,9 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       fc.assert(
         fc.property(fc.array(value, { maxLength: 6 }), cuts, (values, at) => {
           const wire = Buffer.concat(values.map(encode));
-          expect(parseChunks(splitAt(wire, at))).toEqual(values);
+          expect(parseChunks(splitAt(wire, ...at.map((n) => n % (wire.length + 1))))).toEqual(
+            values,
+          );
         }),
         { numRuns: 300 },
       );
@@ -321,9 +428,8 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       fc.assert(
         fc.property(fc.array(bytes, { minLength: 1, maxLength: 5 }), cuts, (words, at) => {
           const wire = encodeCommand(words);
-          expect(parseChunks(splitAt(wire, at), { mode: "commands" })).toEqual([
-            array(words.map(bulk)),
-          ]);
+          const chunks = splitAt(wire, ...at.map((n) => n % (wire.length + 1)));
+          expect(parseChunks(chunks, { mode: "commands" })).toEqual([array(words.map(bulk))]);
         }),
         { numRuns: 300 },
       );

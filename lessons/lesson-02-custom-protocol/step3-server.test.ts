@@ -1,36 +1,73 @@
 import type net from "node:net";
 import { Redis } from "ioredis";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test, vi } from "vitest";
 import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { Store } from "#lesson/lesson-02-custom-protocol/store.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deliver, openPair } from "../../shared/testing/raw.ts";
 import { describeWithTool, run, testWithTool } from "../../shared/testing/tools.ts";
-import { command, exchange, useRedisServer } from "./helpers.ts";
+import { command, repliesTo, useRedisServer } from "./helpers.ts";
 
 /** Sends `bytes` on a fresh connection and waits for exactly `expected` back. */
 async function expectReply(address: Address, bytes: string | Buffer, expected: string | Buffer) {
   const inbox = new Inbox(await connect(address));
   inbox.socket.write(bytes);
   const want = Buffer.from(expected);
-  // If the server closes early, what did arrive is shown against what was expected.
-  const got = await inbox.until((b) => b.length >= want.length).catch(() => inbox.bytes());
+  // If the server closes early, or says nothing more, what did arrive is shown against what was
+  // expected.
+  const got = await within(
+    inbox.until((b) => b.length >= want.length),
+    `${show(want)} in reply to ${show(bytes, 200)}`,
+  ).catch(() => inbox.bytes());
   expect(show(got), explain("The server's reply", bytes, show(want), got)).toBe(show(want));
   return inbox;
 }
 
-/** Sends `bytes` on a fresh connection; returns all bytes received once the server closes. */
+/** Sends `bytes` on a fresh connection; checks the bytes received before the server closes. */
 async function expectReplyThenClose(address: Address, bytes: string, expected: string) {
   const inbox = new Inbox(await connect(address));
   inbox.socket.write(bytes);
-  const got = await inbox.untilEnd();
-  expect(
-    show(got),
-    explain("A protocol error: reply, then close", bytes, show(expected), got),
-  ).toBe(show(expected));
+  const got = await within(inbox.untilEnd(), () =>
+    explain(
+      "The server should reply, then close the connection; it has not closed it",
+      bytes,
+      `${show(expected)}, then the end of the connection`,
+      inbox.bytes(),
+    ),
+  );
+  expect(show(got), explain("Reply, then close", bytes, show(expected), got)).toBe(show(expected));
+}
+
+/** Waits on an Inbox for `expected` bytes in all, bounded. */
+function untilAll(inbox: Inbox, expected: string): Promise<Buffer> {
+  return within(
+    inbox.until((b) => b.length >= Buffer.byteLength(expected), show(expected)),
+    () => explain("Waiting for the server's replies", "", show(expected), inbox.bytes()),
+  );
 }
 
 const cmd = command;
+
+/**
+ * Resolves with the server side of the first connection the server pauses; rejects if that
+ * connection closes first.
+ */
+function pausedSocket(server: net.Server): Promise<net.Socket> {
+  return new Promise<net.Socket>((resolve, reject) => {
+    server.once("connection", (socket: net.Socket) => {
+      const pause = socket.pause.bind(socket);
+      socket.pause = () => {
+        resolve(socket);
+        return pause();
+      };
+      socket.once("close", () =>
+        reject(new Error("The connection closed before the server paused it (backpressure).")),
+      );
+    });
+  });
+}
 
 describe("Step 3: A key-value server that Redis clients can use", () => {
   describe("commands", () => {
@@ -106,12 +143,12 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       now += 100;
       inbox.socket.write(cmd("GET", "a"));
       const atExpiry = "+OK\r\n+OK\r\n$1\r\n1\r\n";
-      await inbox.until((b) => b.length >= atExpiry.length, show(atExpiry));
+      await untilAll(inbox, atExpiry);
       expect(show(inbox.bytes()), "GET a at exactly its expiry time").toBe(show(atExpiry));
       now += 1;
       inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "b")]));
       const all = `${atExpiry}$-1\r\n$1\r\n2\r\n`;
-      await inbox.until((b) => b.length >= all.length, show(all));
+      await untilAll(inbox, all);
       expect(show(inbox.bytes()), "GET a 1 ms past its expiry time, then GET b").toBe(show(all));
     });
 
@@ -128,7 +165,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       now = 11;
       inbox.socket.write(Buffer.concat([cmd("GET", "a"), cmd("GET", "n")]));
       const all = "+OK\r\n+OK\r\n+OK\r\n:2\r\n$1\r\n2\r\n$-1\r\n";
-      await inbox.until((b) => b.length >= all.length, show(all));
+      await untilAll(inbox, all);
       expect(show(inbox.bytes())).toBe(show(all));
     });
 
@@ -146,6 +183,51 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("accepts an expiry time up to 2^63 - 1 ms on the store's clock, as Redis does", async () => {
+      const address = await listen(createServer({ store: new Store({ now: () => 1000 }) }));
+      await expectReply(
+        address,
+        Buffer.concat([
+          cmd("SET", "k", "v", "PX", String(2n ** 63n - 1n - 1000n)),
+          cmd("SET", "k", "v", "PX", String(2n ** 63n - 1000n)),
+          cmd("SET", "k", "v", "EX", String((2n ** 63n - 1n - 1000n) / 1000n)),
+          cmd("GET", "k"),
+        ]),
+        "+OK\r\n-ERR invalid expire time in 'set' command\r\n+OK\r\n$1\r\nv\r\n",
+      );
+    });
+
+    test("answers what clients send when they connect: COMMAND DOCS, CLIENT, CONFIG GET", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        Buffer.concat([
+          cmd("COMMAND", "DOCS"),
+          cmd("CLIENT", "SETINFO", "LIB-NAME", "ioredis"),
+          cmd("client", "setname", "me"),
+          cmd("CONFIG", "get", "SAVE"),
+        ]),
+        "*0\r\n+OK\r\n+OK\r\n*2\r\n$4\r\nsave\r\n$0\r\n\r\n",
+      );
+    });
+
+    test("answers INFO with a bulk string that says loading:0, as ioredis's ready check reads it", async () => {
+      const address = await listen(createServer());
+      const inbox = new Inbox(await connect(address));
+      inbox.socket.write(cmd("INFO"));
+      // A whole bulk string: `$<n>\r\n`, n bytes, CRLF.
+      const whole = (b: Buffer) => {
+        const header = /^\$(\d+)\r\n/.exec(b.toString("latin1"));
+        return header !== null && b.length >= header[0].length + Number(header[1]) + 2;
+      };
+      const got = await within(inbox.until(whole, "a bulk string"), () =>
+        explain("INFO", "INFO", '"$<n>\\r\\n...loading:0\\r\\n...\\r\\n"', inbox.bytes()),
+      );
+      expect(show(got), "INFO's fields are `name:value` lines ended by CRLF").toMatch(
+        /^"\$\d+\\r\\n# Server\\r\\n.*loading:0\\r\\n.*\\r\\n"$/,
+      );
+    });
+
     test("sweeps expired keys that nobody reads, with no timer per key", () => {
       let now = 0;
       const store = new Store({ now: () => now });
@@ -156,6 +238,59 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       now = 51;
       expect(store.sweep(), "1 ms past their expiry time").toBe(1000);
       expect(store.size).toBe(1);
+    });
+
+    test("the server sweeps on one timer, every sweepInterval ms, and stops when it closes", async () => {
+      // Only the interval timers are faked: the network and within() run on real time.
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
+      let now = 0;
+      let sweeps = 0;
+      class CountingStore extends Store {
+        override sweep(): number {
+          sweeps++;
+          return super.sweep();
+        }
+      }
+      const store = new CountingStore({ now: () => now });
+      const server = createServer({ store, sweepInterval: 50 });
+      await listen(server);
+      store.set(Buffer.from("k"), Buffer.from("v"), 10);
+      now = 11;
+      vi.advanceTimersByTime(49);
+      expect(sweeps, "no sweep before sweepInterval ms").toBe(0);
+      vi.advanceTimersByTime(1);
+      expect({ sweeps, size: store.size }, "one sweep at sweepInterval ms").toEqual({
+        sweeps: 1,
+        size: 0,
+      });
+      vi.advanceTimersByTime(100);
+      expect(sweeps, "and one every sweepInterval ms").toBe(3);
+      await within(
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        "the server to close",
+      );
+      vi.advanceTimersByTime(500);
+      expect(sweeps, "no sweep once the server has closed").toBe(3);
+    });
+
+    test("a store whose sweep throws does not bring the server down", async () => {
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
+      class BrokenStore extends Store {
+        override sweep(): number {
+          throw new Error("the sweep broke");
+        }
+      }
+      const address = await listen(createServer({ store: new BrokenStore() }));
+      // The default interval is one second. A throw here would be an uncaught exception in a
+      // real timer.
+      expect(() => vi.advanceTimersByTime(5_000)).not.toThrow();
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
     });
 
     test("values are binary-safe: CRLF and bytes that are not UTF-8 come back unchanged", async () => {
@@ -205,7 +340,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       }
       inbox.socket.write(cmd("PING"));
       const all = "$4\r\nslow\r\n+PONG\r\n";
-      await inbox.until((b) => b.length >= all.length, show(all));
+      await untilAll(inbox, all);
       expect(show(inbox.bytes())).toBe(show(all));
     });
 
@@ -218,7 +353,10 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       ).join("");
       const inbox = new Inbox(await connect(address));
       inbox.socket.write(Buffer.concat(commands));
-      const got = await inbox.until((b) => b.length >= expected.length, "1,000 replies");
+      const got = await within(
+        inbox.until((b) => b.length >= expected.length, "1,000 replies"),
+        () => `1,000 replies; ${inbox.bytes().length} of ${expected.length} bytes arrived`,
+      );
       expect(
         got.toString("latin1") === expected,
         explain("1,000 pipelined ECHOs", "ECHO 0 ... ECHO 999", show(expected, 60), got),
@@ -227,15 +365,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
 
     test("stops reading a client's commands while that client does not read its replies", async () => {
       const server = createServer();
-      const paused = new Promise<net.Socket>((resolve) => {
-        server.on("connection", (socket: net.Socket) => {
-          const pause = socket.pause.bind(socket);
-          socket.pause = () => {
-            resolve(socket);
-            return pause();
-          };
-        });
-      });
+      const paused = pausedSocket(server);
       const address = await listen(server);
       const client = await connect(address);
       // Counted here rather than with an Inbox: 32 MiB is too much to keep re-joining.
@@ -255,7 +385,10 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       const big = Buffer.alloc(1024 * 1024, 0x61);
       const gets = Array.from({ length: 32 }, () => cmd("GET", "big"));
       client.write(Buffer.concat([cmd("SET", "big", big), ...gets]));
-      const serverSide = await paused;
+      const serverSide = await within(
+        paused,
+        "the server to pause the socket once write() returns false (32 MiB of replies unread)",
+      );
       expect(serverSide.isPaused(), "the server pauses the socket when write() returns false").toBe(
         true,
       );
@@ -266,6 +399,30 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       client.write(cmd("PING"));
       await receivedAtLeast(replies + 7);
       expect(show(last.subarray(-7)), "PING after the backlog drained").toBe(show("+PONG\r\n"));
+    });
+
+    test("a client that resets its connection mid-reply leaves the server serving the others", async () => {
+      const server = createServer();
+      const paused = pausedSocket(server);
+      const address = await listen(server);
+      const rude = await connect(address);
+      rude.on("error", () => {});
+      rude.pause();
+      const big = Buffer.alloc(1024 * 1024, 0x61);
+      const gets = Array.from({ length: 32 }, () => cmd("GET", "big"));
+      rude.write(Buffer.concat([cmd("SET", "big", big), ...gets]));
+      const serverSide = await within(
+        paused,
+        "the server to pause the socket of a client that does not read",
+      );
+      expect(
+        serverSide.listenerCount("error"),
+        "an 'error' listener on each connection: without one, a reset by one client crashes the server",
+      ).toBeGreaterThan(0);
+      // An RST while the server still has replies to write: its socket emits "error" (ECONNRESET
+      // or EPIPE). Without an "error" listener, that one client would crash the whole server.
+      rude.resetAndDestroy();
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
     });
   });
 
@@ -338,11 +495,57 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("QUIT gets +OK, then the server closes the connection and answers nothing after it", async () => {
+      const address = await listen(createServer());
+      await expectReplyThenClose(address, "PING\r\nquit\r\nPING\r\n", "+PONG\r\n+OK\r\n");
+      await expectReplyThenClose(
+        address,
+        Buffer.concat([cmd("QUIT"), cmd("SET", "k", "v")]).toString("latin1"),
+        "+OK\r\n",
+      );
+      await expectReply(address, cmd("GET", "k"), "$-1\r\n");
+    });
+
+    test("after QUIT, commands that arrive later on the same connection are ignored", async () => {
+      const server = createServer();
+      const address = await listen(server);
+      // allowHalfOpen: this client keeps writing after the server's FIN, as a careless one would.
+      const pair = await openPair(server, address, { allowHalfOpen: true });
+      await deliver(pair, "QUIT\r\n");
+      await within(pair.client.closed(), "the server to close its side after +OK");
+      await deliver(pair, cmd("SET", "k", "after quit"));
+      await expectReply(address, cmd("GET", "k"), "$-1\r\n");
+    });
+
+    test("a command that throws gets -ERR and closes only its connection: the server serves on", async () => {
+      // A store with a bug: reading the key "boom" throws. That is no fault of the client's, but
+      // the server must not fall over, and must not leave the client waiting.
+      class BrokenStore extends Store {
+        override get(key: Buffer): Buffer | undefined {
+          if (key.toString() === "boom") throw new Error("the store broke");
+          return super.get(key);
+        }
+      }
+      const address = await listen(createServer({ store: new BrokenStore() }));
+      const inbox = new Inbox(await connect(address));
+      inbox.socket.write(Buffer.concat([cmd("PING"), cmd("GET", "boom"), cmd("PING")]));
+      const got = await within(inbox.untilEnd(), () =>
+        explain(
+          "A command that throws: the server should reply with an error and close",
+          "PING, GET boom, PING",
+          '"+PONG\\r\\n-ERR ...the store broke...\\r\\n", then the end of the connection',
+          inbox.bytes(),
+        ),
+      );
+      expect(show(got)).toMatch(/^"\+PONG\\r\\n-ERR [^\\]*the store broke[^\\]*\\r\\n"$/);
+      await expectReply(address, cmd("PING"), "+PONG\r\n");
+    });
+
     test("one client's protocol error leaves the server serving the others", async () => {
       const address = await listen(createServer());
       const good = new Inbox(await connect(address));
       good.socket.write(cmd("SET", "k", "still here"));
-      await good.until((b) => b.length >= 5, "+OK");
+      await untilAll(good, "+OK\r\n");
       await expectReplyThenClose(
         address,
         "*1\r\n$1\r\nxyz\r\n",
@@ -350,7 +553,7 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
       good.socket.write(cmd("GET", "k"));
       const all = "+OK\r\n$10\r\nstill here\r\n";
-      await good.until((b) => b.length >= all.length, show(all));
+      await untilAll(good, all);
       expect(show(good.bytes())).toBe(show(all));
     });
   });
@@ -470,12 +673,104 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
           cmd("SET", "diff:o", "2", "PX"),
         ]),
       ],
+      [
+        "SET's options, all read before the expire time",
+        Buffer.concat([
+          cmd("DEL", "diff:p"),
+          cmd("SET", "diff:p", "v", "EX", "abc", "FOO"),
+          cmd("SET", "diff:p", "v", "EX", "0", "FOO"),
+          cmd("SET", "diff:p", "v", "NX", "NX"),
+          cmd("SET", "diff:p", "v", "XX", "XX", "EX", "10", "EX", "20"),
+          cmd("SET", "diff:p", "v", "EX", "abc", "EX", "10"),
+          cmd("SET", "diff:p", "v", "EX", "10", "EX", "abc"),
+          cmd("SET", "diff:p", "v", "EX", "10", "PX", "10"),
+          cmd("SET", "diff:p", "v", "XX", "NX"),
+          cmd("SET", "diff:p", "v", "nx", "ex", "1"),
+          cmd("SET", "diff:p", "v", "KEEPTTL", "EX"),
+        ]),
+      ],
+      [
+        "SET's expire times at the edges of 64 bits",
+        Buffer.concat([
+          cmd("SET", "diff:t", "v", "PX", "9007199254740993"),
+          cmd("SET", "diff:t", "v", "PX", "9000000000000000000"),
+          cmd("SET", "diff:t", "v", "PX", "9223372036854775807"),
+          cmd("SET", "diff:t", "v", "PX", "9223372036854775808"),
+          cmd("SET", "diff:t", "v", "EX", "9000000000000000"),
+          cmd("SET", "diff:t", "v", "EX", "9223372036854775"),
+          cmd("SET", "diff:t", "v", "EX", "9223372036854776"),
+          cmd("SET", "diff:t", "v", "EX", "-1"),
+          cmd("SET", "diff:t", "v", "PX", "01"),
+          cmd("GET", "diff:t"),
+        ]),
+      ],
       ["an unknown command", cmd("FOO", "a", "b")],
       [
-        "wrong arity",
-        Buffer.concat([cmd("GET"), cmd("get", "a", "b"), cmd("INCR"), cmd("PING", "a", "b")]),
+        "unknown commands and subcommands with long names and many arguments",
+        Buffer.concat([
+          cmd("FOO", "a".repeat(200), "b"),
+          cmd("b".repeat(200), "x"),
+          cmd("FOO", ..."abcdefghijklmnopqrstuvwxyz".split(""), "c".repeat(40), "d"),
+          cmd("CONFIG", "FOO"),
+          cmd("CONFIG", "e".repeat(200)),
+          cmd("CLIENT", "FOO"),
+        ]),
       ],
-      ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n"],
+      [
+        "what clients send when they connect: CONFIG GET",
+        Buffer.concat([
+          cmd("CONFIG", "GET", "save"),
+          cmd("CONFIG", "GET", "appendonly"),
+          cmd("CONFIG", "GET", "nope"),
+          cmd("CONFIG", "GET"),
+          cmd("CLIENT", "SETNAME", "diff"),
+        ]),
+      ],
+      [
+        "DEL and EXISTS of keys named like the command",
+        Buffer.concat([
+          cmd("SET", "EXISTS", "1"),
+          cmd("EXISTS", "EXISTS"),
+          cmd("SET", "DEL", "1"),
+          cmd("DEL", "diff:nothing"),
+          cmd("GET", "DEL"),
+          cmd("DEL", "EXISTS", "DEL"),
+        ]),
+      ],
+      [
+        "INCR at the edges of 64 bits",
+        Buffer.concat([
+          cmd("SET", "diff:max", "9223372036854775807"),
+          cmd("INCR", "diff:max"),
+          cmd("SET", "diff:min", "-9223372036854775808"),
+          cmd("INCR", "diff:min"),
+          cmd("SET", "diff:big", "9223372036854775808"),
+          cmd("INCR", "diff:big"),
+        ]),
+      ],
+      [
+        "wrong arity",
+        Buffer.concat([
+          cmd("GET"),
+          cmd("get", "a", "b"),
+          cmd("INCR"),
+          cmd("PING", "a", "b"),
+          cmd("SET", "k"),
+          cmd("DEL"),
+          cmd("EXISTS"),
+          cmd("ECHO"),
+          cmd("CONFIG"),
+          cmd("CLIENT"),
+        ]),
+      ],
+      ["inline commands and empty lines", "\r\nPING\r\nECHO   two-spaces\r\n\tPING\t\r\n"],
+      [
+        "inline commands with quotes and escapes",
+        `ECHO "a b"\r\nECHO 'c d'\r\nECHO "\\x41\\x4g\\n\\"\\q"\r\nECHO 'it\\'s'\r\nECHO a"b c"\r\nECHO ""\r\n`,
+      ],
+      ["an inline command with unbalanced quotes", 'PING\r\nECHO "a b\r\nPING\r\n'],
+      ["a closing quote followed by more than a space", `ECHO 'a b'c\r\nPING\r\n`],
+      ["QUIT, and what follows it", "PING\r\nQUIT\r\nPING\r\n"],
       ["empty commands, skipped", "*0\r\n*-1\r\n*-5\r\nPING\r\n"],
       ["an invalid bulk length", "*1\r\n$x\r\n"],
       ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
@@ -484,8 +779,8 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
     ];
     test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {
       const address = await listen(createServer());
-      const ours = await exchange(address, bytes);
-      const theirs = await exchange({ path: redis.path }, bytes);
+      const ours = await repliesTo(address, bytes);
+      const theirs = await repliesTo({ path: redis.path }, bytes);
       expect(show(ours), explain("Compared with redis-server", bytes, show(theirs), ours)).toBe(
         show(theirs),
       );

@@ -1,18 +1,30 @@
+import { once } from "node:events";
 import net from "node:net";
 import { describe, expect, onTestFinished, test } from "vitest";
 import { createClient, type RespClient } from "#lesson/lesson-02-custom-protocol/client.ts";
 import type { RespError } from "#lesson/lesson-02-custom-protocol/resp.ts";
 import { createServer } from "#lesson/lesson-02-custom-protocol/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { Inbox, listen } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
 import { describeWithTool } from "../../shared/testing/tools.ts";
 import { command, useRedisServer } from "./helpers.ts";
 
-/** A client that is closed when the test ends. */
-async function clientFor(address: { host: string; port: number } | { path: string }) {
-  const client = await createClient(address);
-  onTestFinished(() => client.close());
-  return client;
+/**
+ * A client that is closed when the test ends, whose every wait is bounded: a command with no
+ * reply fails with a message naming it, not with vitest's timeout.
+ */
+async function clientFor(
+  address: { host: string; port: number } | { path: string },
+): Promise<RespClient> {
+  const client = await within(createClient(address), "createClient() to connect");
+  onTestFinished(() => within(client.close(), "close() to end the connection and resolve"));
+  return {
+    command: (...args) =>
+      within(client.command(...args), `the reply to ${args.map(String).join(" ")}`),
+    close: () => within(client.close(), "close() to end the connection and resolve"),
+  };
 }
 
 /**
@@ -23,11 +35,15 @@ async function scriptedServer(expected: Buffer, reply: Buffer, options: { byByte
   let resolveReceived!: (bytes: Buffer) => void;
   const received = new Promise<Buffer>((resolve) => (resolveReceived = resolve));
   const server = net.createServer(async (socket) => {
+    // The client may close first (a failed test): what it sent is what counts.
+    socket.on("error", () => {});
     const inbox = new Inbox(socket);
-    const bytes = await inbox.until((b) => b.length >= expected.length).catch(() => inbox.bytes());
-    resolveReceived(bytes);
+    const bytes = await inbox.until((b) => b.length >= expected.length).catch(() => undefined);
+    resolveReceived(bytes ?? inbox.bytes());
+    if (bytes === undefined) return;
     if (!options.byByte) return void socket.write(reply);
     for (const byte of reply) {
+      if (!socket.writable) return;
       socket.write(Buffer.from([byte]));
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -36,12 +52,10 @@ async function scriptedServer(expected: Buffer, reply: Buffer, options: { byByte
 }
 
 async function rejection(promise: Promise<unknown>): Promise<RespError> {
-  return promise.then(
-    () => {
-      throw new Error("expected the promise to reject");
-    },
-    (err: RespError) => err,
-  );
+  return (await within(
+    rejectionOf(() => promise),
+    "the command to be rejected",
+  )) as RespError;
 }
 
 describe("Step 4: A RESP client with pipelining", () => {
@@ -52,6 +66,10 @@ describe("Step 4: A RESP client with pipelining", () => {
     expect(await client.command("GET", "k")).toEqual(Buffer.from("v"));
     expect(await client.command("GET", "missing")).toBe(null);
     expect(await client.command("INCR", "n")).toBe(1n);
+    expect(await client.command("SET", "five", 5), "a number is sent as its decimal text").toBe(
+      "OK",
+    );
+    expect(await client.command("GET", "five")).toEqual(Buffer.from("5"));
     expect(await client.command("CONFIG", "GET", "save")).toEqual([
       Buffer.from("save"),
       Buffer.from(""),
@@ -61,7 +79,7 @@ describe("Step 4: A RESP client with pipelining", () => {
   test("pipelines: commands issued together are all written before any reply, then matched in order", async () => {
     const commands = Buffer.concat([
       command("GET", "a"),
-      command("GET", "b"),
+      command("GET", "bé"),
       command("INCR", "c"),
     ]);
     // This peer answers nothing until it has all three commands: a client that waits for each
@@ -70,11 +88,31 @@ describe("Step 4: A RESP client with pipelining", () => {
     const client = await clientFor(peer.address);
     const replies = Promise.all([
       client.command("GET", "a"),
-      client.command("GET", "b"),
+      client.command("GET", "bé"),
       client.command("INCR", "c"),
     ]);
-    expect(show(await peer.received), "the three commands, back to back").toBe(show(commands));
-    expect(await replies).toEqual([Buffer.from("1"), null, 3n]);
+    const received = await within(peer.received, "the three commands to reach the peer");
+    expect(show(received), "the three commands, back to back ('bé' is 3 bytes: $3, not $2)").toBe(
+      show(commands),
+    );
+    expect(await within(replies, "the three replies")).toEqual([Buffer.from("1"), null, 3n]);
+  });
+
+  test("turns each RESP2 type into JavaScript, nested arrays and nulls included", async () => {
+    const reply = "+OK\r\n:-7\r\n$-1\r\n*-1\r\n*0\r\n*3\r\n:1\r\n-ERR inside\r\n*1\r\n$1\r\nx\r\n";
+    const commands = Array.from({ length: 6 }, () => command("PING"));
+    const peer = await scriptedServer(Buffer.concat(commands), Buffer.from(reply));
+    const client = await clientFor(peer.address);
+    const replies = await Promise.all(commands.map(() => client.command("PING")));
+    expect(replies, `the replies to ${show(reply)}`).toEqual([
+      "OK",
+      -7n,
+      null,
+      null,
+      [],
+      // An error inside an array is a value (a transaction's replies), kept as its text.
+      [1n, "ERR inside", [Buffer.from("x")]],
+    ]);
   });
 
   test("matches replies that arrive one byte at a time", async () => {
@@ -113,10 +151,52 @@ describe("Step 4: A RESP client with pipelining", () => {
   });
 
   test("close() lets replies to commands already sent arrive first", async () => {
-    const client: RespClient = await createClient(await listen(createServer()));
+    const client = await clientFor(await listen(createServer()));
     const pending = [client.command("SET", "k", "v"), client.command("GET", "k")];
     await client.close();
     expect(await Promise.all(pending)).toEqual(["OK", Buffer.from("v")]);
+  });
+
+  test("a reply with no command waiting means replies can no longer be matched: the client closes (RESP_UNEXPECTED_REPLY)", async () => {
+    // This peer answers PING twice. The second reply belongs to no command.
+    let closedByClient!: Promise<unknown>;
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      closedByClient = once(socket, "close");
+      socket.once("data", () => socket.write("+PONG\r\n+PONG\r\n"));
+    });
+    const client = await clientFor(await listen(server));
+    expect(await within(client.command("PING"), "+PONG for the PING")).toBe("PONG");
+    await within(
+      closedByClient,
+      "the client to close the connection after a reply no command was waiting for (+PONG sent twice for one PING)",
+    );
+    const err = await within(
+      rejectionOf(() => client.command("PING")),
+      "a command after the unexpected reply to be refused at once",
+    );
+    expect(codeOf(err), "the error that made the client close").toBe("RESP_UNEXPECTED_REPLY");
+  });
+
+  test("bytes the parser refuses fail the waiting commands with the parser's error, and close", async () => {
+    const peer = await scriptedServer(
+      Buffer.concat([command("GET", "a"), command("GET", "b")]),
+      Buffer.from("$1\r\n1\r\n!oops\r\n"),
+    );
+    const client = await clientFor(peer.address);
+    const [a, b] = await within(
+      Promise.allSettled([client.command("GET", "a"), client.command("GET", "b")]),
+      "GET a to resolve and GET b to reject after the reply '!oops\\r\\n'",
+    );
+    expect(a).toEqual({ status: "fulfilled", value: Buffer.from("1") });
+    expect(b.status === "rejected" && codeOf(b.reason), "'!' is not a RESP2 type byte").toBe(
+      "RESP_UNKNOWN_TYPE",
+    );
+    const later = await within(
+      rejectionOf(() => client.command("PING")),
+      "a command after the parse error to be refused at once",
+    );
+    expect(codeOf(later)).toBe("RESP_UNKNOWN_TYPE");
   });
 
   test("sends and receives binary values unchanged", async () => {

@@ -48,19 +48,20 @@ class Client implements RespClient {
   readonly #parser = new RespParser();
   readonly #waiting: Waiting[] = [];
   #corked = false;
+  /** The error that made the client close (a RespError), when it was not the server closing. */
   #failure: Error | undefined;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    socket.on("error", (err) => {
-      this.#failure ??= err;
+    socket.on("error", () => {
+      // A reset by the server: followed by "close", which fails whatever is still waiting.
     });
     socket.on("close", () => this.#onClose());
   }
 
   command(...args: (string | Buffer | number)[]): Promise<Reply> {
-    if (this.#failure !== undefined || this.#socket.destroyed || this.#socket.writableEnded) {
+    if (this.#socket.destroyed || this.#socket.writableEnded) {
       return Promise.reject(closedError(this.#failure));
     }
     // Commands issued in the same tick leave in one write: cork now, uncork on the next tick.
@@ -130,9 +131,7 @@ function toReply(value: RespValue): Reply {
 }
 
 function closedError(cause: Error | undefined): Error {
-  if (cause instanceof RespError) return cause;
-  return new RespError(
-    "RESP_CONNECTION_CLOSED",
-    `The connection closed before a reply arrived${cause ? `: ${cause.message}` : ""}`,
+  return (
+    cause ?? new RespError("RESP_CONNECTION_CLOSED", "The connection closed before a reply arrived")
   );
 }

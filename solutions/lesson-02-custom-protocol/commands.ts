@@ -15,6 +15,7 @@ interface Command {
 const OK = simple("OK");
 const NOT_AN_INTEGER = error("ERR value is not an integer or out of range");
 const SYNTAX_ERROR = error("ERR syntax error");
+const INVALID_EXPIRE_TIME = error("ERR invalid expire time in 'set' command");
 
 /** Runs one command. Never throws for bad input: every mistake becomes an error reply. */
 export function execute(args: Buffer[], store: Store): RespValue {
@@ -83,36 +84,51 @@ function exists(args: Buffer[], store: Store): RespValue {
   return integer(args.slice(1).filter((key) => store.has(key)).length);
 }
 
-/** SET key value [NX | XX] [EX seconds | PX milliseconds] */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * SET key value [NX | XX] [EX seconds | PX milliseconds], read in two passes as Redis 7 reads it
+ * (parseExtendedStringArgumentsOrReply() in t_string.c): first every option, then the expire time.
+ * So `SET k v EX abc FOO` is a syntax error (FOO), not a bad number. An option may be repeated
+ * (`NX NX`; the last `EX` wins); `NX` with `XX`, or `EX` with `PX`, is a syntax error.
+ */
 function set(args: Buffer[], store: Store): RespValue {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
   let condition: "NX" | "XX" | undefined;
-  let expiresAt: number | undefined;
+  let expire: { unit: "EX" | "PX"; amount: Buffer } | undefined;
   for (let i = 3; i < args.length; i++) {
     const option = text(args[i] as Buffer).toUpperCase();
-    if ((option === "NX" || option === "XX") && condition === undefined) {
+    const amount = args[i + 1];
+    if ((option === "NX" || option === "XX") && (condition ?? option) === option) {
       condition = option;
-    } else if ((option === "EX" || option === "PX") && expiresAt === undefined) {
-      const amount = args[++i];
-      if (amount === undefined) return SYNTAX_ERROR;
-      const n = parseInt64(amount);
-      if (n === undefined) return NOT_AN_INTEGER;
-      const ms = option === "EX" ? n * 1000n : n;
-      if (ms <= 0n || ms > BigInt(Number.MAX_SAFE_INTEGER)) {
-        return error("ERR invalid expire time in 'set' command");
-      }
-      expiresAt = store.now() + Number(ms);
+    } else if (
+      (option === "EX" || option === "PX") &&
+      (expire?.unit ?? option) === option &&
+      amount !== undefined
+    ) {
+      expire = { unit: option, amount };
+      i++;
     } else {
       return SYNTAX_ERROR;
     }
+  }
+  let expiresAt: number | undefined;
+  if (expire !== undefined) {
+    const n = parseInt64(expire.amount);
+    if (n === undefined) return NOT_AN_INTEGER;
+    // getExpireMillisecondsOrReply(): positive, and the expiry time in ms must fit in 64 bits
+    // (bigint arithmetic cannot overflow, so one check after the sum does).
+    const at = BigInt(store.now()) + (expire.unit === "EX" ? n * 1000n : n);
+    if (n <= 0n || at > INT64_MAX) return INVALID_EXPIRE_TIME;
+    // A number is exact only up to 2^53 ms, 285,000 years from now: a key set to expire later
+    // than that gets a rounded expiry time, which no one will live to see.
+    expiresAt = Number(at);
   }
   if (condition !== undefined && store.has(key) !== (condition === "XX")) return NULL_BULK;
   store.set(key, value, expiresAt);
   return OK;
 }
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 
 function incr(args: Buffer[], store: Store): RespValue {
   const key = args[1] as Buffer;

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import net from "node:net";
-import { LineProtocolError, LineSplitter } from "./lines.ts";
+import { LineSplitter } from "#reference/lesson-01-tcp-sockets/lines.ts";
 
 /**
  * Step 1's client. Replies come back in the order requests were sent, so each reply settles the
@@ -15,9 +15,22 @@ export interface LineClient {
   close(): Promise<void>;
 }
 
-interface Waiting {
-  resolve(line: string): void;
-  reject(error: Error): void;
+export type LineClientErrorCode =
+  /** The client was asked to send a key or value the line protocol cannot carry. */
+  | "LINE_UNSAFE_ARGUMENT"
+  /** The connection closed with requests still waiting for replies. */
+  | "LINE_CONNECTION_CLOSED"
+  /** The server replied `ERR ...`. */
+  | "LINE_ERROR_REPLY";
+
+export class LineClientError extends Error {
+  readonly code: LineClientErrorCode;
+
+  constructor(code: LineClientErrorCode, message: string) {
+    super(message);
+    this.name = "LineClientError";
+    this.code = code;
+  }
 }
 
 export async function createLineClient(options: {
@@ -26,72 +39,93 @@ export async function createLineClient(options: {
 }): Promise<LineClient> {
   const socket = net.connect(options);
   await once(socket, "connect");
-  const lines = new LineSplitter();
-  const waiting: Waiting[] = [];
+  return new Client(socket);
+}
 
-  socket.on("data", (chunk: Buffer) => {
-    try {
-      for (const line of lines.feed(chunk)) waiting.shift()?.resolve(line);
-    } catch {
-      // An oversized reply: the stream cannot be trusted any more; "close" fails the rest.
-      socket.destroy();
-    }
-  });
-  socket.on("error", () => {
-    // Followed by "close", which fails whatever is still waiting.
-  });
-  socket.on("close", () => {
-    for (const w of waiting.splice(0)) {
-      w.reject(
-        new LineProtocolError("LINE_CONNECTION_CLOSED", "the connection closed before the reply"),
-      );
-    }
-  });
+interface Waiting {
+  resolve(line: string): void;
+  reject(error: Error): void;
+}
 
-  async function request(...words: string[]): Promise<string> {
+/** The longest reply line: `VALUE ` and a value as long as the server accepts in a request. */
+const MAX_REPLY_BYTES = 64 * 1024 + "VALUE ".length;
+
+class Client implements LineClient {
+  readonly #socket: net.Socket;
+  readonly #lines = new LineSplitter({ maxLineBytes: MAX_REPLY_BYTES });
+  readonly #waiting: Waiting[] = [];
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("error", () => {
+      // Followed by "close", which fails whatever is still waiting.
+    });
+    socket.on("close", () => this.#onClose());
+  }
+
+  async get(key: string): Promise<string | null> {
+    const reply = await this.#request("GET", oneWord(key));
+    return reply === "NOT_FOUND" ? null : reply.slice("VALUE ".length);
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.#request("SET", oneWord(key), value);
+  }
+
+  async del(key: string): Promise<boolean> {
+    return (await this.#request("DEL", oneWord(key))) === "DELETED";
+  }
+
+  async close(): Promise<void> {
+    if (this.#socket.destroyed) return;
+    const closed = once(this.#socket, "close");
+    this.#socket.end();
+    await closed;
+  }
+
+  async #request(...words: string[]): Promise<string> {
     const line = words.join(" ");
     // The protocol's limit, refused here rather than sent and misread as two requests.
     if (/[\r\n]/.test(line)) {
-      throw new LineProtocolError(
+      throw new LineClientError(
         "LINE_UNSAFE_ARGUMENT",
         `a line protocol cannot carry CR or LF inside a message: ${JSON.stringify(line)}`,
       );
     }
-    const reply = new Promise<string>((resolve, reject) => waiting.push({ resolve, reject }));
-    socket.write(`${line}\n`);
+    if (this.#socket.destroyed || this.#socket.writableEnded) throw closedError();
+    const reply = new Promise<string>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    this.#socket.write(`${line}\n`);
     const text = await reply;
-    if (text.startsWith("ERR ")) throw new LineProtocolError("LINE_ERROR_REPLY", text.slice(4));
+    if (text.startsWith("ERR ")) throw new LineClientError("LINE_ERROR_REPLY", text.slice(4));
     return text;
   }
 
-  function checkKey(key: string): void {
-    if (key === "" || /[ \r\n]/.test(key)) {
-      throw new LineProtocolError(
-        "LINE_UNSAFE_ARGUMENT",
-        `a key must be one word with no space, CR or LF: ${JSON.stringify(key)}`,
-      );
+  #onData(chunk: Buffer): void {
+    try {
+      for (const line of this.#lines.feed(chunk)) this.#waiting.shift()?.resolve(line.toString());
+    } catch {
+      // An oversized reply: the stream cannot be trusted any more; "close" fails the rest.
+      this.#socket.destroy();
     }
   }
 
-  return {
-    async get(key) {
-      checkKey(key);
-      const reply = await request("GET", key);
-      return reply === "NOT_FOUND" ? null : reply.slice("VALUE ".length);
-    },
-    async set(key, value) {
-      checkKey(key);
-      await request("SET", key, value);
-    },
-    async del(key) {
-      checkKey(key);
-      return (await request("DEL", key)) === "DELETED";
-    },
-    async close() {
-      if (socket.destroyed) return;
-      const closed = once(socket, "close");
-      socket.end();
-      await closed;
-    },
-  };
+  #onClose(): void {
+    for (const waiting of this.#waiting.splice(0)) waiting.reject(closedError());
+  }
+}
+
+/** A key is one word: the server splits a request on spaces. */
+function oneWord(key: string): string {
+  if (key === "" || /[ \r\n]/.test(key)) {
+    throw new LineClientError(
+      "LINE_UNSAFE_ARGUMENT",
+      `a key must be one word with no space, CR or LF: ${JSON.stringify(key)}`,
+    );
+  }
+  return key;
+}
+
+function closedError(): LineClientError {
+  return new LineClientError("LINE_CONNECTION_CLOSED", "the connection closed before the reply");
 }

@@ -18,8 +18,8 @@ import {
  *   feed("T\r\n$1\r\nk\r\n") yields ["GET", "k"] as an array of two bulk strings
  *
  * A syntax error is thrown (a RespError) from the iteration, after every value before it was
- * yielded. The parser is then unusable: the bytes after a framing error cannot be trusted, so the
- * connection has to close.
+ * yielded. The parser is then done: the bytes after a framing error cannot be trusted, so every
+ * later feed() throws the same error again, and the connection has to close.
  */
 
 export interface ParserOptions {
@@ -44,8 +44,6 @@ const MINUS = 0x2d; // -
 const COLON = 0x3a; // :
 const DOLLAR = 0x24; // $
 const STAR = 0x2a; // *
-const SPACE = 0x20;
-const TAB = 0x09;
 
 /** The parser's states. Each names what the bytes at the read position are expected to be. */
 type State =
@@ -90,6 +88,8 @@ export class RespParser {
   #bulkLength = 0;
   /** Arrays still waiting for items, innermost last. */
   readonly #open: OpenArray[] = [];
+  /** The error that ended parsing, thrown again by every later feed(). */
+  #failure: RespError | undefined;
 
   constructor(options: ParserOptions = {}) {
     this.#commands = options.mode === "commands";
@@ -107,14 +107,20 @@ export class RespParser {
   }
 
   *#parse(chunk: Buffer): Generator<RespValue, void, undefined> {
-    if (this.#isStillWaiting(chunk)) return;
-    this.#join();
-    for (;;) {
-      const step = this.#step();
-      if (step === NEED_MORE) return;
-      if (step === CONTINUE) continue;
-      const done = this.#finish(step);
-      if (done) yield done;
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      if (this.#isStillWaiting(chunk)) return;
+      this.#join();
+      for (;;) {
+        const step = this.#step();
+        if (step === NEED_MORE) return;
+        if (step === CONTINUE) continue;
+        const done = this.#finish(step);
+        if (done) yield done;
+      }
+    } catch (err) {
+      if (err instanceof RespError) this.#failure = err;
+      throw err;
     }
   }
 
@@ -289,15 +295,14 @@ export class RespParser {
     // Inline commands end in LF, with or without a CR before it (people type them).
     const end = lf > this.#offset && this.#buffer[lf - 1] === CR ? lf - 1 : lf;
     if (end - this.#offset > this.#maxLineLength) throw this.#lineTooLong();
-    const words = splitWords(this.#buffer.subarray(this.#offset, end));
+    const words = splitArgs(this.#buffer.subarray(this.#offset, end));
     this.#offset = lf + 1;
     if (words.length === 0) {
       // An empty line is skipped, as Redis does: pressing Enter in telnet is not a command.
       this.#state = "TYPE";
       return CONTINUE;
     }
-    // Copies, like bulk data: a word may be stored as a value.
-    return array(words.map((word) => bulk(Buffer.from(word))));
+    return array(words.map(bulk));
   }
 
   /** The line at the read position without its CRLF, or NEED_MORE. */
@@ -349,17 +354,79 @@ function parseInteger(line: Buffer): bigint | undefined {
   return value < INT64_MIN || value > INT64_MAX ? undefined : value;
 }
 
-/** The words of an inline command, split on spaces and tabs. */
-function splitWords(line: Buffer): Buffer[] {
+const SPACE = 0x20;
+const TAB = 0x09;
+const QUOTE = 0x22; // "
+const APOSTROPHE = 0x27; // '
+const BACKSLASH = 0x5c;
+/** C's isspace(): space, \t, \n, \v, \f, \r. */
+const isSpace = (byte: number | undefined): boolean =>
+  byte === SPACE || (byte !== undefined && byte >= TAB && byte <= CR);
+const HEX = /^[0-9a-fA-F]{2}$/;
+/** What `\n`, `\r`, `\t`, `\b` and `\a` stand for inside double quotes. */
+const ESCAPES = new Map([
+  [0x6e, LF],
+  [0x72, CR],
+  [0x74, TAB],
+  [0x62, 0x08],
+  [0x61, 0x07],
+]);
+
+function unbalancedQuotes(): RespError {
+  return new RespError("RESP_UNBALANCED_QUOTES", "Protocol error: unbalanced quotes in request");
+}
+
+/**
+ * The words of an inline command, split as Redis splits them (sdssplitargs() in sds.c), like a
+ * shell: on spaces, with "double quotes" (and the escapes \n \r \t \b \a \xHH \" inside them)
+ * and 'single quotes' (with \' inside) around a word that holds spaces. A closing quote must be
+ * followed by a space or the end of the line. Redis reads the line as a C string, so a NUL byte
+ * ends it. Each word is a new Buffer: a word may be stored as a value.
+ */
+function splitArgs(input: Buffer): Buffer[] {
+  const nul = input.indexOf(0);
+  const line = nul === -1 ? input : input.subarray(0, nul);
   const words: Buffer[] = [];
-  let start = 0;
-  for (let i = 0; i <= line.length; i++) {
-    if (i === line.length || line[i] === SPACE || line[i] === TAB) {
-      if (i > start) words.push(line.subarray(start, i));
-      start = i + 1;
+  let i = 0;
+  for (;;) {
+    while (isSpace(line[i])) i++;
+    if (i >= line.length) return words;
+    const word: number[] = [];
+    let quote: number | undefined;
+    for (; ; i++) {
+      const byte = line[i];
+      if (quote === undefined) {
+        if (byte === undefined || byte === SPACE || byte === TAB || byte === LF || byte === CR) {
+          break;
+        }
+        if (byte === QUOTE || byte === APOSTROPHE) quote = byte;
+        else word.push(byte);
+        continue;
+      }
+      if (byte === undefined) throw unbalancedQuotes();
+      if (byte === quote) {
+        if (i + 1 < line.length && !isSpace(line[i + 1])) throw unbalancedQuotes();
+        i++;
+        break;
+      }
+      const next = line[i + 1];
+      if (quote === QUOTE && byte === BACKSLASH && next === 0x78 /* x */) {
+        const hex = line.subarray(i + 2, i + 4).toString("latin1");
+        if (HEX.test(hex)) {
+          word.push(Number.parseInt(hex, 16));
+          i += 3;
+          continue;
+        }
+      }
+      if (byte === BACKSLASH && next !== undefined && (quote === QUOTE || next === APOSTROPHE)) {
+        word.push(quote === QUOTE ? (ESCAPES.get(next) ?? next) : next);
+        i++;
+        continue;
+      }
+      word.push(byte);
     }
+    words.push(Buffer.from(word));
   }
-  return words;
 }
 
 /** A short piece of input for an error message, as text. */

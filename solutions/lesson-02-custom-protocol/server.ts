@@ -2,7 +2,7 @@ import net from "node:net";
 import { execute } from "./commands.ts";
 import { encode } from "./encoder.ts";
 import { RespParser } from "./parser.ts";
-import { error, RespError, simple, type RespValue } from "./resp.ts";
+import { RespError, simple, type BulkString, type RespArray, type RespValue } from "./resp.ts";
 import { Store } from "./store.ts";
 
 /**
@@ -16,9 +16,9 @@ export interface ServerOptions {
   store?: Store;
   /** Largest bulk string accepted from a client. Redis allows 512 MiB; this server 16 MiB. */
   maxBulkLength?: number;
-  /** Most words in one command. */
+  /** Most words in one command; 1024 * 1024 by default. */
   maxArrayLength?: number;
-  /** Longest inline command or header line. */
+  /** Longest inline command or header line; 64 KiB by default. */
   maxLineLength?: number;
   /** How often expired keys are swept, in ms. */
   sweepInterval?: number;
@@ -29,11 +29,13 @@ interface Connection {
   readonly socket: net.Socket;
   readonly parser: RespParser;
   readonly store: Store;
-  /** Set once the connection is being closed: later input is ignored, as Redis does. */
-  closing: boolean;
+  /**
+   * "open" while commands are read and answered; "closing" once the server has sent its last
+   * reply (after QUIT or a protocol error) and ended its side: later input is ignored, as Redis
+   * ignores what follows QUIT.
+   */
+  state: "open" | "closing";
 }
-
-const QUIT_REPLY = encode(simple("OK"));
 
 export function createServer(options: ServerOptions = {}): net.Server {
   const store = options.store ?? new Store();
@@ -43,11 +45,12 @@ export function createServer(options: ServerOptions = {}): net.Server {
       parser: new RespParser({
         mode: "commands",
         maxBulkLength: options.maxBulkLength ?? 16 * 1024 * 1024,
-        maxArrayLength: options.maxArrayLength ?? 1024 * 1024,
-        maxLineLength: options.maxLineLength ?? 64 * 1024,
+        // The parser's own defaults: 1024 * 1024 words, 64 KiB lines.
+        maxArrayLength: options.maxArrayLength,
+        maxLineLength: options.maxLineLength,
       }),
       store,
-      closing: false,
+      state: "open",
     };
     socket.on("data", (chunk: Buffer) => socketOnData(connection, chunk));
     socket.on("drain", () => socketOnDrain(connection));
@@ -58,7 +61,15 @@ export function createServer(options: ServerOptions = {}): net.Server {
   // timer for the whole server, unref'd so that it never keeps the process alive.
   let sweeper: NodeJS.Timeout | undefined;
   server.on("listening", () => {
-    sweeper = setInterval(() => store.sweep(), options.sweepInterval ?? 1000);
+    sweeper = setInterval(() => {
+      try {
+        store.sweep();
+      } catch {
+        // A store that cannot sweep fails the same way every time: stop trying. Expired keys
+        // are still removed when they are read, and that path reports its errors to clients.
+        clearInterval(sweeper);
+      }
+    }, options.sweepInterval ?? 1000);
     sweeper.unref();
   });
   server.on("close", () => clearInterval(sweeper));
@@ -66,7 +77,7 @@ export function createServer(options: ServerOptions = {}): net.Server {
 }
 
 function socketOnData(connection: Connection, chunk: Buffer): void {
-  if (connection.closing) return;
+  if (connection.state !== "open") return;
   // Every command in this chunk is answered, in order, and the replies go out in one write:
   // a pipelined batch of 1,000 commands costs one write, not 1,000.
   const replies: Buffer[] = [];
@@ -75,16 +86,19 @@ function socketOnData(connection: Connection, chunk: Buffer): void {
       const args = wordsOf(command);
       if (args[0]?.toString("latin1").toLowerCase() === "quit") {
         // QUIT is about the connection, not the store: reply, then close.
-        replies.push(QUIT_REPLY);
+        replies.push(encode(simple("OK")));
         return close(connection, replies);
       }
       replies.push(encode(execute(args, connection.store)));
     }
   } catch (err) {
-    if (!(err instanceof RespError)) throw err;
     // Redis answers a protocol error with `-ERR Protocol error: ...` and closes the connection:
-    // after a framing error it cannot know where the next command starts.
-    replies.push(encode(error(`ERR ${err.message}`)));
+    // after a framing error it cannot know where the next command starts. Anything else thrown
+    // is a bug in this server, not bad input: the client gets it as an error too, and only its
+    // connection closes, so that the server goes on serving everyone else.
+    const message = err instanceof RespError ? err.message : `internal error: ${String(err)}`;
+    // Written out rather than encoded: the encoder may be what failed. One line, as RESP needs.
+    replies.push(Buffer.from(`-ERR ${message.replace(/[\r\n]+/g, " ")}\r\n`));
     return close(connection, replies);
   }
   if (replies.length === 0) return;
@@ -93,7 +107,7 @@ function socketOnData(connection: Connection, chunk: Buffer): void {
 }
 
 function socketOnDrain(connection: Connection): void {
-  if (!connection.closing) connection.socket.resume();
+  connection.socket.resume();
 }
 
 function socketOnError(): void {
@@ -101,22 +115,14 @@ function socketOnError(): void {
 }
 
 function close(connection: Connection, replies: Buffer[]): void {
-  connection.closing = true;
+  connection.state = "closing";
   connection.socket.end(Buffer.concat(replies));
 }
 
 /**
  * In "commands" mode the parser yields only non-empty arrays of non-null bulk strings: a command's
- * words. Anything else is a bug in the parser, not bad input, so it throws a plain Error.
+ * words. The types cannot say so, hence the casts.
  */
 function wordsOf(command: RespValue): Buffer[] {
-  if (command.type !== "array" || !command.value?.length) {
-    throw new Error(`The commands parser yielded a ${command.type} that is not a command`);
-  }
-  return command.value.map((word) => {
-    if (word.type !== "bulk" || word.value === null) {
-      throw new Error(`The commands parser yielded a command word that is a ${word.type}`);
-    }
-    return word.value;
-  });
+  return ((command as RespArray).value as BulkString[]).map((word) => word.value as Buffer);
 }
