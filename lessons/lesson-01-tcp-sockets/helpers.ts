@@ -183,3 +183,23 @@ export function deliverTo(pair: LinePair, bytes: string | Buffer): Promise<void>
   const buffer = Buffer.from(bytes);
   return settle(pair.served, deliver(pair, buffer), `the server to read ${show(buffer)}`);
 }
+
+/**
+ * Delivers a line past the server's limit that has no LF, and checks at once that the server
+ * reacted while handling it (wrote its ERR line, or ended): such a line never completes, so waiting
+ * for the close would only wait out the bound.
+ */
+export async function deliverOverLimit(
+  pair: LinePair,
+  bytes: string,
+  limit: number,
+): Promise<void> {
+  const before = pair.peer.bytesWritten;
+  await deliverTo(pair, bytes);
+  expect(
+    pair.peer.bytesWritten > before || pair.peer.writableEnded,
+    `The server read ${Buffer.byteLength(bytes)} bytes with no LF, over its limit of ${limit}, ` +
+      "and neither wrote nor ended anything. A line past maxLineBytes gets the ERR line as soon " +
+      "as the chunk that passes the limit arrives, LF or no LF.",
+  ).toBe(true);
+}

@@ -14,6 +14,7 @@ import { deferred } from "../../shared/testing/raw.ts";
 import {
   closeOf,
   connectTo,
+  deliverOverLimit,
   deliverTo,
   expectFinalBytes,
   expectReplies,
@@ -447,7 +448,7 @@ describe("Step 4: Cap the line length", () => {
   test("enforces the cap before the LF arrives", async () => {
     const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = "x".repeat(17); // no LF, ever
-    await pair.client.send(request);
+    await deliverOverLimit(pair, request, 16);
     await expectFinalBytes(
       pair,
       request,
@@ -502,7 +503,7 @@ describe("Step 4: Cap the line length", () => {
     const served = await serve({ maxLineBytes: 16 });
     const polite = await connectTo(served);
     const flooder = await connectTo(served);
-    await flooder.client.send("x".repeat(100));
+    await deliverOverLimit(flooder, "x".repeat(100), 16);
     await expectFinalBytes(
       flooder,
       "x".repeat(100),
