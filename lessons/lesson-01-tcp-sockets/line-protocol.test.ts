@@ -178,6 +178,7 @@ describe("Step 2: Answer one request line", () => {
 
   test("answers QUIT with BYE and asks for the connection to close", () => {
     expectReply("QUIT", "BYE\n", true);
+    expectReply("QUIT now", "BYE\n", true);
   });
 
   test("answers an unknown command, or an empty line, with an ERR line naming it", () => {
