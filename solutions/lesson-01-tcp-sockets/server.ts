@@ -66,8 +66,8 @@ export class LineServer extends net.Server {
   }
 }
 
+// A connection in `accepted` has not closed yet: its "close" takes it out of the set.
 function closeOf(socket: net.Socket): Promise<void> {
-  if (socket.closed) return Promise.resolve();
   return new Promise((resolve) => socket.once("close", () => resolve()));
 }
 
