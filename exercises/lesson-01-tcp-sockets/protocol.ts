@@ -40,9 +40,9 @@ export function respond(line: Buffer): Reply {
   // TODO: Commands match in any ASCII case. Decode the word as latin1 (one character per byte,
   //       never fails) before comparing: toUpperCase() is Unicode's, but the only byte it turns
   //       into ASCII is 0xDF ("ß" -> "SS"), and no command has SS in it.
-  // TODO: PING -> PONG. QUIT -> BYE, and close. ECHO -> its argument's bytes unchanged, then LF:
+  // TODO: Only the word decides (PING extra -> PONG). PING -> PONG. QUIT -> BYE, and close. ECHO -> its argument's bytes unchanged, then LF:
   //       ECHO never decodes them.
   // TODO: Anything else, an empty line included: ERR unknown command "<word>", the word as a
-  //       JSON string of its UTF-8 text.
+  //       JSON string of its UTF-8 text, in the case it came in.
   return todo("lesson-01-tcp-sockets", "respond()", "Step 2");
 }

@@ -58,7 +58,8 @@ export class LineServer extends net.Server {
     // TODO: Tell every open connection to finish (finishConnection() in ./connection.ts).
     // TODO: net calls back as soon as its last socket is destroyed, a moment before that socket's
     //       "close" event, where openConnections goes down. Resolve once both have happened, so
-    //       that openConnections is 0 by then.
+    //       that openConnections is 0 by then. A connection reset while it finishes ("error",
+    //       then "close") is closed all the same: shutdown() still resolves.
     return todo("lesson-01-tcp-sockets", "LineServer.shutdown()", "Step 5");
   }
 

@@ -38,12 +38,26 @@ export function settle<T>(
   expected: string | (() => string),
   ms?: number,
 ): Promise<T> {
-  return within(Promise.race([promise, watched.failed]), expected, ms);
+  return within(Promise.race([promise, watched.failed.catch(explainEscaped)]), expected, ms);
+}
+
+/** A LINE_TOO_LONG that escaped the server's own listener says where it should have been caught. */
+function explainEscaped(error: unknown): never {
+  if ((error as { code?: unknown } | null)?.code === "LINE_TOO_LONG") {
+    throw new Error(
+      "The server's data listener let LINE_TOO_LONG escape (Step 4): catch it where you feed " +
+        "the chunk, send the ERR line, then end the connection.",
+      { cause: error },
+    );
+  }
+  throw error;
 }
 
 /** Both ends of one connection to a served line server, and what watches the server's side. */
 export interface LinePair extends Pair {
   served: Served;
+  /** What the server wrote to its socket after it had called end(): it should never write then. */
+  lateWrites: Buffer[];
 }
 
 /** Connects to the server and waits until it has accepted the connection. */
@@ -56,7 +70,16 @@ export async function connectTo(
     openPair(served.server, served.address, options),
     "the server to accept the connection",
   );
-  return { ...pair, served };
+  // Watch the server's writes: one after end() fails (ERR_STREAM_WRITE_AFTER_END), and the error
+  // listener the server must have hides it from everyone.
+  const lateWrites: Buffer[] = [];
+  const { peer } = pair;
+  const write = peer.write.bind(peer) as (...args: unknown[]) => boolean;
+  peer.write = ((...args: unknown[]): boolean => {
+    if (peer.writableEnded) lateWrites.push(Buffer.from(args[0] as string | Buffer));
+    return write(...args);
+  }) as typeof peer.write;
+  return { ...pair, served, lateWrites };
 }
 
 function lineCount(bytes: Buffer): number {
@@ -97,7 +120,11 @@ export async function expectReplies(
   }
 }
 
-/** Waits until the server closes the connection, then checks every byte it sent first. */
+/**
+ * Waits until the server closes the connection, then checks every byte it sent first, and that it
+ * closed with end() (its FIN after every reply) and wrote nothing after it. Bytes that already
+ * differ from `expected` fail at once, without waiting for the close.
+ */
 export async function expectFinalBytes(
   pair: LinePair,
   sent: string | Buffer,
@@ -105,10 +132,17 @@ export async function expectFinalBytes(
   what: string,
   ms?: number,
 ): Promise<void> {
-  const wanted = `${show(expected)}, then the server's FIN`;
+  const want = Buffer.from(expected);
+  const wanted = `${show(want)}, then the server's FIN`;
+  const wrong = pair.client
+    .until(
+      (bytes) => bytes.length > want.length || !bytes.equals(want.subarray(0, bytes.length)),
+      wanted,
+    )
+    .catch(() => new Promise<Buffer>(() => {})); // closed first: `closed()` below answers
   const got = await settle(
     pair.served,
-    pair.client.closed(),
+    Promise.race([pair.client.closed(), wrong]),
     () =>
       explain(
         `${what} The server did not close the connection.`,
@@ -118,7 +152,19 @@ export async function expectFinalBytes(
       ),
     ms,
   );
-  expect(show(got), explain(what, sent, wanted, got)).toBe(show(expected));
+  expect(show(got), explain(what, sent, wanted, got)).toBe(show(want));
+  await closeOf(pair.served, pair.peer, "the server's side of the connection to close");
+  expect(
+    pair.lateWrites.map((bytes) => show(bytes)),
+    `${what} The server wrote these bytes after end(): a write after end() fails ` +
+      "(ERR_STREAM_WRITE_AFTER_END). Once a connection is ending, answer nothing more.",
+  ).toEqual([]);
+  expect(
+    pair.peer.writableEnded,
+    `${what} The server closed its side with destroy(), not end(). destroy() throws away replies ` +
+      "still queued, and with bytes unread it sends a reset (RFC 9293 §3.6.1); end() sends the " +
+      "FIN after every reply.",
+  ).toBe(true);
 }
 
 /** Resolves once `socket` has closed, bounded like every other wait. */
@@ -136,4 +182,24 @@ export function closeOf(served: Served, socket: net.Socket, what: string): Promi
 export function deliverTo(pair: LinePair, bytes: string | Buffer): Promise<void> {
   const buffer = Buffer.from(bytes);
   return settle(pair.served, deliver(pair, buffer), `the server to read ${show(buffer)}`);
+}
+
+/**
+ * Delivers a line past the server's limit that has no LF, and checks at once that the server
+ * reacted while handling it (wrote its ERR line, or ended): such a line never completes, so waiting
+ * for the close would only wait out the bound.
+ */
+export async function deliverOverLimit(
+  pair: LinePair,
+  bytes: string,
+  limit: number,
+): Promise<void> {
+  const before = pair.peer.bytesWritten;
+  await deliverTo(pair, bytes);
+  expect(
+    pair.peer.bytesWritten > before || pair.peer.writableEnded,
+    `The server read ${Buffer.byteLength(bytes)} bytes with no LF, over its limit of ${limit}, ` +
+      "and neither wrote nor ended anything. A line past maxLineBytes gets the ERR line as soon " +
+      "as the chunk that passes the limit arrives, LF or no LF.",
+  ).toBe(true);
 }

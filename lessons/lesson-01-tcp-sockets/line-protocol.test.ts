@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import net from "node:net";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { createClient } from "#lesson/lesson-01-tcp-sockets/client.ts";
 import { LineProtocolError } from "#lesson/lesson-01-tcp-sockets/errors.ts";
 import { LineSplitter } from "#lesson/lesson-01-tcp-sockets/lines.ts";
@@ -10,9 +10,11 @@ import { byteByByte } from "../../shared/testing/chunks.ts";
 import { codeOf, rejectionOf, thrownBy } from "../../shared/testing/errors.ts";
 import { connect, listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { deferred } from "../../shared/testing/raw.ts";
 import {
   closeOf,
   connectTo,
+  deliverOverLimit,
   deliverTo,
   expectFinalBytes,
   expectReplies,
@@ -40,17 +42,43 @@ function expectLines(chunks: (string | Buffer)[], expected: (string | Buffer)[],
   ).toEqual(want);
 }
 
+/**
+ * The error a request is rejected with; if it resolves instead, an Error that shows the reply, so
+ * the code check below says what came.
+ */
+function refusal(request: string, reply: Promise<string>): Promise<unknown> {
+  return reply.then(
+    (text) =>
+      new Error(`request(${JSON.stringify(request)}) resolved with ${JSON.stringify(text)}`),
+    (error: unknown) => error,
+  );
+}
+
 /** Checks an error's code; an unwritten function's own error is rethrown as it is. */
 function expectCode(error: unknown, code: string, what: string): void {
   if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
   expect(codeOf(error), what).toBe(code);
 }
 
-function expectLineTooLong(error: unknown): void {
-  expectCode(error, "LINE_TOO_LONG", "expected a LineProtocolError with code LINE_TOO_LONG");
-  expect(error, "expected a LineProtocolError with code LINE_TOO_LONG").toBeInstanceOf(
-    LineProtocolError,
-  );
+/** Feeds `chunks` and expects LINE_TOO_LONG; `why` says why the limit is passed. */
+function expectTooLong(splitter: LineSplitter, chunks: string[], why: string): void {
+  const fed = `feed(${chunks.map((c) => show(c)).join(", then ")}) with maxLineBytes ${splitter.maxLineBytes}`;
+  let error: unknown;
+  try {
+    split(splitter, ...chunks);
+  } catch (thrown) {
+    error = thrown;
+  }
+  if (error === undefined) {
+    throw new Error(`${fed} threw nothing; expected a LineProtocolError LINE_TOO_LONG: ${why}.`);
+  }
+  expectLineTooLong(error, fed);
+}
+
+function expectLineTooLong(error: unknown, what = "the error"): void {
+  const message = `${what}: expected a LineProtocolError with code LINE_TOO_LONG`;
+  expectCode(error, "LINE_TOO_LONG", message);
+  expect(error, message).toBeInstanceOf(LineProtocolError);
 }
 
 function expectReply(request: string | Buffer, reply: string | Buffer, close = false): void {
@@ -72,6 +100,12 @@ describe("Step 1: Split a byte stream into lines", () => {
     expect(splitter.pendingBytes, "nothing held once the line is complete").toBe(0);
   });
 
+  test("counts the bytes it holds, not characters", () => {
+    const splitter = new LineSplitter();
+    expect(split(splitter, "ECHO é"), "no LF yet").toEqual([]);
+    expect(splitter.pendingBytes, 'bytes held for "ECHO é": "é" is the two bytes C3 A9').toBe(7);
+  });
+
   test("frames a line that arrives one byte per chunk, even inside a UTF-8 character", () => {
     expectLines(byteByByte("ECHO 🚀 ok\n"), ["ECHO 🚀 ok"]);
   });
@@ -91,7 +125,10 @@ describe("Step 1: Split a byte stream into lines", () => {
       ...splitter.feed(Buffer.from([0x45, 0x43, 0x48, 0x4f, 0x20, 0x63, 0x61, 0x66, 0xc3])),
       ...splitter.feed(Buffer.from([0xa9, 0x0a])),
     ];
-    expect(lines.map((line) => show(line))).toEqual([show("ECHO café")]);
+    expect(
+      lines.map((line) => show(line)),
+      'fed "ECHO caf\\xc3" then "\\xa9\\n": the two bytes of "é" belong to one line, joined as bytes',
+    ).toEqual([show("ECHO café")]);
     expect(lines[0]?.toString("utf8")).toBe("ECHO café");
   });
 
@@ -114,8 +151,9 @@ describe("Step 1: Split a byte stream into lines", () => {
 });
 
 describe("Step 2: Answer one request line", () => {
-  test("answers PING with PONG", () => {
+  test("answers PING with PONG, whatever follows the word", () => {
     expectReply("PING", "PONG\n");
+    expectReply("PING extra", "PONG\n");
   });
 
   test("matches the command word without regard to ASCII case", () => {
@@ -140,11 +178,15 @@ describe("Step 2: Answer one request line", () => {
 
   test("answers QUIT with BYE and asks for the connection to close", () => {
     expectReply("QUIT", "BYE\n", true);
+    expectReply("QUIT now", "BYE\n", true);
   });
 
   test("answers an unknown command, or an empty line, with an ERR line naming it", () => {
     expectReply("HELLO there", 'ERR unknown command "HELLO"\n');
     expectReply("", 'ERR unknown command ""\n');
+    // The word as it came, in its own case, as a JSON string: quotes and backslashes escaped.
+    expectReply("hello", 'ERR unknown command "hello"\n');
+    expectReply('SAY"\\ x', 'ERR unknown command "SAY\\"\\\\"\n');
   });
 });
 
@@ -257,8 +299,9 @@ describe("Step 3: Serve a connection until either side closes", () => {
       served,
       paused,
       () =>
-        `the server to pause the socket once its write() returned false; ${batches * batch.length} ` +
-        `bytes of requests sent, ${peer.writableLength} bytes of replies waiting to go out`,
+        `the server to call socket.pause() once its write() returned false (the test watches the ` +
+        `socket's "pause" event and isPaused()); ${batches * batch.length} bytes of requests ` +
+        `sent, ${peer.writableLength} bytes of replies waiting to go out`,
       4_000,
     ).finally(() => {
       flooding = false;
@@ -336,27 +379,27 @@ describe("Step 4: Cap the line length", () => {
   });
 
   test("throws LINE_TOO_LONG for a line one byte over the limit", () => {
-    const splitter = new LineSplitter({ maxLineBytes: 8 });
-    expectLineTooLong(thrownBy(() => split(splitter, "ECHO 1234\n")));
+    expectTooLong(new LineSplitter({ maxLineBytes: 8 }), ["ECHO 1234\n"], "9 bytes before the LF");
   });
 
   test("throws as soon as an unfinished line passes the limit, before any LF", () => {
     const splitter = new LineSplitter({ maxLineBytes: 8 });
     expect(split(splitter, "ECHO", " 123"), "8 bytes, no LF: still within the limit").toEqual([]);
-    expectLineTooLong(thrownBy(() => split(splitter, "4")));
+    expectTooLong(splitter, ["4"], "9 bytes held and still no LF: the limit is passed already");
   });
 
   test("counts bytes, not characters", () => {
     // "é" is 2 bytes: "ééé" is 3 characters but 6 bytes.
     expectLines(["éé\n"], ["éé"], 4);
-    expectLineTooLong(thrownBy(() => split(new LineSplitter({ maxLineBytes: 4 }), "ééé\n")));
+    expectTooLong(new LineSplitter({ maxLineBytes: 4 }), ["ééé\n"], '"ééé" is 6 bytes');
+    expectTooLong(new LineSplitter({ maxLineBytes: 4 }), ["ééé"], '"ééé" is 6 bytes, LF or no LF');
   });
 
   test("does not count a CR that may still be followed by its LF, but counts one that is not", () => {
     expectLines(["ABCD\r", "\n"], ["ABCD"], 4);
     const splitter = new LineSplitter({ maxLineBytes: 4 });
     expect(split(splitter, "ABCD\r")).toEqual([]);
-    expectLineTooLong(thrownBy(() => split(splitter, "X")));
+    expectTooLong(splitter, ["X"], "the CR is followed by X, not LF: it is a fifth byte");
   });
 
   test("yields the lines before an over-long line in the same chunk, then throws", () => {
@@ -367,14 +410,14 @@ describe("Step 4: Cap the line length", () => {
         yielded.push(show(line));
       }
     });
-    expectLineTooLong(error);
+    expectLineTooLong(error, "a 20-byte line after PING, with maxLineBytes 8");
     expect(yielded, "the line before the over-long one").toEqual([show("PING")]);
   });
 
   test("forgets the bytes it held once a line is too long", () => {
     const splitter = new LineSplitter({ maxLineBytes: 8 });
     expect(split(splitter, "ECHO")).toEqual([]);
-    expectLineTooLong(thrownBy(() => split(splitter, " 12345")));
+    expectTooLong(splitter, [" 12345"], "10 bytes held, no LF");
     expect(splitter.pendingBytes, "bytes held after LINE_TOO_LONG").toBe(0);
     expect(split(splitter, "PI", "NG\n"), "the next line, framed from scratch").toEqual([
       show("PING"),
@@ -395,13 +438,18 @@ describe("Step 4: Cap the line length", () => {
     const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = `ECHO ${"x".repeat(40)}\n`;
     await pair.client.send(request);
-    await expectFinalBytes(pair, request, "ERR line too long (max 16 bytes)\n", "Over the cap.");
+    await expectFinalBytes(
+      pair,
+      request,
+      "ERR line too long (max 16 bytes)\n",
+      "A 45-byte line to a server capped at 16.",
+    );
   });
 
   test("enforces the cap before the LF arrives", async () => {
     const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = "x".repeat(17); // no LF, ever
-    await pair.client.send(request);
+    await deliverOverLimit(pair, request, 16);
     await expectFinalBytes(
       pair,
       request,
@@ -414,7 +462,12 @@ describe("Step 4: Cap the line length", () => {
     const pair = await connectTo(await serve({ maxLineBytes: 16 }));
     const request = `PING\n${"x".repeat(40)}`;
     await pair.client.send(request);
-    await expectFinalBytes(pair, request, "PONG\nERR line too long (max 16 bytes)\n", "Order.");
+    await expectFinalBytes(
+      pair,
+      request,
+      "PONG\nERR line too long (max 16 bytes)\n",
+      "The lines before the over-long one are answered first, in order.",
+    );
   });
 
   test("keeps reading after its FIN, so a client still sending gets the error line", async () => {
@@ -451,8 +504,13 @@ describe("Step 4: Cap the line length", () => {
     const served = await serve({ maxLineBytes: 16 });
     const polite = await connectTo(served);
     const flooder = await connectTo(served);
-    await flooder.client.send("x".repeat(100));
-    await expectFinalBytes(flooder, "x".repeat(100), "ERR line too long (max 16 bytes)\n", "Cap.");
+    await deliverOverLimit(flooder, "x".repeat(100), 16);
+    await expectFinalBytes(
+      flooder,
+      "x".repeat(100),
+      "ERR line too long (max 16 bytes)\n",
+      "100 bytes, no LF, to a server capped at 16.",
+    );
     await expectReplies(polite, "PING\n", "PONG\n");
     const later = await connectTo(served);
     await expectReplies(later, "ECHO still here\n", "still here\n");
@@ -506,7 +564,7 @@ describe("Step 5: Shut down gracefully", () => {
     expect(resolved, "shutdown() resolved before the last reply was sent").toBe(false);
     await expectFinalBytes(pair, "PING\nECHO almost done\n", "PONG\nalmost done\n", "Then a FIN.");
     await settle(served, done, "shutdown() to resolve once the last connection closed");
-    expect(served.server.openConnections).toBe(0);
+    expect(served.server.openConnections, "open connections once shutdown() resolved").toBe(0);
   });
 
   test("keeps a finishing connection open while another line has begun in the same chunk", async () => {
@@ -525,6 +583,27 @@ describe("Step 5: Shut down gracefully", () => {
       "Each line in progress when its chunk arrived gets its reply, then the FIN.",
     );
     await settle(served, done, "shutdown() to resolve once the last connection closed");
+  });
+
+  test("resolves even when a finishing connection is reset instead of closed", async () => {
+    // A reset arrives as an "error" event, then "close". Waiting for each connection's close must
+    // not turn that error into a failed shutdown: the connection is gone either way.
+    const served = await serve();
+    const pair = await connectTo(served);
+    await deliverTo(pair, "ECHO never fini");
+    const done = served.server.shutdown();
+    pair.client.socket.resetAndDestroy();
+    await settle(
+      served,
+      done.then(
+        () => "resolved",
+        (error: unknown) => `rejected with ${codeOf(error)}`,
+      ),
+      "shutdown() to resolve once the reset connection closed",
+    ).then((outcome) => {
+      expect(outcome, "shutdown() while a finishing connection was reset").toBe("resolved");
+    });
+    expect(served.server.openConnections, "open connections once shutdown() resolved").toBe(0);
   });
 });
 
@@ -546,6 +625,38 @@ async function fakeServer(reply: (line: string, socket: net.Socket) => void) {
     });
   });
   return { server, address: await listen(server) };
+}
+
+/**
+ * createClient(address), and the socket it opened: found by watching net.Socket's connect(), which
+ * every way of opening a TCP connection in Node goes through.
+ */
+async function clientWithSocket(options: Parameters<typeof createClient>[0]) {
+  const opened: net.Socket[] = [];
+  const original = net.Socket.prototype.connect;
+  const spy = vi.spyOn(net.Socket.prototype, "connect").mockImplementation(function (
+    this: net.Socket,
+    ...args: unknown[]
+  ) {
+    opened.push(this);
+    return original.apply(this, args as Parameters<typeof original>);
+  });
+  let pending: ReturnType<typeof createClient>;
+  try {
+    pending = createClient(options);
+  } finally {
+    spy.mockRestore();
+  }
+  const client = await within(pending, "createClient() to connect");
+  const socket = opened[0];
+  expect(socket, "createClient() should open a TCP connection with net.connect()").toBeDefined();
+  expect(
+    socket?.listenerCount("error"),
+    'the client\'s socket has no "error" listener: a reset from the server would crash the ' +
+      'process. Listen for "error", keep the error, and reject the waiting requests with it as ' +
+      "the cause.",
+  ).toBeGreaterThan(0);
+  return client;
 }
 
 describe("Step 6: Write a client that pipelines requests", () => {
@@ -582,23 +693,30 @@ describe("Step 6: Write a client that pipelines requests", () => {
     const client = await createClient(served.address);
     const pending = [client.request("ECHO one"), client.request("ECHO two")];
     const answered: string[] = [];
-    for (const reply of pending) void reply.then((text) => answered.push(text));
+    for (const reply of pending) {
+      reply.then(
+        (text) => answered.push(text),
+        () => {}, // checked below, with a message
+      );
+    }
     await settle(served, client.close(), "close() to resolve once the server closed too");
     expect(answered, "replies that had come when close() resolved").toEqual(["one", "two"]);
+    expect(await Promise.all(pending)).toEqual(["one", "two"]);
   });
 
   test("rejects a request made after close() with CLIENT_CLOSED", async () => {
     const served = await serve();
     const client = await createClient(served.address);
     const closing = client.close();
+    closing.catch(() => {}); // awaited below; a failure before then is not an unhandled rejection
     expectCode(
-      await rejectionOf(() => client.request("PING")),
+      await refusal("PING", client.request("PING")),
       "CLIENT_CLOSED",
       "a request while close() is under way",
     );
     await settle(served, closing, "close() to resolve");
     expectCode(
-      await rejectionOf(() => client.request("PING")),
+      await refusal("PING", client.request("PING")),
       "CLIENT_CLOSED",
       "a request after close() resolved",
     );
@@ -609,18 +727,17 @@ describe("Step 6: Write a client that pipelines requests", () => {
     const client = await createClient(served.address);
     const bye = client.request("QUIT");
     const orphan = client.request("PING");
+    // Handled from the start, so a failure of the wait for BYE leaves no unhandled rejection.
+    const orphanError = rejectionOf(() => orphan);
+    orphanError.catch(() => {});
     expect(await settle(served, bye, "BYE")).toBe("BYE");
     expectCode(
-      await settle(
-        served,
-        rejectionOf(() => orphan),
-        "the request after QUIT to be rejected",
-      ),
+      await settle(served, orphanError, "the request after QUIT to be rejected"),
       "CONNECTION_CLOSED",
       "a request the server will never answer",
     );
     expectCode(
-      await rejectionOf(() => client.request("PING")),
+      await refusal("PING", client.request("PING")),
       "CONNECTION_CLOSED",
       "a request after the server closed the connection",
     );
@@ -631,9 +748,9 @@ describe("Step 6: Write a client that pipelines requests", () => {
     // The client's socket needs an "error" listener too: without one, this reset (ECONNRESET)
     // would crash the process.
     const { address } = await fakeServer((_line, socket) => socket.resetAndDestroy());
-    const client = await createClient(address);
+    const client = await clientWithSocket(address);
     const error = await within(
-      rejectionOf(() => client.request("PING")),
+      refusal("PING", client.request("PING")),
       "the request to be rejected once the server reset the connection",
     );
     expectCode(error, "CONNECTION_CLOSED", "a request whose connection was reset");
@@ -643,18 +760,51 @@ describe("Step 6: Write a client that pipelines requests", () => {
     ).toBe("ECONNRESET");
   });
 
+  test("decodes a reply only once the whole line has come, even if a chunk ends inside a character", async () => {
+    // The first write ends the reply "a" and starts the next reply with the first byte of "é"
+    // (C3 A9); its second byte comes in a later chunk. Decoding each chunk on its own turns each
+    // half into U+FFFD.
+    const rest = deferred();
+    const { address } = await fakeServer((line, socket) => {
+      if (line !== "ECHO a") return;
+      socket.write(Buffer.from([0x61, 0x0a, 0x63, 0x61, 0x66, 0xc3]));
+      void rest.promise.then(() => socket.write(Buffer.from([0xa9, 0x0a])));
+    });
+    const client = await createClient(address);
+    const first = client.request("ECHO a");
+    const second = client.request("ECHO café");
+    second.catch(() => {}); // awaited below; a failure of the first is not an unhandled rejection
+    expect(await within(first, "the reply to ECHO a")).toBe("a");
+    rest.resolve();
+    expect(
+      await within(second, "the reply to ECHO café"),
+      'the reply "caf\\xc3" + "\\xa9\\n", in two chunks: keep bytes until the LF, then decode',
+    ).toBe("café");
+  });
+
+  test("counts a reply's length in bytes, not characters", async () => {
+    const served = await serve();
+    const client = await clientWithSocket({ ...served.address, maxLineBytes: 16 });
+    const error = await settle(
+      served,
+      refusal(`ECHO ${"é".repeat(10)}`, client.request(`ECHO ${"é".repeat(10)}`)),
+      'a reply of 10 "é" (20 bytes, 10 characters) to a client capped at 16 bytes to be rejected',
+    );
+    expectCode(error, "LINE_TOO_LONG", 'a reply of 10 "é": 20 bytes, with maxLineBytes 16');
+  });
+
   test("caps a reply line too: a reply over maxLineBytes fails with LINE_TOO_LONG", async () => {
     // A server that never sends an LF must not make the client hold everything it sends.
     const served = await serve();
-    const client = await createClient({ ...served.address, maxLineBytes: 16 });
+    const client = await clientWithSocket({ ...served.address, maxLineBytes: 16 });
     const error = await settle(
       served,
-      rejectionOf(() => client.request(`ECHO ${"x".repeat(40)}`)),
+      refusal(`ECHO ${"x".repeat(40)}`, client.request(`ECHO ${"x".repeat(40)}`)),
       "a 40-byte reply to a client capped at 16 bytes to be rejected",
     );
     expectCode(error, "LINE_TOO_LONG", "a reply of 40 bytes, with maxLineBytes 16");
     expectCode(
-      await rejectionOf(() => client.request("PING")),
+      await refusal("PING", client.request("PING")),
       "LINE_TOO_LONG",
       "a request after the connection failed: the reason it failed",
     );
@@ -668,7 +818,7 @@ describe("Step 6: Write a client that pipelines requests", () => {
       serverSide = socket;
       socket.write(`${line}\nextra\n`);
     });
-    const client = await createClient(address);
+    const client = await clientWithSocket(address);
     expect(await within(client.request("ECHO"), "the reply to ECHO")).toBe("ECHO");
     await within(
       new Promise<void>((resolve) => {
@@ -678,7 +828,7 @@ describe("Step 6: Write a client that pipelines requests", () => {
       "the client to drop the connection after a reply no request was waiting for",
     );
     expectCode(
-      await rejectionOf(() => client.request("PING")),
+      await refusal("PING", client.request("PING")),
       "UNEXPECTED_REPLY",
       "a request after an unexpected reply: the reason the connection failed",
     );
@@ -688,7 +838,7 @@ describe("Step 6: Write a client that pipelines requests", () => {
     const served = await serve();
     const client = await createClient(served.address);
     expectCode(
-      await rejectionOf(() => client.request("ECHO a\nPING")),
+      await refusal("ECHO a\nPING", client.request("ECHO a\nPING")),
       "NEWLINE_IN_REQUEST",
       "a request with a line break in it",
     );
@@ -700,10 +850,12 @@ describe("Step 6: Write a client that pipelines requests", () => {
   });
 
   test("createClient() rejects with ECONNREFUSED when nothing listens", async () => {
-    const served = await serve();
-    await settle(served, served.server.shutdown(), "shutdown() to resolve");
+    // A port that was just free: listened on, then closed again.
+    const probe = net.createServer();
+    const address = await listen(probe);
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
     const error = await within(
-      rejectionOf(() => createClient(served.address)),
+      rejectionOf(() => createClient(address)),
       "createClient() to reject: nothing listens",
     );
     expectCode(error, "ECONNREFUSED", "connecting to a port nobody listens on");

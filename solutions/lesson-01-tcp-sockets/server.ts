@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import net from "node:net";
 import { type Connection, finishConnection, serveConnection } from "./connection.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./lines.ts";
@@ -54,8 +53,10 @@ export class LineServer extends net.Server {
     const open = [...this.accepted];
     for (const connection of open) finishConnection(connection);
     // net calls back once every socket is destroyed; each socket's "close" event, where
-    // openConnections goes down, comes a moment later. Resolve when both have happened.
-    await Promise.all([stopped, ...open.map((connection) => once(connection.socket, "close"))]);
+    // openConnections goes down, comes a moment later. Resolve when both have happened. (Not
+    // events.once(socket, "close"): it rejects on an "error" event, and a connection reset while
+    // finishing is closed all the same.)
+    await Promise.all([stopped, ...open.map((connection) => closeOf(connection.socket))]);
   }
 
   private accept(socket: net.Socket): void {
@@ -63,6 +64,11 @@ export class LineServer extends net.Server {
     this.accepted.add(connection);
     socket.once("close", () => this.accepted.delete(connection));
   }
+}
+
+// A connection in `accepted` has not closed yet: its "close" takes it out of the set.
+function closeOf(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => socket.once("close", () => resolve()));
 }
 
 /** The server of this lesson, unstarted: whoever creates it calls listen(). */
