@@ -186,7 +186,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     const refused = await get(url, query);
     const why = explain(
       "a long poll whose cursor is behind the messages kept (ids 3 to 5): the 410 check comes " +
-        "before holdPoll(), or what is kept is answered as if nothing was lost",
+        "before the wait, or what is kept is answered as if nothing was lost",
       `GET /messages?${query} HTTP/1.1`,
       '410 {"code":"FEED_CURSOR_EXPIRED","error":...,"oldestId":3}',
       refused.text,
@@ -259,8 +259,8 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     await held(feed, 0, {
       hint:
         "the client went away, but its long poll is still counted. Is the waiter removed when " +
-        'the response closes? holdPoll() must abort the wait on res.on("close", ...), and ' +
-        "waitFor() must settle a waiter whose signal aborts",
+        'the response closes? The server must abort the wait on res.on("close", ...), and ' +
+        "waitFor() must give up a waiter whose signal aborts",
     });
     server.close();
     await within(

@@ -253,7 +253,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       next,
       () =>
         `The iterator was still waiting ${PATIENCE_MS} ms after the abort: is the signal passed ` +
-        `to fetch(), so that aborting it ends the request, and does poll() return then?`,
+        `to fetch(), so that aborting it ends the request, and does the iterator return then?`,
     );
     expect(ended, "the iterator returns; it does not throw").toEqual({
       done: true,
@@ -431,7 +431,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       next,
       () =>
         `The iterator was still waiting ${PATIENCE_MS} ms after the abort, in a pause of 30 s: ` +
-        `does sleep() resolve false as soon as the signal aborts, and does poll() return then?`,
+        `does sleep() resolve false as soon as the signal aborts, and does the iterator return then?`,
     );
     expect(ended).toEqual({ done: true, value: undefined });
     expect(server.requests()).toBe(1);
