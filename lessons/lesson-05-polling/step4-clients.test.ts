@@ -53,12 +53,14 @@ function say(feed: MessageFeed, text: string): Message {
 async function scripted(answer: (n: number, res: http.ServerResponse) => void) {
   const targets: string[] = [];
   const ports: (number | undefined)[] = [];
+  const accepts: (string | undefined)[] = [];
   const server = http.createServer((req, res) => {
     targets.push(req.url ?? "");
+    accepts.push(req.headers.accept);
     ports.push(req.socket.remotePort);
     answer(targets.length, res);
   });
-  return { url: await feedUrl(server), targets, ports, requests: () => targets.length };
+  return { url: await feedUrl(server), targets, ports, accepts, requests: () => targets.length };
 }
 
 function batch(res: http.ServerResponse, ...messages: Message[]): void {
@@ -179,8 +181,17 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     expect(got).toEqual([1, 2, 3, 4, 5]);
   });
 
-  test("shortPoll pauses intervalMs after a batch with nothing more waiting", async () => {
-    const server = await scripted((_n, res) => batch(res));
+  test.each([
+    { what: "a batch with nothing more waiting", answer: (res: http.ServerResponse) => batch(res) },
+    {
+      what: "a 204 (an empty batch)",
+      answer: (res: http.ServerResponse) => {
+        res.statusCode = 204;
+        res.end();
+      },
+    },
+  ])("shortPoll pauses intervalMs after $what", async ({ answer }) => {
+    const server = await scripted((_n, res) => answer(res));
     // Watch the timers the client starts (as sleep() does), to see its pause begin.
     const realSetTimeout = globalThis.setTimeout;
     const timers = vi.spyOn(globalThis, "setTimeout");
@@ -200,7 +211,8 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       Promise.race([pausing.promise, early]),
       () =>
         `The client made ${server.requests()} requests and no pause of intervalMs (60000 ms): ` +
-        `after a batch with "more": false, sleep(intervalMs) before the next poll`,
+        `after a batch with "more": false (a 204 is an empty one), sleep(intervalMs) before ` +
+        `the next poll`,
     );
     expect(server.requests(), "one poll, then the pause").toBe(1);
     abort.abort();
@@ -208,6 +220,31 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       done: true,
       value: undefined,
     });
+  });
+
+  test.each([
+    {
+      name: "shortPoll",
+      start: (url: string, signal: AbortSignal) => shortPoll({ url, intervalMs: 60_000, signal }),
+    },
+    {
+      name: "longPoll",
+      start: (url: string, signal: AbortSignal) => longPoll({ url, waitMs: 60_000, signal }),
+    },
+  ])("$name asks for JSON: Accept: application/json", async ({ start }) => {
+    const server = await scripted((_n, res) => batch(res, M1));
+    const abort = stopper();
+    const messages = start(server.url, abort.signal);
+    expect(await within(messages.next(), "the first message")).toEqual({ done: false, value: M1 });
+    abort.abort();
+    expect(await within(messages.next(), "the end, once aborted")).toEqual({
+      done: true,
+      value: undefined,
+    });
+    expect(
+      server.accepts[0],
+      "RFC 9110 §12.5.1: the client says which media type it reads, application/json",
+    ).toMatch(/^application\/json/);
   });
 
   test("stops between two messages of one batch when aborted while the consumer holds the first", async () => {
