@@ -87,9 +87,18 @@ async function reply(response: Response): Promise<Reply> {
 }
 
 /** POST /messages with a JSON body (a string is sent as it is); the server must answer at once. */
-export async function post(url: string, body: unknown, contentType = "application/json") {
+export async function post(
+  url: string,
+  body: unknown,
+  contentType = "application/json",
+  headers: Record<string, string> = {},
+) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  const sent = fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body: text });
+  const sent = fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": contentType, ...headers },
+    body: text,
+  });
   return within(
     sent.then(reply),
     `an answer to POST /messages ${text.slice(0, 80)}: a POST is answered at once (201, or a 4xx ` +
