@@ -1,4 +1,5 @@
 /** Test helpers for lesson 05: a feed server on port 0, requests with fetch, and waiting on waiters. */
+import { getEventListeners } from "node:events";
 import { onTestFinished } from "vitest";
 import { listen } from "../../shared/testing/net.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
@@ -136,6 +137,11 @@ export function answer<T extends Reply | Reply[]>(held: Promise<T>, why: string)
  * An AbortController aborted when the test ends, pass or fail: a client iterator under test stops
  * there, with its requests and pauses, instead of running on into the next test.
  */
+/** How many "abort" listeners the signal still holds: each keeps its listener's closure alive. */
+export function abortListeners(signal: AbortSignal): number {
+  return getEventListeners(signal, "abort").length;
+}
+
 export function stopper(): AbortController {
   const abort = new AbortController();
   onTestFinished(() => abort.abort());

@@ -1,4 +1,4 @@
-import { getEventListeners, once } from "node:events";
+import { once } from "node:events";
 import http from "node:http";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { MessageFeed, type Message } from "#lesson/lesson-05-polling/feed.ts";
@@ -7,7 +7,18 @@ import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
-import { answer, feedUrl, get, held, ids, poll, post, recordWaiting, summary } from "./helpers.ts";
+import {
+  abortListeners,
+  answer,
+  feedUrl,
+  get,
+  held,
+  ids,
+  poll,
+  post,
+  recordWaiting,
+  summary,
+} from "./helpers.ts";
 
 const HI = { author: "ada", text: "hi" };
 
@@ -28,10 +39,6 @@ function settled<T extends Message[] | Message[][]>(wait: Promise<T>, why: strin
 }
 
 /** How many abort listeners `signal` still has: a waiter that is gone must have removed its own. */
-function abortListeners(signal: AbortSignal): number {
-  return getEventListeners(signal, "abort").length;
-}
-
 describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("waitFor resolves at once with what is newer when the cursor is behind, at most limit of them", async () => {
     const feed = new MessageFeed();

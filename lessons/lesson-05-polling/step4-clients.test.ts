@@ -10,7 +10,7 @@ import { createServer } from "#reference/lesson-05-polling/server.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
-import { feedUrl, held, stopper } from "./helpers.ts";
+import { abortListeners, feedUrl, held, stopper } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -108,11 +108,16 @@ describe("Step 4: The polling clients: backoff and abort", () => {
 
   test("sleep resolves with true after its time, and leaves no timer", async () => {
     vi.useFakeTimers();
-    const slept = sleep(1_000, new AbortController().signal);
+    const signal = new AbortController().signal;
+    const slept = sleep(1_000, signal);
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(1_000);
     expect(await within(slept, "sleep() to resolve once its time has passed")).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
+    expect(
+      abortListeners(signal),
+      "its abort listener is removed once the time has passed (else the signal keeps it)",
+    ).toBe(0);
   });
 
   test("sleep resolves with false as soon as the signal aborts, and clears its timer", async () => {
@@ -122,6 +127,10 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     abort.abort();
     expect(await within(slept, "sleep() to resolve false when its signal aborts")).toBe(false);
     expect(vi.getTimerCount(), "clearTimeout() on abort").toBe(0);
+    expect(
+      abortListeners(abort.signal),
+      "its abort listener is gone once it has run ({ once: true }, or remove it)",
+    ).toBe(0);
     // A signal that is already aborted: no timer at all (checked before awaiting, so a sleep that
     // starts one fails here rather than hanging on a fake clock that never moves).
     const again = sleep(60_000, abort.signal);
