@@ -49,68 +49,36 @@ export interface LongPollOptions extends PollOptions {
 
 /** Polls every `intervalMs`; yields each new message once, oldest first. */
 export function shortPoll(options: ShortPollOptions): AsyncGenerator<Message, void, undefined> {
-  // TODO: The shared loop, pausing intervalMs between polls and sending no wait.
+  // TODO: The options.url is parsed once, before any request: a bad URL is a bug to report at
+  // once, not a failure to retry. The cursor starts at options.after (0: from the start).
+  // TODO: Until the signal aborts: GET the feed with the cursor as `after` in the query, asking
+  // for JSON (Accept: application/json, RFC 9110 §12.5.1), with the signal. Read the whole body,
+  // even an error's: the connection carries the next request only once the response's body has
+  // been read (keep-alive, lesson 04).
+  // TODO: 200: the batch, checked with parseBatch(). 204 (a long poll's wait ended with no news):
+  // an empty batch. 410: the messages after the cursor are gone and no retry brings them back:
+  // end with FEED_CURSOR_EXPIRED, status 410 and the oldestId of the body (parseExpired()).
+  // Any other status: FEED_UNEXPECTED_STATUS with that status. A body that is not JSON, or not
+  // the shape expected: FEED_BAD_RESPONSE. fetch rejecting (refused, reset, closed before a whole
+  // response) while the signal has not aborted: FEED_NETWORK_ERROR, with fetch's error as cause.
+  // TODO: Yield each message of a batch once, oldest first, moving the cursor to its id. A message
+  // not newer than the cursor is not yielded again: a correct server never sends one; be sure.
+  // TODO: Retry what is worth another try: FEED_NETWORK_ERROR, and FEED_UNEXPECTED_STATUS with a
+  // 5xx (the server may be restarting, or overloaded) or 429 Too Many Requests (RFC 6585 §4).
+  // Another 4xx says this client's request is wrong, and FEED_CURSOR_EXPIRED that the messages are
+  // gone: asking again fixes neither, so the iterator ends with that error. Each retry waits
+  // backoffDelay(attempt), attempts counted from 0 since the last success, and onRetry hears of
+  // it before its pause.
+  // TODO: Pause intervalMs between polls, except after a batch that says more is waiting.
+  // TODO: An abort is not an error: wherever it comes (in a request, in a pause, or while the
+  // consumer holds a message of a batch), the iterator just returns.
   return todo("lesson-05-polling", "shortPoll()", "Step 4");
 }
 
 /** Holds a request open at the server at all times; yields each new message once, oldest first. */
 export function longPoll(options: LongPollOptions): AsyncGenerator<Message, void, undefined> {
-  // TODO: The shared loop, with the wait and no pause: ask again at once.
+  // TODO: Every rule of shortPoll() holds, with two differences: each GET also asks for
+  // `wait=waitMs` in its query, and there is no pause: once a batch is handed out (or a 204 says
+  // the wait ended with no news), ask again at once.
   return todo("lesson-05-polling", "longPoll()", "Step 4");
-}
-
-/** The loop both share: request, yield, pause; on a failure, back off and try again. */
-async function* poll(
-  options: PollOptions,
-  { waitMs, pauseMs }: { waitMs?: number; pauseMs: number },
-): AsyncGenerator<Message, void, undefined> {
-  // TODO: Parse the URL once, before the loop: a bad URL is a bug to report, not a failure to
-  // retry. The cursor starts at options.after (0: from the start).
-  // TODO: Until the signal aborts: ask for what is newer than the cursor, and yield each message
-  // once, oldest first, moving the cursor to its id. A message not newer than the cursor is not
-  // yielded again: the cursor makes that impossible with a correct server; be sure anyway.
-  // TODO: A failed request that is worth another try (see isRetryable) is retried after
-  // backoffDelay(attempt), counting attempts from 0 since the last success, and onRetry hears of
-  // each retry before its pause. Any other error ends the iterator with that error.
-  // TODO: The short poll pauses intervalMs between polls, except after a batch that says more is
-  // waiting; the long poll asks again at once.
-  // TODO: An abort is not an error: wherever it comes (in a request, in a pause, or while the
-  // consumer holds a message of a batch), the iterator just returns.
-  yield todo("lesson-05-polling", "poll()", "Step 4");
-}
-
-/** One GET: the batch after the cursor (an empty one for a 204), or a FeedError. */
-async function fetchBatch(
-  feed: URL,
-  after: number,
-  waitMs: number | undefined,
-  signal: AbortSignal,
-): Promise<Batch> {
-  // TODO: GET the feed URL with `after` (and `wait` for a long poll) in its query, with the signal.
-  // Read the whole body, even an error's: the connection carries the next request only once the
-  // response's body has been read (keep-alive, lesson 04).
-  // TODO: fetch rejecting, unless the signal aborted, means the network failed (refused, reset,
-  // closed before a whole response): FEED_NETWORK_ERROR, with fetch's error as its cause.
-  // TODO: 204: the wait ended with no news, an empty batch. 200: the batch, checked with
-  // parseBatch(). 410: the messages after the cursor are gone and no retry brings them back:
-  // FEED_CURSOR_EXPIRED with status 410 and the oldestId of the body (parseExpired()). Anything
-  // else: FEED_UNEXPECTED_STATUS with the status. A body that is not JSON: FEED_BAD_RESPONSE.
-  return todo("lesson-05-polling", "fetchBatch()", "Step 4");
-}
-
-/** A response's body as JSON, or FEED_BAD_RESPONSE. */
-function parseJson(url: URL, status: number, body: string): unknown {
-  // TODO: The body as JSON; a body that is not JSON: FEED_BAD_RESPONSE, naming the status.
-  return todo("lesson-05-polling", "parseJson()", "Step 4");
-}
-
-/**
- * Worth another try: the network failed, the server failed (5xx: it may be restarting, or
- * overloaded), or it asked us to slow down (429 Too Many Requests). Any other 4xx says that this
- * client's request is wrong, and asking again will not make it right: that is a bug to surface.
- * So is FEED_CURSOR_EXPIRED (410): the messages it reports are gone for good.
- */
-function isRetryable(error: unknown): error is FeedError {
-  // TODO: A FeedError FEED_NETWORK_ERROR, or FEED_UNEXPECTED_STATUS with 429 or a 5xx status.
-  return todo("lesson-05-polling", "isRetryable()", "Step 4");
 }

@@ -109,7 +109,10 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
     // whose cursor falls behind the oldest message kept has lost messages: the server tells it so
     // with oldestId (see the README, Step 2).
     // TODO: Emit "message" with it, and return it.
-    // TODO: Step 3: after the emit, this.#release() the waiters.
+    // TODO: Step 3: after the emit, answer every waiter the message is news to, all in this one
+    // call (one turn of the event loop): each with this.after(its cursor, its limit). A waiter
+    // whose cursor is ahead of the feed (a reader that saw ids from an earlier run) waits on. If
+    // any were answered, emit "waiting" once, with the new count.
     return todo(L, "MessageFeed.append()", "Step 1");
   }
 
@@ -130,30 +133,14 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
   waitFor(after: number, { timeoutMs, limit, signal }: WaitOptions): Promise<Message[]> {
     // TODO: Something newer already, or a signal already aborted: resolve at once.
     // TODO: Otherwise a promise whose Waiter holds the cursor, the limit, the promise's resolve,
-    // a timer that gives up after timeoutMs, and an abort listener that gives up too.
-    // TODO: Add the waiter, and emit "waiting" with the new count.
+    // a timer that gives up after timeoutMs, and an abort listener that gives up too. Add the
+    // waiter, and emit "waiting" with the new count.
+    // TODO: A wait ends once, whichever comes first: a message (see append()), the timer or the
+    // abort. Giving up answers with no messages and emits "waiting" with the new count; a waiter
+    // already answered is not given up again. However it ends, undo everything the wait set up
+    // (the waiter leaves the set, its timer is cleared, its abort listener removed), then resolve:
+    // a timer left behind keeps the process alive and fires into a waiter that is gone; a listener
+    // left behind keeps the waiter in memory as long as the signal lives.
     return todo(L, "MessageFeed.waitFor()", "Step 3");
-  }
-
-  /** A new message: answer every waiter it is news to, all in this one turn of the event loop. */
-  #release(): void {
-    // TODO: For each waiter: a cursor ahead of the feed (a reader that saw ids from an earlier
-    // run) waits on. Settle every other one with this.after(its cursor, its limit).
-    // TODO: If any were released, emit "waiting" once, with the new count.
-    return todo(L, "MessageFeed.#release()", "Step 3");
-  }
-
-  /** The timeout passed, or the client went away: answer with nothing. */
-  #giveUp(waiter: Waiter): void {
-    // TODO: Already settled (released by a message, say)? Nothing to do. Otherwise settle it with
-    // no messages and emit "waiting".
-    return todo(L, "MessageFeed.#giveUp()", "Step 3");
-  }
-
-  /** Removes the waiter and everything it holds (its timer, its abort listener), then answers. */
-  #settle(waiter: Waiter, messages: Message[]): void {
-    // TODO: The one way out of a wait: undo everything waitFor() set up (the waiter in the set,
-    // its timer, its abort listener), then resolve with the messages.
-    return todo(L, "MessageFeed.#settle()", "Step 3");
   }
 }

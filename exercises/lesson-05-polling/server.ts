@@ -51,28 +51,70 @@ export function createServer(options: ServerOptions = {}): http.Server {
   return todo("lesson-05-polling", "createServer()", "Step 2");
 }
 
-/** What the handlers share: the feed and the limits. */
-interface FeedContext {
-  feed: MessageFeed;
-  maxWaitMs: number;
-  batchLimit: number;
-  maxWaiters: number;
-}
-
-/** The express application: the routes, then the error handlers, in order. */
+/**
+ * The express application: the routes, then the error handler, in order. Express routes HEAD to
+ * the GET route and leaves the body out; a HEAD with `wait` is held like a GET: RFC 9110 §9.3.2,
+ * "the HEAD method is identical to GET except that the server MUST NOT send content in the
+ * response", and when to answer is not content.
+ */
 export function createApp(options: ServerOptions = {}): express.Express {
   // TODO: The options over DEFAULTS; a new MessageFeed when none is given. Check the limits with
-  // checkLimits() (given), before anything is served. Gather the feed and the limits into a
-  // FeedContext for the handlers.
+  // checkLimits() (given), before anything is served.
   // TODO: express(), without the X-Powered-By header. A poll's answer depends on the moment it is
   // asked, and nothing may reuse it: app.set("etag", false) (express adds an ETag by default).
-  // TODO: The routes, in this order:
-  //   POST /messages: requireJson, express.json({ limit: maxBodyBytes, strict: false }), then
-  //   postMessage. Any JSON value gets through the parser (strict: false): zod decides what a
-  //   message is, so that `"hi"` is refused as FEED_BAD_MESSAGE, not as "not JSON";
-  //   GET  /messages: getMessages;
-  //   any other method on /messages: methodNotAllowed (given);
-  //   anything else: notFound (given); and last the error handler, sendError.
+  // TODO: The routes, in this order: POST /messages; GET /messages; any other method on /messages:
+  // methodNotAllowed (given); anything else: notFound (given); and last the error handler (express
+  // knows it by its four parameters).
+  //
+  // TODO: POST /messages. A body that is not application/json: FEED_UNSUPPORTED_MEDIA_TYPE (415,
+  // RFC 9110 §15.5.16), naming the Content-Type that came (or that none did); without that check,
+  // express.json() skips the body and leaves req.body undefined. But an empty body is a missing
+  // message (400 below), not a body of the wrong type: req.is("application/json") is null for a
+  // request with neither Content-Length nor Transfer-Encoding (RFC 9112 §6.3: its body has length
+  // zero), yet it counts `Content-Length: 0`, which fetch() sends for a POST without a body, as a
+  // body: let that one through by hand. Then express.json({ limit: maxBodyBytes, strict: false }):
+  // any JSON value gets through (strict: false), and zod decides what a message is, so that `"hi"`
+  // is refused as FEED_BAD_MESSAGE, not as "not JSON". Then parseMessageInput(req.body) (it throws
+  // a FeedError, which express hands to the error handler), append it to the feed, and answer 201
+  // with the stored message as JSON.
+  //
+  // TODO: GET /messages. parsePollQuery(req.query). Each answer is for one cursor at one moment:
+  // no cache on the way may keep it (RFC 9111 §5.2.2.5): Cache-Control: no-store. That goes for a
+  // 410 too, which is "heuristically cacheable" (RFC 9110 §15.5.11).
+  // TODO: A cursor ahead of feed.lastId was never handed out by this feed: it comes from an
+  // earlier run of the server (the store is in memory, and ids start again at 1). Waiting for
+  // that id would skip every message of this run up to it without a word: refuse it as stale,
+  // with the same 410 and FEED_CURSOR_EXPIRED as below.
+  // TODO: A cursor below feed.oldestId - 1: the messages just after it were dropped (the store is
+  // capped). Answering with what is kept would lose them without a word; say so, and where the
+  // feed now starts. RFC 9110 §15.5.11: 410 Gone, "access to the target resource is no longer
+  // available at the origin server and [...] this condition is likely to be permanent". Throw a
+  // FEED_CURSOR_EXPIRED error with status 410 and the feed's oldestId.
+  // TODO: A short poll (no wait): whatever is newer than the cursor now, at most batchLimit
+  // messages, possibly none: 200 with { messages, more } as JSON, where more is true when the last
+  // message sent is older than the feed's newest.
+  //
+  // TODO: Step 3: a long poll (a wait). The wait is capped at maxWaitMs, and every answer to the
+  // long poll (a 200 or a 204) says what was applied: Poll-Wait-Ms.
+  // TODO: Step 3: the cursor is behind (there is news already): answer at once, like a short poll.
+  // It needs no slot, so this comes before the cap.
+  // TODO: Step 3: every held request is an open connection: the number held is capped like any
+  // buffer. With maxWaiters already waiting: Retry-After: 1, and a FEED_TOO_MANY_WAITERS error
+  // (503, RFC 9110 §15.6.4). That poll is refused, not held: no wait was applied, no Poll-Wait-Ms.
+  // TODO: Step 3: hold the request: feed.waitFor(after, { timeoutMs, limit, signal }). The
+  // response emits "close" when it has been sent, or when the connection is gone before that: a
+  // client that went away. Either way the wait is over: abort its signal, which removes the
+  // waiter and clears its timer. Without that, a gone client's waiter stays until the timeout.
+  // TODO: Step 3: aborted: nobody left to answer. No messages: the wait ended with no news,
+  // RFC 9110 §15.3.5: 204 "indicates that the server has successfully fulfilled the request and
+  // that there is no additional content to send". Otherwise 200 with the batch, as above.
+  //
+  // TODO: The error handler. Too late to answer (res.headersSent: the head is gone): next(error),
+  // and express ends the connection. Otherwise asFeedError(error) (given). None, or one without a
+  // status: a bug: log it, and answer 500 { code: "FEED_INTERNAL", error: "Internal server error" },
+  // and go on serving everyone else. Otherwise its status, and { code, error: message, field,
+  // oldestId } as JSON. JSON leaves out a property whose value is undefined: `field` and
+  // `oldestId` only when set.
   return todo("lesson-05-polling", "createApp()", "Step 2");
 }
 
@@ -95,79 +137,6 @@ function checkLimits(limits: Required<Omit<ServerOptions, "feed">>): void {
   }
 }
 
-/** POST /messages: validate, append, answer 201 with the stored message. */
-function postMessage({ feed }: FeedContext, req: Request, res: Response): void {
-  // TODO: parseMessageInput(req.body) (it throws a FeedError express hands to sendError), append
-  // it to the feed, answer 201 with the stored message as JSON.
-  return todo("lesson-05-polling", "postMessage()", "Step 2");
-}
-
-/**
- * GET /messages: a short poll, or (with `wait`) a long poll. Express routes HEAD here too, and a
- * HEAD with `wait` is held like a GET: RFC 9110 §9.3.2, "the HEAD method is identical to GET except
- * that the server MUST NOT send content in the response", and when to answer is not content.
- */
-async function getMessages(context: FeedContext, req: Request, res: Response): Promise<void> {
-  // TODO: parsePollQuery(req.query).
-  // TODO: Each answer is for one cursor at one moment: no cache on the way may keep it
-  // (RFC 9111 §5.2.2.5): Cache-Control: no-store. That goes for a 410 too, which is "heuristically
-  // cacheable" (RFC 9110 §15.5.11).
-  // TODO: A cursor ahead of feed.lastId was never handed out by this feed: it comes from an
-  // earlier run of the server (the store is in memory, and ids start again at 1). Waiting for
-  // that id would skip every message of this run up to it without a word: refuse it as stale,
-  // with the same 410 and FEED_CURSOR_EXPIRED as below.
-  // TODO: A cursor below feed.oldestId - 1: the messages just after it were dropped (the store is
-  // capped). Answering with what is kept would lose them without a word; say so, and where the
-  // feed now starts. RFC 9110 §15.5.11: 410 Gone, "access to the target resource is no longer
-  // available at the origin server and [...] this condition is likely to be permanent". Throw a
-  // FEED_CURSOR_EXPIRED error with status 410 and the feed's oldestId.
-  // TODO: With a wait: return holdPoll(...) (Step 3).
-  // TODO: A short poll: whatever is newer than the cursor now, possibly nothing: sendBatch().
-  return todo("lesson-05-polling", "getMessages()", "Step 2");
-}
-
-/** A long poll: answer now if there is news, else hold the request until news or the wait's end. */
-async function holdPoll(
-  context: FeedContext,
-  after: number,
-  wait: number,
-  res: Response,
-): Promise<void> {
-  // TODO: The wait is capped at maxWaitMs, and every answer to the long poll (a 200 or a 204)
-  // says what was applied: Poll-Wait-Ms.
-  // TODO: The cursor is behind (there is news already): answer at once, like a short poll.
-  // TODO: Every held request is an open connection: the number held is capped like any buffer.
-  // With maxWaiters already waiting: Retry-After: 1, and a FEED_TOO_MANY_WAITERS error (503).
-  // That poll is refused, not held: no wait was applied, so no Poll-Wait-Ms.
-  // TODO: Hold the request. The response emits "close" when it has been sent, or when the
-  // connection is gone before that: a client that went away. Either way the wait is over: abort it
-  // (an AbortController), which removes the waiter and clears its timer. Then
-  // await feed.waitFor(after, { timeoutMs, limit, signal }).
-  // TODO: Aborted: nobody left to answer. No messages: the wait ended with no news. RFC 9110
-  // §15.3.5: 204 "indicates that the server has successfully fulfilled the request and that there
-  // is no additional content to send". Otherwise sendBatch().
-  return todo("lesson-05-polling", "holdPoll()", "Step 3");
-}
-
-/** 200 with a batch; `more` tells the client to ask again now rather than after a pause. */
-function sendBatch({ feed }: FeedContext, res: Response, messages: Message[]): void {
-  // TODO: { messages, more } as JSON: more is true when the last message sent is older than the
-  // feed's newest.
-  return todo("lesson-05-polling", "sendBatch()", "Step 2");
-}
-
-/** express.json() skips a body that is not JSON; it should be refused instead. */
-function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  // TODO: An empty body is a missing message, for postMessage to refuse (400), not a body of the
-  // wrong type (415): next(). req.is("application/json") is null for a request with neither
-  // Content-Length nor Transfer-Encoding (RFC 9112 §6.3: its body has length zero), but it counts
-  // `Content-Length: 0`, which fetch() sends for a POST without a body, as a body: check that one
-  // by hand.
-  // TODO: A JSON body: next(). Only when req.is() is false, throw FEED_UNSUPPORTED_MEDIA_TYPE
-  // (415), naming the Content-Type that came (or that none did).
-  return todo("lesson-05-polling", "requireJson()", "Step 2");
-}
-
 // Given: the 405 and the 404.
 function methodNotAllowed(req: Request, res: Response): void {
   // RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field".
@@ -179,21 +148,6 @@ function methodNotAllowed(req: Request, res: Response): void {
 
 function notFound(req: Request): void {
   throw new FeedError("FEED_NOT_FOUND", `No route for ${req.method} ${req.path}`, { status: 404 });
-}
-
-/**
- * The error handler (express knows it by its four parameters): a FeedError is answered with its
- * status and code; body-parser's own errors are translated into ours; anything else is a bug, logged
- * and answered 500, and the server goes on serving everyone else.
- */
-function sendError(error: unknown, req: Request, res: Response, next: NextFunction): void {
-  // TODO: Too late to answer (res.headersSent: the head is gone): next(error), and express ends
-  // the connection.
-  // TODO: asFeedError(error) (given). None, or one without a status: log it, and answer 500
-  // { code: "FEED_INTERNAL", error: "Internal server error" }.
-  // TODO: Otherwise its status, and { code, error: message, field, oldestId } as JSON. JSON leaves
-  // out a property whose value is undefined: `field` and `oldestId` only when set.
-  return todo("lesson-05-polling", "sendError()", "Step 2");
 }
 
 // Given.

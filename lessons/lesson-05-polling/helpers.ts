@@ -1,4 +1,5 @@
 /** Test helpers for lesson 05: a feed server on port 0, requests with fetch, and waiting on waiters. */
+import { getEventListeners } from "node:events";
 import { onTestFinished } from "vitest";
 import { listen } from "../../shared/testing/net.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
@@ -87,9 +88,18 @@ async function reply(response: Response): Promise<Reply> {
 }
 
 /** POST /messages with a JSON body (a string is sent as it is); the server must answer at once. */
-export async function post(url: string, body: unknown, contentType = "application/json") {
+export async function post(
+  url: string,
+  body: unknown,
+  contentType = "application/json",
+  headers: Record<string, string> = {},
+) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  const sent = fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body: text });
+  const sent = fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": contentType, ...headers },
+    body: text,
+  });
   return within(
     sent.then(reply),
     `an answer to POST /messages ${text.slice(0, 80)}: a POST is answered at once (201, or a 4xx ` +
@@ -127,6 +137,11 @@ export function answer<T extends Reply | Reply[]>(held: Promise<T>, why: string)
  * An AbortController aborted when the test ends, pass or fail: a client iterator under test stops
  * there, with its requests and pauses, instead of running on into the next test.
  */
+/** How many "abort" listeners the signal still holds: each keeps its listener's closure alive. */
+export function abortListeners(signal: AbortSignal): number {
+  return getEventListeners(signal, "abort").length;
+}
+
 export function stopper(): AbortController {
   const abort = new AbortController();
   onTestFinished(() => abort.abort());

@@ -94,6 +94,20 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     ).toBeNull();
   });
 
+  test("HEAD /messages?after=0 answers as the GET does, without the body (RFC 9110 §9.3.2)", async () => {
+    const url = await feedUrl(createServer());
+    await post(url, { author: "ada", text: "one" });
+    const head = await get(url, "after=0", { method: "HEAD" });
+    expect(head.status, summary(head)).toBe(200);
+    expect(head.text, "a HEAD response has no body").toBe("");
+    expect(head.headers.get("content-type"), "the Content-Type the GET would have").toMatch(
+      /^application\/json/,
+    );
+    expect(head.headers.get("cache-control"), "no cache may keep it either").toBe("no-store");
+    const refused = await get(url, "after=9", { method: "HEAD" });
+    expect(refused.status, "a cursor ahead of the newest is refused on HEAD too").toBe(410);
+  });
+
   test("a short poll with nothing new answers 200 with an empty list, at once", async () => {
     const url = await feedUrl(createServer());
     await post(url, { author: "ada", text: "one" });
@@ -128,6 +142,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     what: string;
     body: string;
     contentType?: string;
+    headers?: Record<string, string>;
     status: number;
     code: string;
     field?: string;
@@ -196,6 +211,13 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       code: "FEED_UNSUPPORTED_MEDIA_TYPE",
     },
     {
+      what: "JSON in a Content-Encoding the server cannot decode",
+      body: '{"author":"ada","text":"hi"}',
+      headers: { "Content-Encoding": "compress" },
+      status: 415,
+      code: "FEED_UNSUPPORTED_MEDIA_TYPE",
+    },
+    {
       what: "a form instead of JSON",
       body: "author=ada&text=hi",
       contentType: "application/x-www-form-urlencoded",
@@ -206,9 +228,9 @@ describe("Step 2: The HTTP API, validated with zod", () => {
 
   test.each(refusals)(
     "refuses $what with $status and the code $code",
-    async ({ body, contentType, status, code, field }) => {
+    async ({ body, contentType, headers, status, code, field }) => {
       const url = await feedUrl(createServer());
-      const refused = await post(url, body, contentType);
+      const refused = await post(url, body, contentType, headers);
       const expected = `${status} {"code":"${code}",...${field ? `,"field":"${field}"` : ""}}`;
       const why = explain("POST /messages", body, expected, refused.text);
       expect(refused.status, why).toBe(status);

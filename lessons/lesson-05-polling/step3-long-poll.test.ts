@@ -1,4 +1,4 @@
-import { getEventListeners, once } from "node:events";
+import { once } from "node:events";
 import http from "node:http";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { MessageFeed, type Message } from "#lesson/lesson-05-polling/feed.ts";
@@ -7,7 +7,18 @@ import { explain, show } from "../../shared/testing/bytes.ts";
 import { connect, Inbox, listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
-import { answer, feedUrl, get, held, ids, poll, post, recordWaiting, summary } from "./helpers.ts";
+import {
+  abortListeners,
+  answer,
+  feedUrl,
+  get,
+  held,
+  ids,
+  poll,
+  post,
+  recordWaiting,
+  summary,
+} from "./helpers.ts";
 
 const HI = { author: "ada", text: "hi" };
 
@@ -28,10 +39,6 @@ function settled<T extends Message[] | Message[][]>(wait: Promise<T>, why: strin
 }
 
 /** How many abort listeners `signal` still has: a waiter that is gone must have removed its own. */
-function abortListeners(signal: AbortSignal): number {
-  return getEventListeners(signal, "abort").length;
-}
-
 describe("Step 3: Long polling: hold, release, drop, cap", () => {
   test("waitFor resolves at once with what is newer when the cursor is behind, at most limit of them", async () => {
     const feed = new MessageFeed();
@@ -186,7 +193,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     const refused = await get(url, query);
     const why = explain(
       "a long poll whose cursor is behind the messages kept (ids 3 to 5): the 410 check comes " +
-        "before holdPoll(), or what is kept is answered as if nothing was lost",
+        "before the wait, or what is kept is answered as if nothing was lost",
       `GET /messages?${query} HTTP/1.1`,
       '410 {"code":"FEED_CURSOR_EXPIRED","error":...,"oldestId":3}',
       refused.text,
@@ -259,8 +266,8 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     await held(feed, 0, {
       hint:
         "the client went away, but its long poll is still counted. Is the waiter removed when " +
-        'the response closes? holdPoll() must abort the wait on res.on("close", ...), and ' +
-        "waitFor() must settle a waiter whose signal aborts",
+        'the response closes? The server must abort the wait on res.on("close", ...), and ' +
+        "waitFor() must give up a waiter whose signal aborts",
     });
     server.close();
     await within(

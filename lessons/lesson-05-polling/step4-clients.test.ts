@@ -10,7 +10,7 @@ import { createServer } from "#reference/lesson-05-polling/server.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
-import { feedUrl, held, stopper } from "./helpers.ts";
+import { abortListeners, feedUrl, held, stopper } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -53,12 +53,14 @@ function say(feed: MessageFeed, text: string): Message {
 async function scripted(answer: (n: number, res: http.ServerResponse) => void) {
   const targets: string[] = [];
   const ports: (number | undefined)[] = [];
+  const accepts: (string | undefined)[] = [];
   const server = http.createServer((req, res) => {
     targets.push(req.url ?? "");
+    accepts.push(req.headers.accept);
     ports.push(req.socket.remotePort);
     answer(targets.length, res);
   });
-  return { url: await feedUrl(server), targets, ports, requests: () => targets.length };
+  return { url: await feedUrl(server), targets, ports, accepts, requests: () => targets.length };
 }
 
 function batch(res: http.ServerResponse, ...messages: Message[]): void {
@@ -106,11 +108,16 @@ describe("Step 4: The polling clients: backoff and abort", () => {
 
   test("sleep resolves with true after its time, and leaves no timer", async () => {
     vi.useFakeTimers();
-    const slept = sleep(1_000, new AbortController().signal);
+    const signal = new AbortController().signal;
+    const slept = sleep(1_000, signal);
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(1_000);
     expect(await within(slept, "sleep() to resolve once its time has passed")).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
+    expect(
+      abortListeners(signal),
+      "its abort listener is removed once the time has passed (else the signal keeps it)",
+    ).toBe(0);
   });
 
   test("sleep resolves with false as soon as the signal aborts, and clears its timer", async () => {
@@ -120,6 +127,10 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     abort.abort();
     expect(await within(slept, "sleep() to resolve false when its signal aborts")).toBe(false);
     expect(vi.getTimerCount(), "clearTimeout() on abort").toBe(0);
+    expect(
+      abortListeners(abort.signal),
+      "its abort listener is gone once it has run ({ once: true }, or remove it)",
+    ).toBe(0);
     // A signal that is already aborted: no timer at all (checked before awaiting, so a sleep that
     // starts one fails here rather than hanging on a fake clock that never moves).
     const again = sleep(60_000, abort.signal);
@@ -179,8 +190,17 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     expect(got).toEqual([1, 2, 3, 4, 5]);
   });
 
-  test("shortPoll pauses intervalMs after a batch with nothing more waiting", async () => {
-    const server = await scripted((_n, res) => batch(res));
+  test.each([
+    { what: "a batch with nothing more waiting", answer: (res: http.ServerResponse) => batch(res) },
+    {
+      what: "a 204 (an empty batch)",
+      answer: (res: http.ServerResponse) => {
+        res.statusCode = 204;
+        res.end();
+      },
+    },
+  ])("shortPoll pauses intervalMs after $what", async ({ answer }) => {
+    const server = await scripted((_n, res) => answer(res));
     // Watch the timers the client starts (as sleep() does), to see its pause begin.
     const realSetTimeout = globalThis.setTimeout;
     const timers = vi.spyOn(globalThis, "setTimeout");
@@ -200,7 +220,8 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       Promise.race([pausing.promise, early]),
       () =>
         `The client made ${server.requests()} requests and no pause of intervalMs (60000 ms): ` +
-        `after a batch with "more": false, sleep(intervalMs) before the next poll`,
+        `after a batch with "more": false (a 204 is an empty one), sleep(intervalMs) before ` +
+        `the next poll`,
     );
     expect(server.requests(), "one poll, then the pause").toBe(1);
     abort.abort();
@@ -208,6 +229,31 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       done: true,
       value: undefined,
     });
+  });
+
+  test.each([
+    {
+      name: "shortPoll",
+      start: (url: string, signal: AbortSignal) => shortPoll({ url, intervalMs: 60_000, signal }),
+    },
+    {
+      name: "longPoll",
+      start: (url: string, signal: AbortSignal) => longPoll({ url, waitMs: 60_000, signal }),
+    },
+  ])("$name asks for JSON: Accept: application/json", async ({ start }) => {
+    const server = await scripted((_n, res) => batch(res, M1));
+    const abort = stopper();
+    const messages = start(server.url, abort.signal);
+    expect(await within(messages.next(), "the first message")).toEqual({ done: false, value: M1 });
+    abort.abort();
+    expect(await within(messages.next(), "the end, once aborted")).toEqual({
+      done: true,
+      value: undefined,
+    });
+    expect(
+      server.accepts[0],
+      "RFC 9110 §12.5.1: the client says which media type it reads, application/json",
+    ).toMatch(/^application\/json/);
   });
 
   test("stops between two messages of one batch when aborted while the consumer holds the first", async () => {
@@ -253,7 +299,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       next,
       () =>
         `The iterator was still waiting ${PATIENCE_MS} ms after the abort: is the signal passed ` +
-        `to fetch(), so that aborting it ends the request, and does poll() return then?`,
+        `to fetch(), so that aborting it ends the request, and does the iterator return then?`,
     );
     expect(ended, "the iterator returns; it does not throw").toEqual({
       done: true,
@@ -431,7 +477,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       next,
       () =>
         `The iterator was still waiting ${PATIENCE_MS} ms after the abort, in a pause of 30 s: ` +
-        `does sleep() resolve false as soon as the signal aborts, and does poll() return then?`,
+        `does sleep() resolve false as soon as the signal aborts, and does the iterator return then?`,
     );
     expect(ended).toEqual({ done: true, value: undefined });
     expect(server.requests()).toBe(1);
