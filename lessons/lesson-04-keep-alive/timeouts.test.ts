@@ -214,47 +214,69 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("stops reading while the client does not read its responses, then answers every request in order", async () => {
-    const big = "x".repeat(256 * 1024);
-    const handler: Handler = (request) => json(200, { path: request.target, big });
-    const served = await serve({ handler });
+    // More bytes than the socket buffers hold (on loopback the kernel takes about 4 MiB from a
+    // client that reads nothing): some write() must return false, corked or not.
+    const count = 16;
+    const big = "x".repeat(1024 * 1024);
+    const handled: string[] = [];
+    let clientReading = true;
+    const readingWhenHandled = new Map<string, boolean>();
+    const handler: Handler = (request) => {
+      handled.push(request.target);
+      readingWhenHandled.set(request.target, clientReading);
+      return json(200, { big, path: request.target });
+    };
+    // A cap above the requests sent: here only the unread responses may stop the reading.
+    const served = await serve({ handler, maxPipelinedRequests: count + 2 });
     const accepted = nextConnection(served.server);
     const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
 
-    // The client stops reading and pipelines eight requests for 256 KiB each.
+    // The client stops reading and pipelines 16 requests for 1 MiB each.
     client.socket.pause();
+    clientReading = false;
     const pausedNow = once(serverSide, "pause");
-    let requests = Buffer.alloc(0);
-    for (let i = 1; i <= 8; i++) {
-      requests = Buffer.concat([requests, crlf(`GET /${i} HTTP/1.1\nHost: x\n\n`)]);
-    }
-    await client.send(requests);
+    const paths = Array.from({ length: count }, (_, i) => `/${i + 1}`);
+    await client.send(Buffer.concat(paths.map((p) => crlf(`GET ${p} HTTP/1.1\nHost: x\n\n`))));
     await served.wait(
       pausedNow,
-      "the server to stop reading (socket.pause()) once a write() returns false: a 256 KiB " +
-        "response is over the socket's high-water mark, and the client reads nothing. Until " +
-        '"drain", write no more and read no more.',
+      `the server to stop reading (socket.pause()) once a write() returns false: ${count} ` +
+        "responses of 1 MiB are more than the socket buffers hold, and the client reads nothing. " +
+        'Until "drain", write no more and read no more.',
     );
     // Paused for the right reason, and still: its writes wait for "drain", which cannot come
-    // while the client does not read. 8 requests are below maxPipelinedRequests (16).
+    // while the client does not read.
     expect(
       { paused: serverSide.isPaused(), waitingForDrain: serverSide.writableNeedDrain },
       "the server stays paused while a write waits for drain (the client reads nothing)",
     ).toEqual({ paused: true, waitingForDrain: true });
-
+    // Paused, it reads no more: a request sent now waits until the client reads again.
+    await client.send(crlf("GET /late HTTP/1.1\nHost: x\n\n"));
+    clientReading = true;
     client.socket.resume();
-    const responses = (await client.responses(9)).slice(1);
+    // The last response ends with its path: watch the tail, not every byte so far, each chunk.
+    const last = Buffer.from(`"path":"/late"}`);
+    let tail = Buffer.alloc(0);
+    const arrived = new Promise<void>((resolve) => {
+      client.socket.on("data", (chunk: Buffer) => {
+        tail = Buffer.concat([tail, chunk]).subarray(-last.length);
+        if (tail.equals(last)) resolve();
+      });
+    });
+    await served.wait(arrived, `the ${count + 2} responses, in order, once the client reads again`);
+    const bytes = client.received;
+    expect(
+      readingWhenHandled.get("/late"),
+      "GET /late, sent while the server was paused, was read before the client read again: a " +
+        'paused server reads nothing until "drain"',
+    ).toBe(true);
+    const responses = responsesIn(bytes).slice(1);
     expect(responses.map((r) => JSON.parse(r.body.toString("utf8")).path)).toEqual([
-      "/1",
-      "/2",
-      "/3",
-      "/4",
-      "/5",
-      "/6",
-      "/7",
-      "/8",
+      ...paths,
+      "/late",
     ]);
+    expect(handled, "the requests handled, in order").toEqual(["/profile/123", ...paths, "/late"]);
   });
 
   test("stops reading at maxPipelinedRequests unanswered requests, and starts no more handlers", async () => {
