@@ -16,7 +16,7 @@ import { codeOf } from "../../shared/testing/errors.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
-import { serve, summary } from "./helpers.ts";
+import { serve, summary, thrownLater } from "./helpers.ts";
 
 /**
  * A pool that is closed when the test ends, whose requests fail with a message instead of
@@ -35,7 +35,8 @@ function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
   return {
     request: (request?: PoolRequest) =>
       within(
-        created.request(request),
+        // A throw in the pool's own socket listeners or timers fails the request at once.
+        Promise.race([created.request(request), thrownLater()]),
         () =>
           `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
           `neither resolved nor rejected. Every request settles: with its response, or with an ` +
