@@ -98,6 +98,9 @@ export function destroyedWithOwnError(
   return destroyed;
 }
 
+/** An error thrown where no caller could catch it, as a test failure. */
+export class ThrownLater extends Error {}
+
 let later: Promise<never> | undefined;
 
 /**
@@ -112,7 +115,7 @@ export function thrownLater(): Promise<never> {
   failed.catch(() => {}); // read by whoever waits; nobody may be waiting when it happens
   const onError = (error: unknown): void => {
     const thrown = error instanceof Error ? error : new Error(String(error));
-    const failure = new Error(
+    const failure = new ThrownLater(
       `Thrown where no caller could catch it (a timer, a promise's continuation, or an "error" ` +
         `event with no listener): ${thrown.message}`,
       { cause: thrown },
