@@ -179,6 +179,77 @@ describe("Step 3: Timeouts and limits", () => {
     expect(response.status, summary(response)).toBe(201);
   });
 
+  test("starts a fresh headers timer for a head that begins in the chunk that completes the one before", async () => {
+    // Fake setTimeout: the test moves the clock, so "almost headersTimeoutMs" is exact.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const served = await serve({ headersTimeoutMs: 1_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    const chunks = [
+      "GET /profile/123 HTTP/1.1\r\n",
+      "Host: x\r\n\r\nGET /profile/124 HTTP/1.1\r\n",
+      "Host: x\r\n\r\n",
+    ];
+    const [first, second, third] = chunks as [string, string, string];
+    let read = serverHasRead(peer, first.length);
+    await client.send(first);
+    await served.wait(read, "the server to read half of the first head");
+    vi.advanceTimersByTime(900);
+    read = serverHasRead(peer, second.length);
+    await client.send(second);
+    await served.wait(read, "the server to read the rest of the first head and half the second");
+    // 1 100 ms after the first head began, 200 ms after the second did.
+    vi.advanceTimersByTime(200);
+    await client.send(third);
+    const [, response] = await client.responses(2, "the responses to both requests");
+    expect(
+      response?.status,
+      explain(
+        "two heads, the second begun in the chunk that completed the first (chunks: " +
+          chunks.map((chunk) => show(chunk)).join(", ") +
+          "), 200 ms before the end of the second (headersTimeoutMs: 1000)",
+        client.sent,
+        "200 for both: a request completed in a chunk means the head still arriving is the " +
+          "next one's, with a fresh clock",
+        client.received,
+      ),
+    ).toBe(200);
+  });
+
+  test("sends the 408 after the responses still owed, in order", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const release = deferred();
+    const handler: Handler = async () => {
+      await release.promise;
+      return json(200, { slow: true });
+    };
+    const served = await serve({ handler, headersTimeoutMs: 1_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    const sent = crlf("GET /slow HTTP/1.1\nHost: x\n\nGET /next HTTP/1.1\n");
+    const read = serverHasRead(peer, sent.length);
+    await client.send(sent);
+    await served.wait(read, "the server to read a request and half the next head");
+    // The head's time is up while the response before it is still being made.
+    vi.advanceTimersByTime(1_100);
+    release.resolve();
+    const bytes = await client.closed(
+      "the response to GET /slow, then 408 with Connection: close, then a FIN",
+    );
+    expect(
+      responsesIn(bytes).map((response) => response.status),
+      explain(
+        "a request whose handler is slow, and half a head that times out meanwhile",
+        sent,
+        "200, then 408: the server's own answer takes its place in line, after every response " +
+          "owed before it (RFC 9112 §9.3.2: responses go in the order of the requests)",
+        bytes,
+      ),
+    ).toEqual([200, 408]);
+  });
+
   test("clears its timers when the client closes the connection", async () => {
     // Only setTimeout and clearTimeout are faked: sockets work as usual, and the test can count
     // the timers the server has left.
