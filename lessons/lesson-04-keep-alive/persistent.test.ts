@@ -59,7 +59,17 @@ describe("Step 1: Keep the connection open", () => {
     ] as const)(
       "is $expected for $version with Connection: $connection",
       ({ version, connection, expected }) => {
-        expect(persists(request(version, connection))).toBe(expected);
+        const fields =
+          connection === undefined ? "no Connection field" : `Connection: ${connection}`;
+        const rule =
+          version === "HTTP/1.1"
+            ? 'HTTP/1.1 persists unless a Connection option is "close"'
+            : 'HTTP/1.0 persists only with a "keep-alive" option, and no "close"';
+        expect(
+          persists(request(version, connection)),
+          `persists() of a ${version} message with ${fields} (RFC 9112 §9.3: ${rule}; options ` +
+            "are case-insensitive tokens in a comma-separated list)",
+        ).toBe(expected);
       },
     );
   });
