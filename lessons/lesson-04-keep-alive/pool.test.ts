@@ -33,22 +33,33 @@ function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
     }
   });
   return {
-    request: (request?: PoolRequest) =>
-      within(
-        // A throw in the pool's own socket listeners or timers fails the request at once.
-        Promise.race([created.request(request), thrownLater()]),
-        () =>
-          `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
-          `neither resolved nor rejected. Every request settles: with its response, or with an ` +
-          `error when its connection closes under it. Pool stats then: ` +
-          JSON.stringify(created.stats),
-      ),
+    request: (request?: PoolRequest) => {
+      // A throw in the pool's own socket listeners or timers fails the request at once.
+      const settled = Promise.race([created.request(request), thrownLater()]);
+      let done = false;
+      settled.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      const message = (): string =>
+        `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
+        `neither resolved nor rejected. Every request settles: with its response, or with an ` +
+        `error when its connection closes under it. Pool stats then: ` +
+        JSON.stringify(created.stats);
+      return within(settled, message).catch((error: unknown) => {
+        // The wait ran out: that is the failure, not a rejection of the request.
+        throw done ? error : new NeverSettled(message());
+      });
+    },
     close: () => created.close(),
     get stats() {
       return created.stats;
     },
   };
 }
+
+/** A request that neither resolved nor rejected in time. */
+class NeverSettled extends Error {}
 
 /** The error a request rejects with; if it resolves instead, a failure that says why it should not. */
 async function rejection(request: Promise<ClientResponse>, expectation: string): Promise<unknown> {
@@ -58,7 +69,9 @@ async function rejection(request: Promise<ClientResponse>, expectation: string):
   );
   // Thrown where nobody could catch it: that is the failure, not the request's rejection.
   if ("error" in outcome) {
-    if (outcome.error instanceof ThrownLater) throw outcome.error;
+    if (outcome.error instanceof ThrownLater || outcome.error instanceof NeverSettled) {
+      throw outcome.error;
+    }
     return outcome.error;
   }
   throw new Error(`${expectation}\n  instead it resolved with: ${summary(outcome.response)}`);
