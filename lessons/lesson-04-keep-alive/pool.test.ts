@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
-import { describe, expect, onTestFinished, test } from "vitest";
+import { assert, describe, expect, onTestFinished, test } from "vitest";
 import type { ClientResponse } from "#reference/lesson-03-http/client.ts";
 import { HttpError, RequestParser } from "#reference/lesson-03-http/parser.ts";
 import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
@@ -472,10 +472,14 @@ describe("Step 4: A client-side connection pool", () => {
   test("rejects a request whose header value holds a line break, before it is sent", async () => {
     const { address, seen } = await rawServer(() => OK);
     const client = pool(address);
-    await expect(
+    const error = await rejection(
       client.request({ path: "/", headers: { "X-Note": "a\r\nX-Injected: yes" } }),
-      "a header value with CR LF would start a header field of its own (RFC 9110 §5.5)",
-    ).rejects.toThrow();
+      "a header value with CR LF would start a header field of its own (RFC 9110 §5.5): the " +
+        "request must reject before it is sent",
+    );
+    expect(codeOf(error), "the error of lesson 03's serializeRequest(), as it threw it").toBe(
+      "HTTP_INVALID_FIELD",
+    );
     expect(seen, "requests the server received").toEqual([]);
   });
 
@@ -587,6 +591,30 @@ describe("Step 4: A client-side connection pool", () => {
     const response = await held;
     expect(response.body.toString("utf8")).toBe("held");
     expect(client.stats, "one connection, never retried").toMatchObject({ opened: 1, retries: 0 });
+  });
+
+  test("destroys an idle connection on which bytes arrive that nobody asked for", async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => {});
+      socket.on("data", () => socket.write(OK));
+    });
+    const address = await listen(server);
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/a" });
+    const [first] = sockets;
+    assert(first !== undefined);
+    const closed = once(first, "close");
+    // The pool is idle on this connection: a response now answers nothing it sent.
+    first.write(OK);
+    await within(
+      Promise.race([closed, thrownLater()]),
+      `the pool to close an idle connection on which ${show(OK)} arrived unasked: read as the ` +
+        "answer to the next request, it would be the wrong one",
+    );
+    await client.request({ path: "/b" });
+    expect(sockets, "connections the server accepted").toHaveLength(2);
   });
 
   test("close() closes the idle connections at once", async () => {
