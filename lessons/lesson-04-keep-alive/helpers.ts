@@ -4,6 +4,7 @@
  * course's shared ones (shared/testing/); what is here is specific to persistent HTTP.
  */
 import type net from "node:net";
+import { onTestFinished } from "vitest";
 import { ResponseParser, type ClientResponse } from "#reference/lesson-03-http/client.ts";
 import {
   createServer,
@@ -11,6 +12,7 @@ import {
   type ServerOptions,
 } from "#lesson/lesson-04-keep-alive/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { guard } from "../../shared/testing/guard.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import { RawClient } from "../../shared/testing/raw.ts";
@@ -57,20 +59,10 @@ export interface Served {
  */
 export async function serve(options: ServerOptions = {}): Promise<Served> {
   const server = createServer(options);
-  let fail: (error: Error) => void = () => {};
-  const broken = new Promise<never>((_resolve, reject) => (fail = reject));
+  // What the server's own socket listeners ("data", "end", "drain", ...) throw fails the test.
+  const guarded = guard(server);
+  const broken = Promise.race([guarded.failed, destroyedWithOwnError(server), thrownLater()]);
   broken.catch(() => {}); // read by whoever waits; nobody may be waiting when it happens
-  server.on("connection", (socket: net.Socket) => {
-    socket.on("error", (error: Error) => {
-      // A reset or a broken pipe (system errors, with a syscall) is the client's doing.
-      if ("syscall" in error) return;
-      fail(
-        new Error(`The server destroyed a connection with an error of its own: ${error.message}`, {
-          cause: error,
-        }),
-      );
-    });
-  });
   const address = await listen(server);
   return {
     server,
@@ -80,6 +72,84 @@ export async function serve(options: ServerOptions = {}): Promise<Served> {
     wait: (promise, expected, ms = PATIENCE_MS) =>
       within(Promise.race([promise, broken]), expected, ms),
   };
+}
+
+/**
+ * Rejects when the server destroys one of its connections (`accepted` ones, and those it accepts
+ * from now on) with an error of its own, not a reset or a broken pipe: the test then fails with
+ * that error's message.
+ */
+export function destroyedWithOwnError(
+  server: net.Server,
+  accepted: net.Socket[] = [],
+): Promise<never> {
+  let fail!: (error: Error) => void;
+  const destroyed = new Promise<never>((_resolve, reject) => (fail = reject));
+  destroyed.catch(() => {}); // read by whoever waits; nobody may be waiting when it happens
+  const watch = (socket: net.Socket): void => {
+    socket.on("error", (error: Error) => {
+      // A reset or a broken pipe (system errors, with a syscall) is the client's doing.
+      if ("syscall" in error) return;
+      fail(ownError(error));
+    });
+  };
+  for (const socket of accepted) watch(socket);
+  server.on("connection", watch);
+  return destroyed;
+}
+
+/** An error thrown where no caller could catch it, as a test failure. */
+export class ThrownLater extends Error {}
+
+let later: Promise<never> | undefined;
+
+/**
+ * Rejects with the first error the code under test throws where no caller can catch it: in a
+ * timer, in a promise's continuation, as an "error" event with no listener. Until the test ends,
+ * such an error fails the test that reached it, at once, instead of the whole run later.
+ */
+export function thrownLater(): Promise<never> {
+  if (later !== undefined) return later;
+  let reject!: (error: Error) => void;
+  const failed = new Promise<never>((_resolve, rejectFailed) => (reject = rejectFailed));
+  failed.catch(() => {}); // read by whoever waits; nobody may be waiting when it happens
+  const onError = (error: unknown): void => {
+    const thrown = error instanceof Error ? error : new Error(String(error));
+    const failure = new ThrownLater(
+      `Thrown where no caller could catch it (a timer, a promise's continuation, or an "error" ` +
+        `event with no listener): ${thrown.message}`,
+      { cause: thrown },
+    );
+    failure.stack = `Error: ${failure.message}\n${(thrown.stack ?? "").split("\n").slice(1).join("\n")}`;
+    reject(failure);
+  };
+  process.on("uncaughtException", onError);
+  process.on("unhandledRejection", onError);
+  later = failed;
+  onTestFinished(() => {
+    process.off("uncaughtException", onError);
+    process.off("unhandledRejection", onError);
+    later = undefined;
+  });
+  return failed;
+}
+
+/**
+ * An error the server destroyed a connection with, as a failure: its message, and the stack of
+ * the code that raised it (not of this file, which only heard of it).
+ */
+function ownError(error: Error): Error {
+  const why =
+    (error as { code?: unknown }).code === "ERR_STREAM_WRITE_AFTER_END"
+      ? " (a write() after the server's own end(): nothing may be written once the FIN is queued)"
+      : "";
+  const failure = new Error(
+    `The server destroyed a connection with an error of its own: ${error.message}${why}`,
+    { cause: error },
+  );
+  const frames = (error.stack ?? "").split("\n").slice(1).join("\n");
+  failure.stack = `Error: ${failure.message}\n${frames}`;
+  return failure;
 }
 
 /** The shared RawClient, reading HTTP responses; every wait is bounded. */
@@ -113,7 +183,7 @@ export class HttpClient {
   /** Resolves with the first `count` responses once they have all arrived. */
   async responses(
     count: number,
-    expectation = `${count} responses`,
+    expectation = count === 1 ? "a response" : `${count} responses`,
   ): Promise<[ClientResponse, ...ClientResponse[]]> {
     const arrived = this.raw.until((bytes) => responsesIn(bytes).length >= count, expectation);
     const bytes = await this.bounded(arrived, expectation);

@@ -14,7 +14,15 @@ import { within } from "../../shared/testing/patience.ts";
 import { nextConnection, RawClient, serverHasRead } from "../../shared/testing/raw.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
 import { createServer } from "#lesson/lesson-04-keep-alive/server.ts";
-import { HttpClient, responsesIn, serve, summary } from "./helpers.ts";
+import { guard } from "../../shared/testing/guard.ts";
+import {
+  destroyedWithOwnError,
+  HttpClient,
+  responsesIn,
+  serve,
+  summary,
+  thrownLater,
+} from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
 const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
@@ -51,7 +59,17 @@ describe("Step 1: Keep the connection open", () => {
     ] as const)(
       "is $expected for $version with Connection: $connection",
       ({ version, connection, expected }) => {
-        expect(persists(request(version, connection))).toBe(expected);
+        const fields =
+          connection === undefined ? "no Connection field" : `Connection: ${connection}`;
+        const rule =
+          version === "HTTP/1.1"
+            ? 'HTTP/1.1 persists unless a Connection option is "close"'
+            : 'HTTP/1.0 persists only with a "keep-alive" option, and no "close"';
+        expect(
+          persists(request(version, connection)),
+          `persists() of a ${version} message with ${fields} (RFC 9112 §9.3: ${rule}; options ` +
+            "are case-insensitive tokens in a comma-separated list)",
+        ).toBe(expected);
       },
     );
   });
@@ -158,26 +176,36 @@ describe("Step 1: Keep the connection open", () => {
   });
 
   test("keeps serving other clients after one resets its connection", async () => {
-    // Not serve(): its own "error" listener on each connection would hide a missing one.
+    // Not serve(): its own "error" listener on each connection would hide a missing one. What
+    // the server's code throws still fails the test at once, with its own message.
     const server = createServer();
+    const thrown = Promise.race([guard(server).failed, thrownLater()]);
     const address = await listen(server);
     const accepted = nextConnection(server);
     const rude = await RawClient.open(address);
-    const peer = await accepted;
+    const peer = await within(Promise.race([accepted, thrown]), "the server to accept");
     expect(
       peer.listenerCount("error"),
       'listeners for "error" on the server\'s side of a connection. Without one, a client that ' +
         "resets its connection (ECONNRESET) raises an error nobody handles, and Node ends the " +
         "whole process: every other client with it",
     ).toBeGreaterThan(0);
+    // Now that the server's own listener is counted: a connection it destroys with an error of
+    // its own (a bug, a function not written yet) fails the test with that error.
+    const destroyed = destroyedWithOwnError(server, [peer]);
     const closed = new Promise((resolve) => peer.once("close", resolve));
     const half = "GET /profile/123 HTTP/1.1\r\nHost: x\r\n";
     const read = serverHasRead(peer, half.length);
     await rude.send(half);
-    await within(read, "the server to read the first line of the request");
+    const failed = Promise.race([thrown, destroyed]);
+    failed.catch(() => {});
+    await within(Promise.race([read, failed]), "the server to read the first line of the request");
     rude.socket.resetAndDestroy();
-    await within(closed, "the server's side of the reset connection to close");
-    const other = new HttpClient(await RawClient.open(address), new Promise<never>(() => {}));
+    await within(
+      Promise.race([closed, failed]),
+      "the server's side of the reset connection to close",
+    );
+    const other = new HttpClient(await RawClient.open(address), failed);
     await other.send(GET_123);
     await other.responses(1, "a response to another client after the reset");
     await other.send(GET_124);

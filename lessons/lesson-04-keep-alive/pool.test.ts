@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
-import { describe, expect, onTestFinished, test } from "vitest";
+import { assert, describe, expect, onTestFinished, test } from "vitest";
 import type { ClientResponse } from "#reference/lesson-03-http/client.ts";
 import { HttpError, RequestParser } from "#reference/lesson-03-http/parser.ts";
 import { createServer as createClosingServer } from "#reference/lesson-03-http/server.ts";
@@ -16,7 +16,7 @@ import { codeOf } from "../../shared/testing/errors.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
-import { serve, summary } from "./helpers.ts";
+import { serve, summary, ThrownLater, thrownLater } from "./helpers.ts";
 
 /**
  * A pool that is closed when the test ends, whose requests fail with a message instead of
@@ -33,15 +33,24 @@ function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
     }
   });
   return {
-    request: (request?: PoolRequest) =>
-      within(
-        created.request(request),
-        () =>
-          `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
-          `neither resolved nor rejected. Every request settles: with its response, or with an ` +
-          `error when its connection closes under it. Pool stats then: ` +
-          JSON.stringify(created.stats),
-      ),
+    request: (request?: PoolRequest) => {
+      // A throw in the pool's own socket listeners or timers fails the request at once.
+      const settled = Promise.race([created.request(request), thrownLater()]);
+      let done = false;
+      settled.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      const message = (): string =>
+        `Nothing after a while: the pool's request ${show(JSON.stringify(request ?? {}))} ` +
+        `neither resolved nor rejected. Every request settles: with its response, or with an ` +
+        `error when its connection closes under it. Pool stats then: ` +
+        JSON.stringify(created.stats);
+      return within(settled, message).catch((error: unknown) => {
+        // The wait ran out: that is the failure, not a rejection of the request.
+        throw done ? error : new NeverSettled(message());
+      });
+    },
     close: () => created.close(),
     get stats() {
       return created.stats;
@@ -49,13 +58,22 @@ function pool(address: Address, options: Partial<PoolOptions> = {}): Pool {
   };
 }
 
+/** A request that neither resolved nor rejected in time. */
+class NeverSettled extends Error {}
+
 /** The error a request rejects with; if it resolves instead, a failure that says why it should not. */
 async function rejection(request: Promise<ClientResponse>, expectation: string): Promise<unknown> {
   const outcome = await request.then(
     (response) => ({ response }),
     (error: unknown) => ({ error }),
   );
-  if ("error" in outcome) return outcome.error;
+  // Thrown where nobody could catch it: that is the failure, not the request's rejection.
+  if ("error" in outcome) {
+    if (outcome.error instanceof ThrownLater || outcome.error instanceof NeverSettled) {
+      throw outcome.error;
+    }
+    return outcome.error;
+  }
   throw new Error(`${expectation}\n  instead it resolved with: ${summary(outcome.response)}`);
 }
 
@@ -454,10 +472,14 @@ describe("Step 4: A client-side connection pool", () => {
   test("rejects a request whose header value holds a line break, before it is sent", async () => {
     const { address, seen } = await rawServer(() => OK);
     const client = pool(address);
-    await expect(
+    const error = await rejection(
       client.request({ path: "/", headers: { "X-Note": "a\r\nX-Injected: yes" } }),
-      "a header value with CR LF would start a header field of its own (RFC 9110 §5.5)",
-    ).rejects.toThrow();
+      "a header value with CR LF would start a header field of its own (RFC 9110 §5.5): the " +
+        "request must reject before it is sent",
+    );
+    expect(codeOf(error), "the error of lesson 03's serializeRequest(), as it threw it").toBe(
+      "HTTP_INVALID_FIELD",
+    );
     expect(seen, "requests the server received").toEqual([]);
   });
 
@@ -497,6 +519,157 @@ describe("Step 4: A client-side connection pool", () => {
       "the pool's FIN on its idle connection 30 ms (idleTimeoutMs) after the response",
     );
     expect(client.stats.idle).toBe(0);
+  });
+
+  test.each([
+    {
+      what: "Connection: CLOSE (tokens are case-insensitive)",
+      head: "HTTP/1.1 200 OK\r\nConnection: CLOSE",
+      reused: false,
+    },
+    { what: "an HTTP/1.0 response without keep-alive", head: "HTTP/1.0 200 OK", reused: false },
+    {
+      what: "an HTTP/1.0 response with Connection: Keep-Alive",
+      head: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive",
+      reused: true,
+    },
+  ])("reads reuse from the response with persists(): $what", async ({ head, reused }) => {
+    const response = `${head}\r\nContent-Length: 2\r\n\r\nok`;
+    const { address, seen } = await rawServer(() => response);
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/a" });
+    await client.request({ path: "/b" });
+    expect(
+      seen,
+      `requests the server received after the response ${show(response)}: RFC 9112 §9.3, the ` +
+        `same rule as the server's (persists()), ${reused ? "reuses" : "does not reuse"} the connection`,
+    ).toEqual(["GET /a on connection 1", `GET /b on connection ${reused ? 1 : 2}`]);
+  });
+
+  test("a closing connection counts against maxSockets until its close", async () => {
+    // The server answers with Connection: close, and closes its side only when the test says so.
+    const release = deferred();
+    let connections = 0;
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      const id = ++connections;
+      socket.on("error", () => {});
+      socket.on("data", () => {
+        socket.write(`HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n${id}`);
+      });
+      socket.on("end", () => void release.promise.then(() => socket.end()));
+    });
+    const address = await listen(server);
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/a" });
+    const next = client.request({ path: "/b" });
+    expect(
+      client.stats,
+      "with maxSockets: 1, just after a response that said Connection: close, while the " +
+        "server has not closed yet: the closing connection still counts, so the next request waits",
+    ).toMatchObject({ open: 1, busy: 0, idle: 0, queued: 1 });
+    release.resolve();
+    expect((await next).body.toString("utf8"), "the next request, on a new connection").toBe("2");
+  });
+
+  test("clears a reused connection's idle timer while a request is on it", async () => {
+    // The pool's idle timer must not close a connection while its response is still coming.
+    // The held response is released once another pool's idle connection, idle since after this
+    // one, has timed out: by then this connection's old timer would have fired.
+    const release = deferred();
+    const { server, address } = await httpServer((req, res) => {
+      if (req.url !== "/held") return void res.end("ok");
+      void release.promise.then(() => res.end("held"));
+    });
+    const client = pool(address, { idleTimeoutMs: 50, maxSockets: 1 });
+    await client.request({ path: "/first" });
+    const witness = pool(address, { idleTimeoutMs: 50 });
+    const second = once(server, "connection") as Promise<[net.Socket]>;
+    await witness.request({ path: "/witness" });
+    const [witnessSide] = await second;
+    witnessSide.on("end", () => release.resolve());
+    const held = client.request({ path: "/held" });
+    const response = await held;
+    expect(response.body.toString("utf8")).toBe("held");
+    expect(client.stats, "one connection, never retried").toMatchObject({ opened: 1, retries: 0 });
+  });
+
+  test("destroys an idle connection on which bytes arrive that nobody asked for", async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => {});
+      socket.on("data", () => socket.write(OK));
+    });
+    const address = await listen(server);
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/a" });
+    const [first] = sockets;
+    assert(first !== undefined);
+    const closed = once(first, "close");
+    // The pool is idle on this connection: a response now answers nothing it sent.
+    first.write(OK);
+    await within(
+      Promise.race([closed, thrownLater()]),
+      `the pool to close an idle connection on which ${show(OK)} arrived unasked: read as the ` +
+        "answer to the next request, it would be the wrong one",
+    );
+    await client.request({ path: "/b" });
+    expect(sockets, "connections the server accepted").toHaveLength(2);
+  });
+
+  test("close() closes the idle connections at once", async () => {
+    const { server, address } = await httpServer();
+    const accepted = once(server, "connection") as Promise<[net.Socket]>;
+    const client = pool(address, { idleTimeoutMs: 60_000 });
+    await client.request();
+    const [serverSide] = await accepted;
+    const ended = once(serverSide, "end");
+    client.close();
+    await within(ended, "the pool's FIN on its idle connection as soon as close() is called");
+    expect(client.stats.idle).toBe(0);
+  });
+
+  test("never retries a GET whose reused connection closes after a 1xx response", async () => {
+    const { address, seen } = await rawServer((connection, request) =>
+      connection === 1 && request === 2 ? { thenClose: "HTTP/1.1 100 Continue\r\n\r\n" } : OK,
+    );
+    const client = pool(address, { maxSockets: 1 });
+    await client.request({ path: "/first" });
+    const error = await rejection(
+      client.request({ path: "/again" }),
+      "A GET whose connection closed after a 100 Continue must reject: the server saw it and " +
+        "began to answer, so this is not the idle-close race (RFC 9112 §9.5).",
+    );
+    expect(
+      codeOf(error),
+      "the rejection of a request whose connection closed before its final response",
+    ).toBe("POOL_CONNECTION_CLOSED");
+    expect(seen, "requests the server received: no retry").toEqual([
+      "GET /first on connection 1",
+      "GET /again on connection 1",
+    ]);
+  });
+
+  test.each([
+    { what: "is reset", reply: { thenReset: "" } },
+    { what: "is refused", reply: undefined },
+  ])("rejects a request whose connection $what, and the process goes on", async ({ reply }) => {
+    let address: Address;
+    if (reply === undefined) {
+      // A port nobody listens on: opened, then closed.
+      const gone = net.createServer();
+      address = await listen(gone);
+      await new Promise((resolve) => gone.close(resolve));
+    } else {
+      address = (await rawServer(() => reply)).address;
+    }
+    const client = pool(address);
+    const error = await rejection(
+      client.request({ method: "POST", path: "/x", body: "{}" }),
+      'A request whose connection fails must reject. The pool needs an "error" listener on ' +
+        "every socket it opens: without one, a reset or a refused connection ends the process.",
+    );
+    expect(codeOf(error)).toBe("POOL_CONNECTION_CLOSED");
   });
 
   test("close() rejects queued and later requests with POOL_CLOSED, and lets the busy one finish", async () => {

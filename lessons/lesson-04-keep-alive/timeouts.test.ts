@@ -179,6 +179,77 @@ describe("Step 3: Timeouts and limits", () => {
     expect(response.status, summary(response)).toBe(201);
   });
 
+  test("starts a fresh headers timer for a head that begins in the chunk that completes the one before", async () => {
+    // Fake setTimeout: the test moves the clock, so "almost headersTimeoutMs" is exact.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const served = await serve({ headersTimeoutMs: 1_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    const chunks = [
+      "GET /profile/123 HTTP/1.1\r\n",
+      "Host: x\r\n\r\nGET /profile/124 HTTP/1.1\r\n",
+      "Host: x\r\n\r\n",
+    ];
+    const [first, second, third] = chunks as [string, string, string];
+    let read = serverHasRead(peer, first.length);
+    await client.send(first);
+    await served.wait(read, "the server to read half of the first head");
+    vi.advanceTimersByTime(900);
+    read = serverHasRead(peer, second.length);
+    await client.send(second);
+    await served.wait(read, "the server to read the rest of the first head and half the second");
+    // 1 100 ms after the first head began, 200 ms after the second did.
+    vi.advanceTimersByTime(200);
+    await client.send(third);
+    const [, response] = await client.responses(2, "the responses to both requests");
+    expect(
+      response?.status,
+      explain(
+        "two heads, the second begun in the chunk that completed the first (chunks: " +
+          chunks.map((chunk) => show(chunk)).join(", ") +
+          "), 200 ms before the end of the second (headersTimeoutMs: 1000)",
+        client.sent,
+        "200 for both: a request completed in a chunk means the head still arriving is the " +
+          "next one's, with a fresh clock",
+        client.received,
+      ),
+    ).toBe(200);
+  });
+
+  test("sends the 408 after the responses still owed, in order", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const release = deferred();
+    const handler: Handler = async () => {
+      await release.promise;
+      return json(200, { slow: true });
+    };
+    const served = await serve({ handler, headersTimeoutMs: 1_000 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    const sent = crlf("GET /slow HTTP/1.1\nHost: x\n\nGET /next HTTP/1.1\n");
+    const read = serverHasRead(peer, sent.length);
+    await client.send(sent);
+    await served.wait(read, "the server to read a request and half the next head");
+    // The head's time is up while the response before it is still being made.
+    vi.advanceTimersByTime(1_100);
+    release.resolve();
+    const bytes = await client.closed(
+      "the response to GET /slow, then 408 with Connection: close, then a FIN",
+    );
+    expect(
+      responsesIn(bytes).map((response) => response.status),
+      explain(
+        "a request whose handler is slow, and half a head that times out meanwhile",
+        sent,
+        "200, then 408: the server's own answer takes its place in line, after every response " +
+          "owed before it (RFC 9112 §9.3.2: responses go in the order of the requests)",
+        bytes,
+      ),
+    ).toEqual([200, 408]);
+  });
+
   test("clears its timers when the client closes the connection", async () => {
     // Only setTimeout and clearTimeout are faked: sockets work as usual, and the test can count
     // the timers the server has left.
@@ -214,47 +285,69 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("stops reading while the client does not read its responses, then answers every request in order", async () => {
-    const big = "x".repeat(256 * 1024);
-    const handler: Handler = (request) => json(200, { path: request.target, big });
-    const served = await serve({ handler });
+    // More bytes than the socket buffers hold (on loopback the kernel takes about 4 MiB from a
+    // client that reads nothing): some write() must return false, corked or not.
+    const count = 16;
+    const big = "x".repeat(1024 * 1024);
+    const handled: string[] = [];
+    let clientReading = true;
+    const readingWhenHandled = new Map<string, boolean>();
+    const handler: Handler = (request) => {
+      handled.push(request.target);
+      readingWhenHandled.set(request.target, clientReading);
+      return json(200, { big, path: request.target });
+    };
+    // A cap above the requests sent: here only the unread responses may stop the reading.
+    const served = await serve({ handler, maxPipelinedRequests: count + 2 });
     const accepted = nextConnection(served.server);
     const client = await served.open();
     const serverSide = await accepted;
     await servedAndKept(client);
 
-    // The client stops reading and pipelines eight requests for 256 KiB each.
+    // The client stops reading and pipelines 16 requests for 1 MiB each.
     client.socket.pause();
+    clientReading = false;
     const pausedNow = once(serverSide, "pause");
-    let requests = Buffer.alloc(0);
-    for (let i = 1; i <= 8; i++) {
-      requests = Buffer.concat([requests, crlf(`GET /${i} HTTP/1.1\nHost: x\n\n`)]);
-    }
-    await client.send(requests);
+    const paths = Array.from({ length: count }, (_, i) => `/${i + 1}`);
+    await client.send(Buffer.concat(paths.map((p) => crlf(`GET ${p} HTTP/1.1\nHost: x\n\n`))));
     await served.wait(
       pausedNow,
-      "the server to stop reading (socket.pause()) once a write() returns false: a 256 KiB " +
-        "response is over the socket's high-water mark, and the client reads nothing. Until " +
-        '"drain", write no more and read no more.',
+      `the server to stop reading (socket.pause()) once a write() returns false: ${count} ` +
+        "responses of 1 MiB are more than the socket buffers hold, and the client reads nothing. " +
+        'Until "drain", write no more and read no more.',
     );
     // Paused for the right reason, and still: its writes wait for "drain", which cannot come
-    // while the client does not read. 8 requests are below maxPipelinedRequests (16).
+    // while the client does not read.
     expect(
       { paused: serverSide.isPaused(), waitingForDrain: serverSide.writableNeedDrain },
       "the server stays paused while a write waits for drain (the client reads nothing)",
     ).toEqual({ paused: true, waitingForDrain: true });
-
+    // Paused, it reads no more: a request sent now waits until the client reads again.
+    await client.send(crlf("GET /late HTTP/1.1\nHost: x\n\n"));
+    clientReading = true;
     client.socket.resume();
-    const responses = (await client.responses(9)).slice(1);
+    // The last response ends with its path: watch the tail, not every byte so far, each chunk.
+    const last = Buffer.from(`"path":"/late"}`);
+    let tail = Buffer.alloc(0);
+    const arrived = new Promise<void>((resolve) => {
+      client.socket.on("data", (chunk: Buffer) => {
+        tail = Buffer.concat([tail, chunk]).subarray(-last.length);
+        if (tail.equals(last)) resolve();
+      });
+    });
+    await served.wait(arrived, `the ${count + 2} responses, in order, once the client reads again`);
+    const bytes = client.received;
+    expect(
+      readingWhenHandled.get("/late"),
+      "GET /late, sent while the server was paused, was read before the client read again: a " +
+        'paused server reads nothing until "drain"',
+    ).toBe(true);
+    const responses = responsesIn(bytes).slice(1);
     expect(responses.map((r) => JSON.parse(r.body.toString("utf8")).path)).toEqual([
-      "/1",
-      "/2",
-      "/3",
-      "/4",
-      "/5",
-      "/6",
-      "/7",
-      "/8",
+      ...paths,
+      "/late",
     ]);
+    expect(handled, "the requests handled, in order").toEqual(["/profile/123", ...paths, "/late"]);
   });
 
   test("stops reading at maxPipelinedRequests unanswered requests, and starts no more handlers", async () => {
