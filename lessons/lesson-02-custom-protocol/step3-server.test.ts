@@ -567,11 +567,27 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      // What ioredis met on the way, for the failure message: its own rejection says only
+      // "Connection is closed." when the server refused or dropped the handshake.
+      const reported: string[] = [];
+      redis.on("error", (error: Error) => reported.push(`${error.name}: ${error.message}`));
+      const cause = () =>
+        reported.length > 0
+          ? `ioredis reported: ${reported.join("; ")}`
+          : "ioredis reported no error: did the server answer each command of the handshake?";
       try {
-        await redis.connect();
-        expect(redis.status, "ioredis sends CLIENT SETINFO and INFO before it is ready").toBe(
-          "ready",
+        const connected = await within(
+          redis.connect().then(
+            () => "connected",
+            (error: Error) => `${error.message} ${cause()}`,
+          ),
+          () => `ioredis to connect (it sends CLIENT SETINFO and INFO first). ${cause()}`,
         );
+        expect(
+          connected,
+          "ioredis connects: it sends CLIENT SETINFO and INFO, and needs a reply to each",
+        ).toBe("connected");
+        expect(redis.status, `ioredis is ready after its handshake. ${cause()}`).toBe("ready");
         expect(await redis.set("greeting", "héllo")).toBe("OK");
         expect(await redis.get("greeting")).toBe("héllo");
         expect(await redis.getBuffer("missing")).toBe(null);
