@@ -269,6 +269,33 @@ describe("Step 2: RESP2 framing: an incremental parser and an encoder", () => {
       }
     });
 
+    test.each([
+      ["$\r\n", "RESP_INVALID_BULK_LENGTH"],
+      ["$ 3\r\nabc\r\n", "RESP_INVALID_BULK_LENGTH"],
+      ["$+3\r\nabc\r\n", "RESP_INVALID_BULK_LENGTH"],
+      ["$03\r\nabc\r\n", "RESP_INVALID_BULK_LENGTH"],
+      ["$3 \r\nabc\r\n", "RESP_INVALID_BULK_LENGTH"],
+      ["$0x3\r\nabc\r\n", "RESP_INVALID_BULK_LENGTH"],
+      ["*\r\n", "RESP_INVALID_ARRAY_LENGTH"],
+      ["*0x2\r\n:1\r\n:2\r\n", "RESP_INVALID_ARRAY_LENGTH"],
+      ["*+2\r\n:1\r\n:2\r\n", "RESP_INVALID_ARRAY_LENGTH"],
+      ["*02\r\n:1\r\n:2\r\n", "RESP_INVALID_ARRAY_LENGTH"],
+    ])("a length is decimal digits only, as Redis reads it: refuses %j", (bytes, code) => {
+      const { values, error: err } = parseFailure([bytes]);
+      const got = err
+        ? `${err.name} ${err.code}: ${err.message}`
+        : `no error; yielded ${inspect(values, { depth: 6 })}`;
+      expect(
+        err?.code,
+        explain(
+          "parser.feed() (Number() takes '', ' 3', '+3', '03' and '0x3' as numbers; Redis does not)",
+          bytes,
+          `a RespError with code ${code}`,
+          got,
+        ),
+      ).toBe(code);
+    });
+
     test("refuses an array count above its cap", () => {
       expect(parseFailure(["*11\r\n"], { maxArrayLength: 10 }).error?.code).toBe(
         "RESP_INVALID_ARRAY_LENGTH",

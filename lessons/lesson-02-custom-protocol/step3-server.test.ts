@@ -454,6 +454,27 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    // A length is decimal digits and nothing else (Redis 7 reads it with string2ll): Number(line)
+    // would take "", " 4", "+4", "04" and "0x1" as numbers. Replies recorded from redis-server.
+    const LENIENT_LENGTHS: [string, string][] = [
+      ["*1\r\n$\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$ 4\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$+4\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$04\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$4 \r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*0x1\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*+1\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*01\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+    ];
+    test.each(LENIENT_LENGTHS)(
+      "a length is digits only: %j is refused as redis-server refuses it",
+      async (bytes, reply) => {
+        const address = await listen(createServer());
+        await expectReplyThenClose(address, bytes, reply);
+      },
+    );
+
     test("a bulk length above the server's cap is refused before any data is read", async () => {
       const address = await listen(createServer({ maxBulkLength: 1024 }));
       await expectReplyThenClose(
@@ -791,6 +812,11 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       ["an invalid bulk length", "*1\r\n$x\r\n"],
       ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
       ["an invalid multibulk length", "*abc\r\n"],
+      ["a bulk length with a sign", "*1\r\n$+4\r\nPING\r\n"],
+      ["a bulk length with a leading zero", "*1\r\n$04\r\nPING\r\n"],
+      ["an empty bulk length", "*1\r\n$\r\n"],
+      ["a multibulk length in hex", "*0x1\r\n$4\r\nPING\r\n"],
+      ["a multibulk length with a space", "* 1\r\n$4\r\nPING\r\n"],
       ["an item that is not a bulk string", "*1\r\n+PING\r\n"],
     ];
     test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {
