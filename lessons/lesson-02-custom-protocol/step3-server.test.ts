@@ -436,6 +436,16 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("an unknown command's reply shows at most 128 characters of its name and of its arguments", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        Buffer.concat([cmd("FOO", "a".repeat(200), "b"), cmd("b".repeat(200), "x")]),
+        `-ERR unknown command 'FOO', with args beginning with: '${"a".repeat(128)}' \r\n` +
+          `-ERR unknown command '${"b".repeat(128)}', with args beginning with: 'x' \r\n`,
+      );
+    });
+
     test("a command with the wrong number of arguments gets Redis's wording", async () => {
       const address = await listen(createServer());
       await expectReply(
@@ -474,6 +484,22 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
         await expectReplyThenClose(address, bytes, reply);
       },
     );
+
+    test("the server's caps: maxArrayLength words, and 16 MiB bulk strings unless told otherwise", async () => {
+      const address = await listen(createServer({ maxArrayLength: 2 }));
+      await expectReply(address, cmd("ECHO", "two"), "$3\r\ntwo\r\n");
+      await expectReplyThenClose(
+        address,
+        "*3\r\n$3\r\nSET\r\n",
+        "-ERR Protocol error: invalid multibulk length\r\n",
+      );
+      const defaults = await listen(createServer());
+      await expectReplyThenClose(
+        defaults,
+        `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${16 * 1024 * 1024 + 1}\r\n`,
+        "-ERR Protocol error: invalid bulk length\r\n",
+      );
+    });
 
     test("a bulk length above the server's cap is refused before any data is read", async () => {
       const address = await listen(createServer({ maxBulkLength: 1024 }));
