@@ -150,6 +150,16 @@ describe("Step 4: A RESP client with pipelining", () => {
     );
   });
 
+  test('a reset by the server rejects the waiting commands, and does not crash: the socket has an "error" listener', async () => {
+    // A reset is an "error" event on the client's socket: without a listener, Node throws it.
+    const server = net.createServer((socket) =>
+      socket.once("data", () => socket.resetAndDestroy()),
+    );
+    const client = await clientFor(await listen(server));
+    const err = await rejection(client.command("GET", "k"));
+    expect(codeOf(err), "what GET k rejected with after a reset").toBe("RESP_CONNECTION_CLOSED");
+  });
+
   test("close() lets replies to commands already sent arrive first", async () => {
     const client = await clientFor(await listen(createServer()));
     // Settled before close() is awaited: a command that rejects meanwhile is a result, not an
