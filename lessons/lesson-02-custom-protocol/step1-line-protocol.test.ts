@@ -162,7 +162,8 @@ describe("Step 1: A line protocol of your own", () => {
         client.on("data", check);
         check();
       }),
-      () => `all 400 replies, then NOT_FOUND; ${received} of ${all} bytes arrived`,
+      () =>
+        `all 400 replies, then NOT_FOUND; ${received} of ${all} bytes arrived. Does the server resume() reading on "drain"?`,
     );
     expect(show(last.subarray(-10)), "GET nope, after the backlog drained").toBe(
       show("NOT_FOUND\n"),

@@ -394,10 +394,18 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
       client.resume();
       const replies = 5 + 32 * (big.length + 12); // +OK, then 32 times $1048576\r\n...\r\n
-      await receivedAtLeast(replies);
+      await within(
+        receivedAtLeast(replies),
+        () =>
+          `all 33 replies once the client reads again; ${received} of ${replies} bytes arrived. Does the server go on writing on "drain"?`,
+      );
       // Reading resumes on 'drain': a command sent now is answered.
       client.write(cmd("PING"));
-      await receivedAtLeast(replies + 7);
+      await within(
+        receivedAtLeast(replies + 7),
+        () =>
+          `+PONG for a PING sent after the backlog drained; ${received - replies} of 7 bytes arrived. Does the server resume() reading on "drain"?`,
+      );
       expect(show(last.subarray(-7)), "PING after the backlog drained").toBe(show("+PONG\r\n"));
     });
 
