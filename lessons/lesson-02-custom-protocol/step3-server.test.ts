@@ -243,7 +243,9 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
     test("the server sweeps on one timer, every sweepInterval ms, and stops when it closes", async () => {
       // Only the interval timers are faked: the network and within() run on real time.
       vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      const intervals = vi.spyOn(globalThis, "setInterval");
       onTestFinished(() => {
+        intervals.mockRestore();
         vi.useRealTimers();
       });
       let now = 0;
@@ -257,6 +259,12 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       const store = new CountingStore({ now: () => now });
       const server = createServer({ store, sweepInterval: 50 });
       await listen(server);
+      const timers = intervals.mock.results.map((result) => result.value as NodeJS.Timeout);
+      expect(timers.length, "one setInterval for the whole server").toBe(1);
+      expect(
+        timers[0]?.hasRef(),
+        "the sweep timer is unref()'d: it must never keep the process alive",
+      ).toBe(false);
       store.set(Buffer.from("k"), Buffer.from("v"), 10);
       now = 11;
       vi.advanceTimersByTime(49);
