@@ -289,8 +289,10 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       onTestFinished(() => {
         vi.useRealTimers();
       });
+      let sweeps = 0;
       class BrokenStore extends Store {
         override sweep(): number {
+          sweeps++;
           throw new Error("the sweep broke");
         }
       }
@@ -298,6 +300,9 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       // The default interval is one second. A throw here would be an uncaught exception in a
       // real timer.
       expect(() => vi.advanceTimersByTime(5_000)).not.toThrow();
+      expect(sweeps, "a sweep that threw stops the timer: it would throw the same way again").toBe(
+        1,
+      );
       await expectReply(address, cmd("PING"), "+PONG\r\n");
     });
 
