@@ -7,7 +7,10 @@ import { todo } from "#shared/todo.ts";
  * command still waiting. A queue of waiting promises is all the matching there is.
  */
 
-/** A reply as JavaScript: simple string -> string, bulk -> Buffer, integer -> bigint, null -> null. */
+/**
+ * A reply as JavaScript: simple string -> string, bulk -> Buffer, integer -> bigint, null -> null.
+ * An error inside an array is kept as its text, a string; only a top-level error rejects.
+ */
 export type Reply = string | Buffer | bigint | null | Reply[];
 
 export interface ClientOptions {

@@ -49,6 +49,7 @@ export function createServer(options: ServerOptions = {}): net.Server {
   //       "drain".
   // TODO: A reset by the peer ("error") is an ordinary end of a connection.
   // TODO: Sweep expired keys on one timer for the whole server, that never keeps the process
-  //       alive, started when it listens and stopped when it closes.
+  //       alive, started when it listens and stopped when it closes. Nothing may throw out of
+  //       the timer (an uncaught exception ends the process): if sweep() throws, stop the timer.
   return todo("lesson-02-custom-protocol", "createServer()", "Step 3");
 }

@@ -162,7 +162,8 @@ describe("Step 1: A line protocol of your own", () => {
         client.on("data", check);
         check();
       }),
-      () => `all 400 replies, then NOT_FOUND; ${received} of ${all} bytes arrived`,
+      () =>
+        `all 400 replies, then NOT_FOUND; ${received} of ${all} bytes arrived. Does the server resume() reading on "drain"?`,
     );
     expect(show(last.subarray(-10)), "GET nope, after the backlog drained").toBe(
       show("NOT_FOUND\n"),
@@ -270,6 +271,44 @@ describe("Step 1: A line protocol of your own", () => {
       "get() to reject once the server closed the connection",
     );
     expect(codeOf(err)).toBe("LINE_CONNECTION_CLOSED");
+    await client.close();
+  });
+
+  test("the client reads a reply that arrives in pieces, even inside a character", async () => {
+    // "VALUE São\n" written a byte at a time: 'ã' is two bytes, and a reply is a line, not a chunk.
+    const reply = Buffer.from("VALUE São\n");
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", async () => {
+        for (const byte of reply) {
+          if (!socket.writable) return;
+          socket.write(Buffer.from([byte]));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      });
+    });
+    const client = await createLineClient(await listen(server));
+    const got = await within(
+      client.get("city"),
+      `the reply ${show(reply)}, sent one byte per write`,
+    );
+    expect(got, "a reply ends at its LF, whatever the chunks; bytes become text once whole").toBe(
+      "São",
+    );
+    await client.close();
+  });
+
+  test('the client rejects a waiting request when the server resets the connection, and does not crash: its socket has an "error" listener', async () => {
+    // A reset is an "error" event on the client's socket: without a listener, Node throws it.
+    const server = net.createServer((socket) =>
+      socket.once("data", () => socket.resetAndDestroy()),
+    );
+    const client = await createLineClient(await listen(server));
+    const err = await within(
+      rejectionOf(() => client.get("k")),
+      "get() to reject once the server reset the connection",
+    );
+    expect(codeOf(err), "what get() rejected with after a reset").toBe("LINE_CONNECTION_CLOSED");
     await client.close();
   });
 

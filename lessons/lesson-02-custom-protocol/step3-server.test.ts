@@ -243,7 +243,9 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
     test("the server sweeps on one timer, every sweepInterval ms, and stops when it closes", async () => {
       // Only the interval timers are faked: the network and within() run on real time.
       vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+      const intervals = vi.spyOn(globalThis, "setInterval");
       onTestFinished(() => {
+        intervals.mockRestore();
         vi.useRealTimers();
       });
       let now = 0;
@@ -257,6 +259,12 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       const store = new CountingStore({ now: () => now });
       const server = createServer({ store, sweepInterval: 50 });
       await listen(server);
+      const timers = intervals.mock.results.map((result) => result.value as NodeJS.Timeout);
+      expect(timers.length, "one setInterval for the whole server").toBe(1);
+      expect(
+        timers[0]?.hasRef(),
+        "the sweep timer is unref()'d: it must never keep the process alive",
+      ).toBe(false);
       store.set(Buffer.from("k"), Buffer.from("v"), 10);
       now = 11;
       vi.advanceTimersByTime(49);
@@ -281,8 +289,10 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       onTestFinished(() => {
         vi.useRealTimers();
       });
+      let sweeps = 0;
       class BrokenStore extends Store {
         override sweep(): number {
+          sweeps++;
           throw new Error("the sweep broke");
         }
       }
@@ -290,6 +300,9 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       // The default interval is one second. A throw here would be an uncaught exception in a
       // real timer.
       expect(() => vi.advanceTimersByTime(5_000)).not.toThrow();
+      expect(sweeps, "a sweep that threw stops the timer: it would throw the same way again").toBe(
+        1,
+      );
       await expectReply(address, cmd("PING"), "+PONG\r\n");
     });
 
@@ -394,10 +407,18 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
       client.resume();
       const replies = 5 + 32 * (big.length + 12); // +OK, then 32 times $1048576\r\n...\r\n
-      await receivedAtLeast(replies);
+      await within(
+        receivedAtLeast(replies),
+        () =>
+          `all 33 replies once the client reads again; ${received} of ${replies} bytes arrived. Does the server go on writing on "drain"?`,
+      );
       // Reading resumes on 'drain': a command sent now is answered.
       client.write(cmd("PING"));
-      await receivedAtLeast(replies + 7);
+      await within(
+        receivedAtLeast(replies + 7),
+        () =>
+          `+PONG for a PING sent after the backlog drained; ${received - replies} of 7 bytes arrived. Does the server resume() reading on "drain"?`,
+      );
       expect(show(last.subarray(-7)), "PING after the backlog drained").toBe(show("+PONG\r\n"));
     });
 
@@ -436,6 +457,16 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("an unknown command's reply shows at most 128 characters of its name and of its arguments", async () => {
+      const address = await listen(createServer());
+      await expectReply(
+        address,
+        Buffer.concat([cmd("FOO", "a".repeat(200), "b"), cmd("b".repeat(200), "x")]),
+        `-ERR unknown command 'FOO', with args beginning with: '${"a".repeat(128)}' \r\n` +
+          `-ERR unknown command '${"b".repeat(128)}', with args beginning with: 'x' \r\n`,
+      );
+    });
+
     test("a command with the wrong number of arguments gets Redis's wording", async () => {
       const address = await listen(createServer());
       await expectReply(
@@ -450,6 +481,43 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       await expectReplyThenClose(
         address,
         "*1\r\n$x\r\nPING\r\n",
+        "-ERR Protocol error: invalid bulk length\r\n",
+      );
+    });
+
+    // A length is decimal digits and nothing else (Redis 7 reads it with string2ll): Number(line)
+    // would take "", " 4", "+4", "04" and "0x1" as numbers. Replies recorded from redis-server.
+    const LENIENT_LENGTHS: [string, string][] = [
+      ["*1\r\n$\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$ 4\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$+4\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$04\r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*1\r\n$4 \r\nPING\r\n", "-ERR Protocol error: invalid bulk length\r\n"],
+      ["*0x1\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*+1\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*01\r\n$4\r\nPING\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+      ["*\r\n", "-ERR Protocol error: invalid multibulk length\r\n"],
+    ];
+    test.each(LENIENT_LENGTHS)(
+      "a length is digits only: %j is refused as redis-server refuses it",
+      async (bytes, reply) => {
+        const address = await listen(createServer());
+        await expectReplyThenClose(address, bytes, reply);
+      },
+    );
+
+    test("the server's caps: maxArrayLength words, and 16 MiB bulk strings unless told otherwise", async () => {
+      const address = await listen(createServer({ maxArrayLength: 2 }));
+      await expectReply(address, cmd("ECHO", "two"), "$3\r\ntwo\r\n");
+      await expectReplyThenClose(
+        address,
+        "*3\r\n$3\r\nSET\r\n",
+        "-ERR Protocol error: invalid multibulk length\r\n",
+      );
+      const defaults = await listen(createServer());
+      await expectReplyThenClose(
+        defaults,
+        `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${16 * 1024 * 1024 + 1}\r\n`,
         "-ERR Protocol error: invalid bulk length\r\n",
       );
     });
@@ -567,11 +635,27 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      // What ioredis met on the way, for the failure message: its own rejection says only
+      // "Connection is closed." when the server refused or dropped the handshake.
+      const reported: string[] = [];
+      redis.on("error", (error: Error) => reported.push(`${error.name}: ${error.message}`));
+      const cause = () =>
+        reported.length > 0
+          ? `ioredis reported: ${reported.join("; ")}`
+          : "ioredis reported no error: did the server answer each command of the handshake?";
       try {
-        await redis.connect();
-        expect(redis.status, "ioredis sends CLIENT SETINFO and INFO before it is ready").toBe(
-          "ready",
+        const connected = await within(
+          redis.connect().then(
+            () => "connected",
+            (error: Error) => `${error.message} ${cause()}`,
+          ),
+          () => `ioredis to connect (it sends CLIENT SETINFO and INFO first). ${cause()}`,
         );
+        expect(
+          connected,
+          "ioredis connects: it sends CLIENT SETINFO and INFO, and needs a reply to each",
+        ).toBe("connected");
+        expect(redis.status, `ioredis is ready after its handshake. ${cause()}`).toBe("ready");
         expect(await redis.set("greeting", "héllo")).toBe("OK");
         expect(await redis.get("greeting")).toBe("héllo");
         expect(await redis.getBuffer("missing")).toBe(null);
@@ -775,6 +859,11 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       ["an invalid bulk length", "*1\r\n$x\r\n"],
       ["a negative bulk length", "*2\r\n$3\r\nGET\r\n$-1\r\n"],
       ["an invalid multibulk length", "*abc\r\n"],
+      ["a bulk length with a sign", "*1\r\n$+4\r\nPING\r\n"],
+      ["a bulk length with a leading zero", "*1\r\n$04\r\nPING\r\n"],
+      ["an empty bulk length", "*1\r\n$\r\n"],
+      ["a multibulk length in hex", "*0x1\r\n$4\r\nPING\r\n"],
+      ["a multibulk length with a space", "* 1\r\n$4\r\nPING\r\n"],
       ["an item that is not a bulk string", "*1\r\n+PING\r\n"],
     ];
     test.each(cases)("replies as redis-server does to %s", async (_name, bytes) => {

@@ -133,9 +133,9 @@ describe("Step 4: A RESP client with pipelining", () => {
       client.command("NOPE", "x"),
       client.command("PING"),
     ]);
-    expect(bad.status).toBe("rejected");
+    expect(bad.status, "NOPE x gets an error reply: its promise rejects").toBe("rejected");
     const err = (bad as PromiseRejectedResult).reason as RespError;
-    expect(err.code).toBe("RESP_ERROR_REPLY");
+    expect(codeOf(err), "what NOPE x rejected with").toBe("RESP_ERROR_REPLY");
     expect(err.message).toBe("ERR unknown command 'NOPE', with args beginning with: 'x' ");
     expect(good).toEqual({ status: "fulfilled", value: "PONG" });
   });
@@ -144,17 +144,35 @@ describe("Step 4: A RESP client with pipelining", () => {
     const server = net.createServer((socket) => socket.once("data", () => socket.destroy()));
     const client = await clientFor(await listen(server));
     const err = await rejection(client.command("GET", "k"));
-    expect(err.code).toBe("RESP_CONNECTION_CLOSED");
-    expect((await rejection(client.command("PING"))).code, "and refuses new commands").toBe(
+    expect(codeOf(err)).toBe("RESP_CONNECTION_CLOSED");
+    expect(codeOf(await rejection(client.command("PING"))), "and refuses new commands").toBe(
       "RESP_CONNECTION_CLOSED",
     );
   });
 
+  test('a reset by the server rejects the waiting commands, and does not crash: the socket has an "error" listener', async () => {
+    // A reset is an "error" event on the client's socket: without a listener, Node throws it.
+    const server = net.createServer((socket) =>
+      socket.once("data", () => socket.resetAndDestroy()),
+    );
+    const client = await clientFor(await listen(server));
+    const err = await rejection(client.command("GET", "k"));
+    expect(codeOf(err), "what GET k rejected with after a reset").toBe("RESP_CONNECTION_CLOSED");
+  });
+
   test("close() lets replies to commands already sent arrive first", async () => {
     const client = await clientFor(await listen(createServer()));
-    const pending = [client.command("SET", "k", "v"), client.command("GET", "k")];
+    // Settled before close() is awaited: a command that rejects meanwhile is a result, not an
+    // unhandled rejection.
+    const settled = Promise.allSettled([
+      client.command("SET", "k", "v"),
+      client.command("GET", "k"),
+    ]);
     await client.close();
-    expect(await Promise.all(pending)).toEqual(["OK", Buffer.from("v")]);
+    expect(await settled).toEqual([
+      { status: "fulfilled", value: "OK" },
+      { status: "fulfilled", value: Buffer.from("v") },
+    ]);
   });
 
   test("a reply with no command waiting means replies can no longer be matched: the client closes (RESP_UNEXPECTED_REPLY)", async () => {
