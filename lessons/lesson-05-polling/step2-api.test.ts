@@ -92,6 +92,10 @@ describe("Step 2: The HTTP API, validated with zod", () => {
       poll.headers.get("etag"),
       'no ETag: the same URL has another answer a moment later (express adds one unless "etag" is off)',
     ).toBeNull();
+    expect(
+      poll.headers.get("x-powered-by"),
+      'no X-Powered-By: it tells everyone what to attack (express adds it unless "x-powered-by" is off)',
+    ).toBeNull();
   });
 
   test("HEAD /messages?after=0 answers as the GET does, without the body (RFC 9110 §9.3.2)", async () => {
