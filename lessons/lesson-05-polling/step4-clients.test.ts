@@ -106,6 +106,27 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     );
   });
 
+  test("backoffDelay gives every whole number below the ceiling an equal share of random()'s range, the ends too", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.nat({ max: 999 }),
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        (ceiling, n, offset) => {
+          // random() in [k / ceiling, (k + 1) / ceiling) is the share of k: its delay is k.
+          const k = n % ceiling;
+          const r = (k + offset) / ceiling;
+          expect(
+            backoffDelay(0, { baseMs: ceiling, maxMs: ceiling }, () => r),
+            `random() = ${r} with a ceiling of ${ceiling} falls in the share of ${k}: uniform ` +
+              "means each of 0 .. ceiling - 1 gets 1 / ceiling of random()'s range. Rounding gives " +
+              "0 and ceiling - 1 only half a share each; round down instead",
+          ).toBe(k);
+        },
+      ),
+    );
+  });
+
   test("sleep resolves with true after its time, and leaves no timer", async () => {
     vi.useFakeTimers();
     const signal = new AbortController().signal;
@@ -291,8 +312,22 @@ describe("Step 4: The polling clients: backoff and abort", () => {
   test("longPoll returns cleanly when aborted while its request is waiting, and the server drops it", async () => {
     const { feed, url } = await reference();
     const abort = stopper();
-    const messages = longPoll({ url, waitMs: 60_000, signal: abort.signal });
-    const next = messages.next();
+    const retries: Retry[] = [];
+    const messages = longPoll({
+      url,
+      waitMs: 60_000,
+      signal: abort.signal,
+      backoff: FAST,
+      onRetry: (retry) => retries.push(retry),
+    });
+    const next = messages.next().catch((error: unknown) => {
+      throw new Error(
+        `The iterator threw after the abort (${codeOf(error)}), where it ` +
+          "should return: an abort is the caller's choice to stop, not an error. When the " +
+          "request fails, look at signal.aborted first, and return if it is set",
+        { cause: error },
+      );
+    });
     await held(feed, 1);
     abort.abort();
     const ended = await within(
@@ -305,6 +340,11 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       done: true,
       value: undefined,
     });
+    expect(
+      retries.map((retry) => codeOf(retry.error)),
+      "an abort is not an error to retry: onRetry() is not called for it. When the request " +
+        "fails, look at signal.aborted before anything else",
+    ).toEqual([]);
     await held(feed, 0, {
       hint:
         "the client aborted, but the server still holds its request. Is the signal passed to " +
