@@ -4,12 +4,13 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { MessageFeed, type Message } from "#lesson/lesson-05-polling/feed.ts";
 import { createServer } from "#lesson/lesson-05-polling/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { connect, Inbox, listen } from "../../shared/testing/net.ts";
+import { connect, Inbox } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
 import {
   abortListeners,
   answer,
+  feedAddress,
   feedUrl,
   get,
   held,
@@ -17,6 +18,7 @@ import {
   poll,
   post,
   recordWaiting,
+  rethrowStub,
   summary,
 } from "./helpers.ts";
 
@@ -242,7 +244,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
 
   test("a long poll whose wait ends with no news is answered 204, with no body at all", async () => {
     const feed = new MessageFeed();
-    const { host, port } = await listen(createServer({ feed }));
+    const { host, port } = await feedAddress(createServer({ feed }));
     const socket = await connect({ host, port });
     const inbox = new Inbox(socket);
     const request = `GET /messages?after=0&wait=20 HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
@@ -253,6 +255,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
         `Expected a 204 once the wait of 20 ms ended, but the server sent only ` +
         `${show(inbox.bytes())}: is the waiter given up when its timer fires, and answered 204?`,
     );
+    rethrowStub(bytes);
     const text = bytes.toString("latin1");
     const why = explain(
       "a long poll that times out",
@@ -270,7 +273,11 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
 
   test("a wait over maxWaitMs is cut down to it, and the Poll-Wait-Ms header says so", async () => {
     const { url } = await start({ maxWaitMs: 30 });
-    const answer = await get(url, "after=0&wait=600000");
+    const answer = await within(
+      poll(url, "after=0&wait=600000"),
+      "a 204 for GET /messages?after=0&wait=600000 once its wait, cut down to maxWaitMs: 30, " +
+        "ends: is a wait over maxWaitMs cut down to it before the poll is held?",
+    );
     expect(answer.status, summary(answer)).toBe(204);
     expect(answer.headers.get("poll-wait-ms")).toBe("30");
   });

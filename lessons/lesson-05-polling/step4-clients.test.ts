@@ -527,6 +527,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const { feed, url } = await reference({ maxMessages: 3 });
     for (let i = 1; i <= 5; i++) say(feed, `m${i}`); // ids 1 and 2 are dropped
     const retries: Retry[] = [];
+    const retried = deferred<Retry>();
     const abort = stopper();
     const messages = longPoll({
       url,
@@ -534,9 +535,24 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       after: 1,
       signal: abort.signal,
       backoff: FAST,
-      onRetry: (retry) => retries.push(retry),
+      onRetry: (retry) => {
+        retries.push(retry);
+        retried.resolve(retry);
+      },
     });
-    const error = await failure(messages, "a cursor of 1 has missed message 2");
+    // A client that retries the 410 asks again forever: fail at its first retry, saying so.
+    const failed = failure(messages, "a cursor of 1 has missed message 2");
+    failed.catch(() => {}); // the race below may be lost: its end is not the test's
+    const error = await Promise.race([
+      failed,
+      retried.promise.then((retry) => {
+        throw new Error(
+          `The client retried the 410 (onRetry() was called with ${codeOf(retry.error)}): a 410 ` +
+            "says the messages after the cursor are gone, and no retry brings them back. Throw " +
+            "FEED_CURSOR_EXPIRED with the oldestId of the body instead",
+        );
+      }),
+    ]);
     expect(codeOf(error), "a cursor of 1 has missed message 2").toBe("FEED_CURSOR_EXPIRED");
     expect(error).toMatchObject({ name: "FeedError", status: 410, oldestId: 3 });
     expect(
