@@ -10,7 +10,7 @@ import { createServer } from "#reference/lesson-05-polling/server.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
-import { abortListeners, feedUrl, held, stopper } from "./helpers.ts";
+import { abortListeners, feedUrl, held, rethrowIfNotWritten, stopper } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -321,6 +321,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       onRetry: (retry) => retries.push(retry),
     });
     const next = messages.next().catch((error: unknown) => {
+      rethrowIfNotWritten(error);
       throw new Error(
         `The iterator threw after the abort (${codeOf(error)}), where it ` +
           "should return: an abort is the caller's choice to stop, not an error. When the " +
@@ -395,7 +396,18 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       random: () => 0.5,
       onRetry: (retry) => retries.push(retry),
     });
-    expect((await step(messages, "a message")).value).toEqual(M1);
+    const first = await step(messages, "a message").catch((error: unknown) => {
+      rethrowIfNotWritten(error);
+      const status = (error as { status?: unknown } | null)?.status;
+      throw new Error(
+        `The iterator threw ${codeOf(error)}${status === undefined ? "" : ` (status ${status})`} ` +
+          `after ${retries.length} retries, where it should retry: a 5xx is the server failing, ` +
+          "and a 429 asks the client to slow down (RFC 6585 §4); both are worth another try, " +
+          "after a pause",
+        { cause: error },
+      );
+    });
+    expect(first.value).toEqual(M1);
     abort.abort();
     expect(
       retries.map(({ attempt, delayMs, error }) => ({ attempt, delayMs, status: error.status })),
