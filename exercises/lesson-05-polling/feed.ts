@@ -109,10 +109,11 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
     // whose cursor falls behind the oldest message kept has lost messages: the server tells it so
     // with oldestId (see the README, Step 2).
     // TODO: Emit "message" with it, and return it.
-    // TODO: Step 3: after the emit, answer every waiter the message is news to, all in this one
-    // call (one turn of the event loop): each with this.after(its cursor, its limit). A waiter
-    // whose cursor is ahead of the feed (a reader that saw ids from an earlier run) waits on. If
-    // any were answered, emit "waiting" once, with the new count.
+    // TODO: Step 3, not before (at Steps 1 and 2 there are no waiters to answer; leave this one
+    // until waitFor() is written): after the emit, answer every waiter the message is news to, all
+    // in this one call (one turn of the event loop): each with this.after(its cursor, its limit). A
+    // waiter whose cursor is ahead of the feed (a reader that saw ids from an earlier run) waits on.
+    // If any were answered, emit "waiting" once, with the new count.
     return todo(L, "MessageFeed.append()", "Step 1");
   }
 
@@ -131,7 +132,9 @@ export class MessageFeed extends EventEmitter<FeedEvents> {
    * every way out of the wait is an answer.
    */
   waitFor(after: number, { timeoutMs, limit, signal }: WaitOptions): Promise<Message[]> {
-    // TODO: Something newer already, or a signal already aborted: resolve at once.
+    // TODO: Something newer already: resolve with it at once, even if the signal is already
+    // aborted (there is nothing to wait for, so nothing to give up). Else a signal already aborted:
+    // resolve with no messages at once, and register nothing (it never fires "abort" again).
     // TODO: Otherwise a promise whose Waiter holds the cursor, the limit, the promise's resolve,
     // a timer that gives up after timeoutMs, and an abort listener that gives up too. Add the
     // waiter, and emit "waiting" with the new count.

@@ -2,7 +2,8 @@
  * The same stream of messages, delivered by short polling (at two intervals) and by long polling,
  * side by side (the README's "Measure it").
  *
- *   npm run bench -- lesson-05       (runs this file against the reference solution)
+ *   npm run bench -- lesson-05              (runs this file against the learner's code)
+ *   npm run bench -- lesson-05 --solution   (against the reference solution)
  *
  * The harness is shared/bench/delivery.ts; the strategies are in strategies.ts. Figures depend on
  * the machine; nothing here is asserted.

@@ -24,14 +24,37 @@ export interface Reply {
 
 /** Listens on 127.0.0.1:0 (closed when the test ends) and returns the feed's URL. */
 export async function feedUrl(server: Parameters<typeof listen>[0]): Promise<string> {
-  watchServerLog();
-  const { host, port } = await listen(server);
+  const { host, port } = await feedAddress(server);
   return `http://${host}:${port}/messages`;
+}
+
+/**
+ * Listens on 127.0.0.1:0 (closed when the test ends) for a test that talks to the server over a
+ * raw socket; such a test passes what it received to rethrowStub().
+ */
+export async function feedAddress(server: Parameters<typeof listen>[0]) {
+  watchServerLog();
+  return listen(server);
 }
 
 /** Whether `value` is what an unwritten stub throws (shared/todo.ts). */
 function isNotWritten(value: unknown): value is Error {
   return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
+}
+
+/** An error a test caught that is an unwritten stub's: fail with the stub's own message. */
+export function rethrowIfNotWritten(error: unknown): void {
+  if (isNotWritten(error)) throw error;
+}
+
+/**
+ * Bytes a raw socket received: if they are a 500 because the server reached an unwritten stub,
+ * fail with the stub's own message, as the fetch-based requests do.
+ */
+export function rethrowStub(bytes: Buffer): void {
+  if (!bytes.toString("latin1").includes("HTTP/1.1 500 ")) return;
+  const stub = logged.find(isNotWritten);
+  if (stub !== undefined) throw stub;
 }
 
 /** What the servers of this test logged with console.error: the server logs the bugs it answers 500. */

@@ -4,9 +4,19 @@ import { MessageFeed, type Message, type MessageInput } from "#lesson/lesson-05-
 import { createServer, MAX_TIMER_MS } from "#lesson/lesson-05-polling/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
-import { connect, Inbox, listen } from "../../shared/testing/net.ts";
+import { connect, Inbox } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
-import { feedUrl, get, ids, post, serverLog, summary } from "./helpers.ts";
+import {
+  feedAddress,
+  feedUrl,
+  get,
+  ids,
+  post,
+  rethrowIfNotWritten,
+  rethrowStub,
+  serverLog,
+  summary,
+} from "./helpers.ts";
 
 /** `body` in the chunked transfer coding (RFC 9112 §7.1), `size` bytes per chunk (ASCII only). */
 function chunked(body: string, size: number): string {
@@ -19,11 +29,13 @@ function chunked(body: string, size: number): string {
 }
 
 /** `inbox.until(done)`, bounded: if the server has not sent it in time, say what came instead. */
-function received(inbox: Inbox, done: (bytes: Buffer) => boolean, expected: string) {
-  return within(
-    inbox.until(done, expected),
+async function received(inbox: Inbox, done: (bytes: Buffer) => boolean, expected: string) {
+  const bytes = await within(
+    inbox.until((b) => done(b) || b.toString("latin1").startsWith("HTTP/1.1 500 "), expected),
     () => `Expected ${expected}, but the server sent only ${show(inbox.bytes())}`,
   );
+  rethrowStub(bytes);
+  return bytes;
 }
 
 /**
@@ -91,6 +103,10 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     expect(
       poll.headers.get("etag"),
       'no ETag: the same URL has another answer a moment later (express adds one unless "etag" is off)',
+    ).toBeNull();
+    expect(
+      poll.headers.get("x-powered-by"),
+      'no X-Powered-By: it tells everyone what to attack (express adds it unless "x-powered-by" is off)',
     ).toBeNull();
   });
 
@@ -345,6 +361,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
     "refuses $option: $value when the server is created, with FEED_OUT_OF_RANGE",
     ({ value, option }) => {
       const error = thrownBy(() => createServer({ [option]: value }));
+      rethrowIfNotWritten(error);
       expect(
         codeOf(error),
         option === "maxWaitMs"
@@ -362,7 +379,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
   );
 
   test("refuses a POST with no body at all with 400 FEED_BAD_MESSAGE: a missing message, not a wrong media type", async () => {
-    const { host, port } = await listen(createServer());
+    const { host, port } = await feedAddress(createServer());
     // No Content-Type, and neither Content-Length nor Transfer-Encoding: RFC 9112 §6.3, a request
     // "with neither" has a body of length zero. Then the POST fetch() sends without a body, with
     // Content-Length: 0. Neither has a media type to refuse: there is no message.
@@ -388,7 +405,7 @@ describe("Step 2: The HTTP API, validated with zod", () => {
   });
 
   test("refuses a chunked body over 4 KiB with 413, and answers the next request on the same connection", async () => {
-    const { host, port } = await listen(createServer());
+    const { host, port } = await feedAddress(createServer());
     const socket = await connect({ host, port });
     const inbox = new Inbox(socket);
     // No Content-Length: the size shows only as the chunks arrive, so the cap is applied on the way.

@@ -4,12 +4,13 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { MessageFeed, type Message } from "#lesson/lesson-05-polling/feed.ts";
 import { createServer } from "#lesson/lesson-05-polling/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
-import { connect, Inbox, listen } from "../../shared/testing/net.ts";
+import { connect, Inbox } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
 import {
   abortListeners,
   answer,
+  feedAddress,
   feedUrl,
   get,
   held,
@@ -17,6 +18,7 @@ import {
   poll,
   post,
   recordWaiting,
+  rethrowStub,
   summary,
 } from "./helpers.ts";
 
@@ -78,13 +80,32 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     expect(feed.waiting).toBe(1);
     const message = feed.append(HI);
     expect(await settled(wait, "a message newer than its cursor was appended")).toEqual([message]);
-    abort.abort(); // too late: the waiter was released, and is not given up a second time
-    expect(waiting, "the count of waiters went 0 -> 1 -> 0, once").toEqual([1, 0]);
-    expect(vi.getTimerCount(), "a released waiter's timer is cleared").toBe(0);
+    // Counted before abort(): aborting drops a { once: true } listener by itself, and would hide
+    // one the release left behind.
     expect(
       abortListeners(abort.signal),
       "a released waiter's abort listener is removed (else the signal keeps it in memory)",
     ).toBe(0);
+    expect(vi.getTimerCount(), "a released waiter's timer is cleared").toBe(0);
+    abort.abort(); // too late: the waiter was released, and is not given up a second time
+    expect(waiting, "the count of waiters went 0 -> 1 -> 0, once").toEqual([1, 0]);
+  });
+
+  test("waitFor with news already there and a signal already aborted resolves with the news", async () => {
+    const feed = new MessageFeed();
+    const message = feed.append(HI);
+    const abort = new AbortController();
+    abort.abort();
+    const waiting = recordWaiting(feed);
+    const messages = await settled(
+      feed.waitFor(0, { timeoutMs: 60_000, limit: 10, signal: abort.signal }),
+      "there is news, so there is nothing to wait for",
+    );
+    expect(
+      messages,
+      "the news wins over the abort: nothing is waited for, so there is nothing to give up",
+    ).toEqual([message]);
+    expect(waiting, "no waiter was registered").toEqual([]);
   });
 
   test("waitFor resolves with nothing when its time is up, and leaves no timer and no listener", async () => {
@@ -184,6 +205,19 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     expect(waiting, "the request was never held").toEqual([]);
   });
 
+  test("a short poll carries no Poll-Wait-Ms: only a long poll's answers say the wait applied", async () => {
+    const { url } = await start();
+    await post(url, HI);
+    for (const query of ["after=0", "after=1"]) {
+      const now = await get(url, query);
+      expect(now.status, summary(now)).toBe(200);
+      expect(
+        now.headers.get("poll-wait-ms"),
+        `GET /messages?${query} has no wait: no wait was applied, so no Poll-Wait-Ms`,
+      ).toBeNull();
+    }
+  });
+
   test("a long poll with a cursor older than what is kept is refused with 410 before any wait, and never held", async () => {
     const feed = new MessageFeed({ maxMessages: 3 });
     const url = await feedUrl(createServer({ feed }));
@@ -210,7 +244,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
 
   test("a long poll whose wait ends with no news is answered 204, with no body at all", async () => {
     const feed = new MessageFeed();
-    const { host, port } = await listen(createServer({ feed }));
+    const { host, port } = await feedAddress(createServer({ feed }));
     const socket = await connect({ host, port });
     const inbox = new Inbox(socket);
     const request = `GET /messages?after=0&wait=20 HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
@@ -221,6 +255,7 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
         `Expected a 204 once the wait of 20 ms ended, but the server sent only ` +
         `${show(inbox.bytes())}: is the waiter given up when its timer fires, and answered 204?`,
     );
+    rethrowStub(bytes);
     const text = bytes.toString("latin1");
     const why = explain(
       "a long poll that times out",
@@ -238,7 +273,11 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
 
   test("a wait over maxWaitMs is cut down to it, and the Poll-Wait-Ms header says so", async () => {
     const { url } = await start({ maxWaitMs: 30 });
-    const answer = await get(url, "after=0&wait=600000");
+    const answer = await within(
+      poll(url, "after=0&wait=600000"),
+      "a 204 for GET /messages?after=0&wait=600000 once its wait, cut down to maxWaitMs: 30, " +
+        "ends: is a wait over maxWaitMs cut down to it before the poll is held?",
+    );
     expect(answer.status, summary(answer)).toBe(204);
     expect(answer.headers.get("poll-wait-ms")).toBe("30");
   });
@@ -289,7 +328,11 @@ describe("Step 3: Long polling: hold, release, drop, cap", () => {
     );
     expect(refused.status, summary(refused)).toBe(503);
     expect(refused.headers.get("retry-after"), "RFC 9110 §10.2.3: when to try again").toBe("1");
-    expect(refused.json).toMatchObject({ code: "FEED_TOO_MANY_WAITERS" });
+    expect(refused.json, summary(refused)).toMatchObject({ code: "FEED_TOO_MANY_WAITERS" });
+    expect(
+      refused.headers.get("cache-control"),
+      "every answer to a poll is no-store, the 503 that refuses it too",
+    ).toBe("no-store");
     expect(
       refused.headers.get("poll-wait-ms"),
       "a refused long poll was not held: no wait was applied, so no Poll-Wait-Ms",

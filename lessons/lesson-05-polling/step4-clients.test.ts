@@ -10,7 +10,7 @@ import { createServer } from "#reference/lesson-05-polling/server.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
-import { abortListeners, feedUrl, held, stopper } from "./helpers.ts";
+import { abortListeners, feedUrl, held, rethrowIfNotWritten, stopper } from "./helpers.ts";
 
 const FAST = { baseMs: 2, maxMs: 8 };
 
@@ -101,6 +101,27 @@ describe("Step 4: The polling clients: backoff and abort", () => {
           expect(Number.isInteger(delay)).toBe(true);
           expect(delay).toBeGreaterThanOrEqual(0);
           expect(delay).toBeLessThan(Math.min(maxMs, baseMs * 2 ** attempt));
+        },
+      ),
+    );
+  });
+
+  test("backoffDelay gives every whole number below the ceiling an equal share of random()'s range, the ends too", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.nat({ max: 999 }),
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        (ceiling, n, offset) => {
+          // random() in [k / ceiling, (k + 1) / ceiling) is the share of k: its delay is k.
+          const k = n % ceiling;
+          const r = (k + offset) / ceiling;
+          expect(
+            backoffDelay(0, { baseMs: ceiling, maxMs: ceiling }, () => r),
+            `random() = ${r} with a ceiling of ${ceiling} falls in the share of ${k}: uniform ` +
+              "means each of 0 .. ceiling - 1 gets 1 / ceiling of random()'s range. Rounding gives " +
+              "0 and ceiling - 1 only half a share each; round down instead",
+          ).toBe(k);
         },
       ),
     );
@@ -291,8 +312,23 @@ describe("Step 4: The polling clients: backoff and abort", () => {
   test("longPoll returns cleanly when aborted while its request is waiting, and the server drops it", async () => {
     const { feed, url } = await reference();
     const abort = stopper();
-    const messages = longPoll({ url, waitMs: 60_000, signal: abort.signal });
-    const next = messages.next();
+    const retries: Retry[] = [];
+    const messages = longPoll({
+      url,
+      waitMs: 60_000,
+      signal: abort.signal,
+      backoff: FAST,
+      onRetry: (retry) => retries.push(retry),
+    });
+    const next = messages.next().catch((error: unknown) => {
+      rethrowIfNotWritten(error);
+      throw new Error(
+        `The iterator threw after the abort (${codeOf(error)}), where it ` +
+          "should return: an abort is the caller's choice to stop, not an error. When the " +
+          "request fails, look at signal.aborted first, and return if it is set",
+        { cause: error },
+      );
+    });
     await held(feed, 1);
     abort.abort();
     const ended = await within(
@@ -305,6 +341,11 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       done: true,
       value: undefined,
     });
+    expect(
+      retries.map((retry) => codeOf(retry.error)),
+      "an abort is not an error to retry: onRetry() is not called for it. When the request " +
+        "fails, look at signal.aborted before anything else",
+    ).toEqual([]);
     await held(feed, 0, {
       hint:
         "the client aborted, but the server still holds its request. Is the signal passed to " +
@@ -355,7 +396,18 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       random: () => 0.5,
       onRetry: (retry) => retries.push(retry),
     });
-    expect((await step(messages, "a message")).value).toEqual(M1);
+    const first = await step(messages, "a message").catch((error: unknown) => {
+      rethrowIfNotWritten(error);
+      const status = (error as { status?: unknown } | null)?.status;
+      throw new Error(
+        `The iterator threw ${codeOf(error)}${status === undefined ? "" : ` (status ${status})`} ` +
+          `after ${retries.length} retries, where it should retry: a 5xx is the server failing, ` +
+          "and a 429 asks the client to slow down (RFC 6585 §4); both are worth another try, " +
+          "after a pause",
+        { cause: error },
+      );
+    });
+    expect(first.value).toEqual(M1);
     abort.abort();
     expect(
       retries.map(({ attempt, delayMs, error }) => ({ attempt, delayMs, status: error.status })),
@@ -487,6 +539,7 @@ describe("Step 4: The polling clients: backoff and abort", () => {
     const { feed, url } = await reference({ maxMessages: 3 });
     for (let i = 1; i <= 5; i++) say(feed, `m${i}`); // ids 1 and 2 are dropped
     const retries: Retry[] = [];
+    const retried = deferred<Retry>();
     const abort = stopper();
     const messages = longPoll({
       url,
@@ -494,9 +547,24 @@ describe("Step 4: The polling clients: backoff and abort", () => {
       after: 1,
       signal: abort.signal,
       backoff: FAST,
-      onRetry: (retry) => retries.push(retry),
+      onRetry: (retry) => {
+        retries.push(retry);
+        retried.resolve(retry);
+      },
     });
-    const error = await failure(messages, "a cursor of 1 has missed message 2");
+    // A client that retries the 410 asks again forever: fail at its first retry, saying so.
+    const failed = failure(messages, "a cursor of 1 has missed message 2");
+    failed.catch(() => {}); // the race below may be lost: its end is not the test's
+    const error = await Promise.race([
+      failed,
+      retried.promise.then((retry) => {
+        throw new Error(
+          `The client retried the 410 (onRetry() was called with ${codeOf(retry.error)}): a 410 ` +
+            "says the messages after the cursor are gone, and no retry brings them back. Throw " +
+            "FEED_CURSOR_EXPIRED with the oldestId of the body instead",
+        );
+      }),
+    ]);
     expect(codeOf(error), "a cursor of 1 has missed message 2").toBe("FEED_CURSOR_EXPIRED");
     expect(error).toMatchObject({ name: "FeedError", status: 410, oldestId: 3 });
     expect(
