@@ -26,12 +26,14 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("closes a connection left idle for idleTimeoutMs, without a response of its own", async () => {
-    const client = await (await serve({ idleTimeoutMs: 50 })).open();
+    // Long enough that the request surely arrives before the connection counts as idle, even on a
+    // loaded machine: the idle timer runs from the moment the connection is accepted.
+    const client = await (await serve({ idleTimeoutMs: 300 })).open();
     await client.send(GET_123);
     const [response] = await client.responses(1);
     expect(response.headers["keep-alive"], summary(response)).toBe("timeout=0, max=99");
     const bytes = await client.closed(
-      "the server's FIN 50 ms (idleTimeoutMs) after its response, with no response of its own " +
+      "the server's FIN 300 ms (idleTimeoutMs) after its response, with no response of its own " +
         "(RFC 9112 §9.5: a graceful close). Once the last response is written and no request has " +
         "started, the connection is idle: that is when the idle timer starts, and when it fires " +
         "the server ends the connection.",
@@ -415,7 +417,8 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("destroys a half-closed connection whose client never closes its side, after idleTimeoutMs", async () => {
-    const served = await serve({ idleTimeoutMs: 50 });
+    // The request must arrive before the connection counts as idle: 300 ms holds on a loaded machine.
+    const served = await serve({ idleTimeoutMs: 300 });
     const accepted = nextConnection(served.server);
     // allowHalfOpen: this client reads the server's FIN and never sends its own.
     const client = await served.open({ allowHalfOpen: true });
@@ -431,7 +434,7 @@ describe("Step 3: Timeouts and limits", () => {
     expect(client.socket.writableEnded, "the client has not closed its side").toBe(false);
     await served.wait(
       closedByServer,
-      "the server to destroy the connection 50 ms (idleTimeoutMs) after its FIN: the client " +
+      "the server to destroy the connection 300 ms (idleTimeoutMs) after its FIN: the client " +
         "never closes its side, and a half-closed connection must not linger forever. After " +
         "socket.end(), give the client the idle timeout to send its FIN, then destroy the socket.",
     );
@@ -446,7 +449,9 @@ describe("Step 3: Timeouts and limits", () => {
       await release.promise;
       return json(200, { path: "/slow" });
     };
-    const served = await serve({ handler, idleTimeoutMs: 50 });
+    // The first request must arrive before the connection counts as idle: 300 ms holds on a
+    // loaded machine.
+    const served = await serve({ handler, idleTimeoutMs: 300 });
     const accepted = nextConnection(served.server);
     const client = await served.open();
     const serverSide = await accepted;
@@ -460,7 +465,7 @@ describe("Step 3: Timeouts and limits", () => {
     // timer left running on the first connection was armed earlier, so it would have fired first.
     const silent = await served.open();
     await silent.closed(
-      "a silent second connection closed by its idle timer (50 ms), the sign that the idle " +
+      "a silent second connection closed by its idle timer (300 ms), the sign that the idle " +
         "period has passed: a connection that never sends a byte is idle from the start",
     );
     // A next request, read by the server before /slow is answered: a connection the idle timer
