@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { createEchoServer, type EchoOptions } from "#lesson/lesson-06-websockets/echo.ts";
 import { WebSocketError } from "#lesson/lesson-06-websockets/errors.ts";
-import { OPCODE, type Frame } from "#lesson/lesson-06-websockets/frames.ts";
+import type { Frame } from "#lesson/lesson-06-websockets/frames.ts";
 import {
   closePayload,
   MessageReader,
