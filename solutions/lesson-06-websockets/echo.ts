@@ -198,7 +198,8 @@ function receive(connection: Connection, chunk: Buffer): void {
   try {
     frames = parser.feed(chunk);
   } catch (error) {
-    frames = parser.completedBeforeError;
+    // The frames before the bad one are whole: they are handled first, then the error.
+    frames = error instanceof WebSocketError ? parser.completedBeforeError : [];
     failure = error;
   }
   try {

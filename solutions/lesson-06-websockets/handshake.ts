@@ -52,7 +52,7 @@ export function acceptValue(key: string): string {
 }
 
 /** Whether a comma-separated field value holds `token`, compared case-insensitively. */
-export function hasToken(value: string | undefined, token: string): boolean {
+function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   const wanted = token.toLowerCase();
   return value.split(",").some((item) => item.trim().toLowerCase() === wanted);
