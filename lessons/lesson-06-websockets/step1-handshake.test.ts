@@ -7,7 +7,7 @@ import { acceptValue, WEBSOCKET_GUID } from "#lesson/lesson-06-websockets/handsh
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { byteByByte } from "../../shared/testing/chunks.ts";
 import { type Address } from "../../shared/testing/net.ts";
-import { exchange, RawClient } from "../../shared/testing/raw.ts";
+import { RawClient } from "../../shared/testing/raw.ts";
 import {
   answered,
   expectedAccept,
@@ -40,10 +40,15 @@ async function handshake(served: Served, request: Buffer | Buffer[]) {
 
 /** Sends a request the server must refuse, and reads everything until the server closes. */
 async function refused(served: Served, request: Buffer) {
+  const { client, bytes: head, status } = await handshake(served, request);
+  expect(
+    status,
+    explain("This handshake must be refused", request, "a 4xx status, then the close", head),
+  ).toBeGreaterThanOrEqual(400);
   const bytes = await answered(
     served,
-    exchange(served.address, [request]),
-    "a 4xx response, then the server's FIN: a refused handshake closes the connection",
+    client.closed(),
+    "the server's FIN after its 4xx: a refused handshake closes the connection",
   );
   return { bytes, ...responseHead(bytes) };
 }

@@ -400,26 +400,26 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test.each([
-      ["an unmasked frame", frame({ opcode: OP.TEXT, payload: "x", masked: false }), 1002],
-      ["a reserved opcode", frame({ opcode: 3 }), 1002],
-      ["an RSV bit", frame({ opcode: OP.TEXT, rsv: 4, payload: "x" }), 1002],
-      ["a ping of 126 bytes", frame({ opcode: OP.PING, payload: Buffer.alloc(126) }), 1002],
-      ["a fragmented ping", frame({ opcode: OP.PING, fin: false }), 1002],
-      ["a lone continuation", frame({ opcode: OP.CONTINUATION, payload: "x" }), 1002],
+      ["an unmasked frame", 1002, frame({ opcode: OP.TEXT, payload: "x", masked: false })],
+      ["a reserved opcode", 1002, frame({ opcode: 3 })],
+      ["an RSV bit", 1002, frame({ opcode: OP.TEXT, rsv: 4, payload: "x" })],
+      ["a ping of 126 bytes", 1002, frame({ opcode: OP.PING, payload: Buffer.alloc(126) })],
+      ["a fragmented ping", 1002, frame({ opcode: OP.PING, fin: false })],
+      ["a lone continuation", 1002, frame({ opcode: OP.CONTINUATION, payload: "x" })],
       [
         "text that is not UTF-8",
-        frame({ opcode: OP.TEXT, payload: Buffer.from([0xce, 0xba, 0xff]) }),
         1007,
+        frame({ opcode: OP.TEXT, payload: Buffer.from([0xce, 0xba, 0xff]) }),
       ],
-      ["a 1-byte close payload", frame({ opcode: OP.CLOSE, payload: Buffer.from([3]) }), 1002],
-      ["the close code 1005", closeFrame(1005), 1002],
+      ["a 1-byte close payload", 1002, frame({ opcode: OP.CLOSE, payload: Buffer.from([3]) })],
+      ["the close code 1005", 1002, closeFrame(1005)],
       [
         "a close reason that is not UTF-8",
-        frame({ opcode: OP.CLOSE, payload: Buffer.from([3, 0xe8, 0xff]) }),
         1007,
+        frame({ opcode: OP.CLOSE, payload: Buffer.from([3, 0xe8, 0xff]) }),
       ],
-      ["a 64-bit length above 2^53 - 1", frame({ opcode: OP.BINARY, length64: 2n ** 53n }), 1009],
-    ])("fails the connection on %s with close %i, then closes TCP", async (_name, bytes, code) => {
+      ["a 64-bit length above 2^53 - 1", 1009, frame({ opcode: OP.BINARY, length64: 2n ** 53n })],
+    ])("fails the connection on %s with close %i, then closes TCP", async (_name, code, bytes) => {
       const served = await live();
       await closedWith(served, bytes, code);
     });
