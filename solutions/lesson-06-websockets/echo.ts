@@ -90,6 +90,7 @@ function track(socket: net.Socket, options: EchoOptions): Connection {
     messages: undefined,
   };
   socket.on("drain", socketOnDrain);
+  socket.on("timeout", socketOnTimeout);
   socket.on("close", () => socketOnClose(connection));
   // A client that resets the connection is not the server's problem; without a listener the
   // "error" event would crash the whole process, and every other client with it.
@@ -113,6 +114,11 @@ function socketOnData(connection: Connection, chunk: Buffer): void {
 
 function socketOnDrain(this: net.Socket): void {
   this.resume();
+}
+
+/** A client that never closes its side after the server's FIN is let go of. */
+function socketOnTimeout(this: net.Socket): void {
+  this.destroy();
 }
 
 function socketOnClose(connection: Connection): void {
@@ -261,7 +267,12 @@ function close(connection: Connection, code: number | undefined): void {
   send(connection, OPCODE.CLOSE, closePayload(code));
   connection.state = "closing";
   connection.socket.end();
+  // The client answers the FIN with its own; one that does not is not waited for forever.
+  connection.socket.setTimeout(CLOSE_TIMEOUT_MS);
 }
+
+/** How long a closing connection waits for the client's FIN. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 /** One frame, unmasked (§5.1); when the socket's buffer is full, stop reading until "drain". */
 function send(connection: Connection, opcode: Opcode, payload: Buffer): void {
