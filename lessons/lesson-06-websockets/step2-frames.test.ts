@@ -107,7 +107,9 @@ describe("Step 2: Frames", () => {
     expect(parser.state, "a 7-bit length of 127 means 8 more length bytes").toBe("length-64");
     parser.feed(bytes.subarray(2, 9));
     expect(parser.state).toBe("length-64");
-    const frames = parser.feed(bytes.subarray(9));
+    parser.feed(bytes.subarray(9, 10));
+    expect(parser.state, "all 8 length bytes are there: next, the mask").toBe("mask-key");
+    const frames = parser.feed(bytes.subarray(10));
     expect(frames.map((f) => f.payload.length)).toEqual([70_000]);
   });
 
@@ -299,6 +301,18 @@ describe("Step 2: Frames", () => {
   test("encodes a client's masked frame as the RFC does", () => {
     const bytes = encodeFrame({ opcode: OPCODE.TEXT, payload: Buffer.from("Hello"), mask: MASK });
     expect(show(bytes)).toBe(show(RFC_TEXT_MASKED));
+  });
+
+  test("encodes a client's masked frame with a 16- or 64-bit length: the key after the length", () => {
+    for (const size of [200, 70_000]) {
+      const payload = Buffer.from(Array.from({ length: size }, (_, i) => i % 256));
+      const bytes = encodeFrame({ opcode: OPCODE.BINARY, payload, mask: MASK });
+      const [got] = serverParser().feed(bytes);
+      expect(
+        got?.payload.equals(payload),
+        `a masked frame of ${size} bytes: ${show(bytes, 20)}`,
+      ).toBe(true);
+    }
   });
 
   test("encodes a fragment with FIN 0", () => {
