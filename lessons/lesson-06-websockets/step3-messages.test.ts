@@ -191,6 +191,24 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       expect(error.closeCode).toBe(1009);
     });
 
+    test("hands over a pong as a pong, and names its state: between, then text, then between", () => {
+      const reader = new MessageReader();
+      expect(reader.push(f(OP.PONG, "beat"))).toEqual({
+        kind: "pong",
+        payload: Buffer.from("beat"),
+      });
+      expect(reader.state).toBe("between");
+      reader.push(f(OP.TEXT, "a", false));
+      expect(reader.state, "inside a fragmented text message").toBe("text");
+      reader.push(f(OP.CONTINUATION, "b"));
+      expect(reader.state).toBe("between");
+    });
+
+    test("accepts a message of exactly maxMessageBytes", () => {
+      const frames = [f(OP.BINARY, Buffer.alloc(6), false), f(OP.CONTINUATION, Buffer.alloc(4))];
+      expect(pushAll(frames, { maxMessageBytes: 10 })[1]?.kind).toBe("message");
+    });
+
     test("starts afresh after a message: the next one is not joined to it", () => {
       const got = pushAll([f(OP.TEXT, "a", false), f(OP.CONTINUATION, "b"), f(OP.TEXT, "c")]);
       expect(got[2]).toEqual({ kind: "message", message: { type: "text", data: "c" } });
@@ -220,12 +238,11 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       },
     );
 
-    test.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999])(
-      "accepts the close code %i",
-      (code) => {
-        expect(parseClosePayload(closePayload(code)).code).toBe(code);
-      },
-    );
+    test.each([
+      1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1014, 3000, 3999, 4000, 4999,
+    ])("accepts the close code %i", (code) => {
+      expect(parseClosePayload(closePayload(code)).code).toBe(code);
+    });
 
     test("refuses a close reason that is not UTF-8 with 1007", () => {
       const error = refusal(() => parseClosePayload(Buffer.from([0x03, 0xe8, 0xff])));
