@@ -200,6 +200,8 @@ describe("Step 1: The opening handshake", () => {
     ["no Sec-WebSocket-Key", { "Sec-WebSocket-Key": null }],
     ["a key of 15 bytes", { "Sec-WebSocket-Key": Buffer.alloc(15, 1).toString("base64") }],
     ["a key that is not base64", { "Sec-WebSocket-Key": "not a base64 key, really!" }],
+    ["a key of 22 bytes", { "Sec-WebSocket-Key": Buffer.alloc(22, 1).toString("base64") }],
+    ["a 16-byte key with more after it", { "Sec-WebSocket-Key": `${RFC_KEY}AAAA` }],
   ])("refuses a handshake with %s with 400, then closes", async (_name, fields) => {
     const served = await live();
     const request = upgradeRequest(fields);
