@@ -73,6 +73,8 @@ export interface Exchange {
   closedByMe: boolean;
   droppedByMe: boolean;
   wasClean: boolean;
+  /** Whether the server's Close frame came. */
+  closeReceived: boolean;
   remoteCloseCode: number | undefined;
   remoteCloseReason: string | undefined;
   /** What the server did that RFC 6455 forbids, as the client saw it (a masked frame, ...). */
@@ -114,6 +116,7 @@ function exchangeFor(
       closedByMe: false,
       droppedByMe: false,
       wasClean: false,
+      closeReceived: false,
       remoteCloseCode: undefined,
       remoteCloseReason: undefined,
       violations: [],
@@ -235,6 +238,7 @@ function exchangeFor(
         }
         if (frame.opcode === CLOSE) {
           closeReceived = true;
+          ex.closeReceived = true;
           const { code, reason, problem } = parseClose(frame.payload);
           if (problem) {
             violation(problem);

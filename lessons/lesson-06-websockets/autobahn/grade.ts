@@ -57,7 +57,9 @@ export function grade(kase: AutobahnCase, ex: Exchange): Outcome {
   } else if (expected.requireClean && !ex.wasClean) {
     behaviorClose = "UNCLEAN";
     reasons.push(
-      "the connection ended without a completed closing handshake (no Close from the server)",
+      ex.closeReceived
+        ? "the server sent its Close but did not close the TCP connection: the client had to (RFC 6455 §7.1.1: the server closes it first)"
+        : "the connection ended without a completed closing handshake: no Close frame from the server (RFC 6455 §5.5.1)",
     );
   } else if (ex.remoteCloseCode !== undefined && !expected.codes.includes(ex.remoteCloseCode)) {
     behaviorClose = "WRONG CODE";
