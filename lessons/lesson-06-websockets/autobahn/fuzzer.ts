@@ -83,7 +83,7 @@ export interface Exchange {
   receivedBytes: Buffer;
 }
 
-type State = "connecting" | "open" | "closing" | "closed";
+type State = "connecting" | "refused" | "open" | "closing" | "closed";
 
 /** Runs one case against a server and grades it. */
 export async function runCase(
@@ -148,6 +148,14 @@ function exchangeFor(
     const finish = (): void => {
       if (finished) return;
       finished = true;
+      if (state === "refused") {
+        const end = head.indexOf("\r\n\r\n");
+        const body = head
+          .subarray(end + 4, end + 4 + 300)
+          .toString("utf8")
+          .trim();
+        if (body) ex.handshake = `${ex.handshake}\n\n${body}`;
+      }
       state = "closed";
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
@@ -265,6 +273,7 @@ function exchangeFor(
 
     socket.on("data", (chunk: Buffer) => {
       receivedChunks.push(chunk);
+      if (state === "refused") head = Buffer.concat([head, chunk]);
       if (state === "connecting") {
         head = Buffer.concat([head, chunk]);
         const end = head.indexOf("\r\n\r\n");
@@ -273,8 +282,10 @@ function exchangeFor(
         ex.handshake = answer;
         const problem = handshakeProblem(answer, key);
         if (problem) {
+          // A refusal's body may say why (a stub not written yet names itself there): it is
+          // read until the server closes, within the opening handshake's time.
           ex.handshake = `${problem}\n${answer}`;
-          finish();
+          state = "refused";
           return;
         }
         cancel(openTimer);
@@ -299,7 +310,9 @@ function exchangeFor(
       finish();
     });
     const openTimer = later(timing.openHandshakeMs, () => {
-      ex.handshake = `no answer to the opening handshake after ${timing.openHandshakeMs} ms`;
+      if (state === "connecting") {
+        ex.handshake = `no answer to the opening handshake after ${timing.openHandshakeMs} ms`;
+      }
       finish();
     });
 
