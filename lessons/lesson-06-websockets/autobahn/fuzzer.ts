@@ -490,6 +490,9 @@ function parseClose(payload: Buffer): { code?: number; reason?: string; problem?
 
 function handshakeProblem(head: string, key: string): string | undefined {
   const [status = "", ...lines] = head.split("\r\n");
+  if (/^HTTP\/1\.1 5\d\d\b/.test(status)) {
+    return `The server answered the opening handshake with ${status}: its own code threw (its log says what)`;
+  }
   if (!/^HTTP\/1\.1 101\b/.test(status))
     return `The server refused the opening handshake: ${status}`;
   const accept = lines
