@@ -10,6 +10,7 @@ import { describe, expect, test } from "vitest";
 import { createEchoServer } from "#lesson/lesson-06-websockets/echo.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { guard } from "../../shared/testing/guard.ts";
+import { PATIENCE_MS } from "../../shared/testing/patience.ts";
 import { CASES } from "./autobahn/cases.ts";
 import { describeEvents, type Outcome } from "./autobahn/grade.ts";
 import { runCase, type Timing } from "./autobahn/fuzzer.ts";
@@ -17,14 +18,15 @@ import type { AutobahnCase } from "./autobahn/table.ts";
 
 /**
  * Autobahn's timings, shortened: every wait of a passing case ends on an event (the echo, the
- * server's Close, its FIN), except the 6.4 pauses, which are what those cases measure.
+ * server's Close, its FIN), except the 6.4 pauses, which are what those cases measure. A case's
+ * own deadline (Autobahn's 1 to 10 s for the server to answer or fail) is the course's patience.
  */
 const TIMING: Partial<Timing> = {
-  maxDeadlineMs: 1_000,
+  maxDeadlineMs: PATIENCE_MS,
   pauseMs: 200,
   closeHandshakeMs: 1_000,
   serverDropMs: 1_000,
-  openHandshakeMs: 1_500,
+  openHandshakeMs: PATIENCE_MS,
 };
 
 /** Plays one case against a fresh echo server, closed with its connections however it ends. */
