@@ -11,6 +11,7 @@ import type { ChatMessage, PresenceMessage } from "#lesson/lesson-06-websockets/
 // The client is checked against the reference server, so that a failure here is the client's.
 import { createChatServer } from "#reference/lesson-06-websockets/chat.ts";
 import { codeOf } from "../../shared/testing/errors.ts";
+import { PATIENCE_MS } from "../../shared/testing/patience.ts";
 import { bounded, member, reportIfNotWritten, startChat, tokens } from "./chat-helpers.ts";
 
 /** Short waits, so that a test with reconnections stays quick. */
@@ -151,7 +152,7 @@ describe("Step 4: A chat on the ws package", () => {
         `cy has ${cy.messages.length}; unacknowledged: ada ${ada.client.unacknowledged}, ` +
         `bob ${bob.client.unacknowledged}. After a reconnection the client joins its rooms again ` +
         `with "after" and resends every message the server has not acknowledged`,
-      5_000,
+      2 * PATIENCE_MS,
     );
     expect(
       texts(cy.messages, "ada"),
@@ -171,7 +172,7 @@ describe("Step 4: A chat on the ws package", () => {
       texts(ada.messages, "ada"),
       "ada must not get her own messages back, even in a replay after a reconnection",
     ).toEqual([]);
-  });
+  }, 10_000);
 
   test("reconnects after a full-jitter backoff capped at maxMs, and starts over once a connection opens", async () => {
     const port = await freePort();
