@@ -10,7 +10,7 @@ import {
 import type { ChatMessage, PresenceMessage } from "#lesson/lesson-06-websockets/chat-protocol.ts";
 // The client is checked against the reference server, so that a failure here is the client's.
 import { createChatServer } from "#reference/lesson-06-websockets/chat.ts";
-import { codeOf } from "../../shared/testing/errors.ts";
+import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 import { PATIENCE_MS } from "../../shared/testing/patience.ts";
 import { bounded, member, reportIfNotWritten, startChat, tokens } from "./chat-helpers.ts";
 
@@ -236,6 +236,13 @@ describe("Step 4: A chat on the ws package", () => {
     ).toEqual([]);
     expect(codeOf(stranger.errors[0])).toBe("CHAT_REFUSED");
     expect(stranger.client.state).toBe("closed");
+  });
+
+  test("say() in a room not joined throws CHAT_NOT_A_MEMBER, and sends nothing", async () => {
+    const { url } = await startChat({}, createChatServer);
+    const ada = open({ url, token: "ada-token" });
+    expect(codeOf(thrownBy(() => ada.client.say("lobby", "hello?")))).toBe("CHAT_NOT_A_MEMBER");
+    expect(ada.client.unacknowledged, "nothing waits to be sent for a room not joined").toBe(0);
   });
 
   test("close() ends the connection, and the room sees the client leave", async () => {

@@ -1,6 +1,8 @@
+import http from "node:http";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { createChat } from "#lesson/lesson-06-websockets/chat.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { listen } from "../../shared/testing/net.ts";
 import { RawClient } from "../../shared/testing/raw.ts";
 import { PATIENCE_MS } from "../../shared/testing/patience.ts";
 import { bounded, member, ofType, Peer, startChat, tokens, type Started } from "./chat-helpers.ts";
@@ -337,12 +339,49 @@ describe("Step 4: A chat on the ws package", () => {
     );
   }, 10_000);
 
+  test("a join whose after is older than the room keeps is told the gap, then gets what is kept", async () => {
+    const { url } = await startChat({ historyLimit: 2 });
+    const ada = await member(url, "lobby");
+    for (const [seq, text] of ["one", "two", "three", "four"].entries()) {
+      ada.send(say("lobby", "ada-1", seq + 1, text));
+    }
+    await ada.until(() => ofType(ada, "ack").length === 4, "an ack for each of ada's 4 messages");
+    const bob = await Peer.open(url, { token: "bob-token" });
+    bob.send({ type: "join", room: "lobby", after: 0 });
+    await bob.until(
+      () => ofType(bob, "message").length >= 2,
+      "the 2 messages the room keeps (historyLimit 2) for bob, who joined with after 0",
+    );
+    const gap = bob.received.find((message) => message.type === "error");
+    expect(
+      gap,
+      'Messages 1 and 2 are gone from the room: bob must be told, with {"type":"error",' +
+        '"code":"CHAT_HISTORY_GONE","field":"after",...}, before the replay, never a silent gap',
+    ).toMatchObject({ code: "CHAT_HISTORY_GONE", field: "after" });
+    expect(ofType(bob, "message").map((message) => message.text)).toEqual(["three", "four"]);
+  });
+
+  test("an upgrade to another path gets 404, and a plain request 426 Upgrade Required", async () => {
+    const chat = await startChat();
+    const response = await refusal(chat, "/elsewhere?access_token=ada-token");
+    expect(
+      statusLine(response),
+      `the answer to an upgrade for /elsewhere: ${show(response)}`,
+    ).toMatch(/^HTTP\/1\.1 404 /);
+    const plain = await bounded(
+      fetch(`http://${chat.address.host}:${chat.address.port}/chat`),
+      "an answer to a plain GET /chat",
+    );
+    await plain.text();
+    expect(plain.status, "a GET without Upgrade: websocket").toBe(426);
+    expect(plain.headers.get("upgrade")).toBe("websocket");
+  });
+
   test("close() closes every client with 1001 Going Away", async () => {
+    // The chat on an http.Server of the test's own, as Step 5's combined server uses it.
     const chat = createChat({ tokens });
-    const { createServer } = await import("node:http");
-    const server = createServer();
+    const server = http.createServer();
     server.on("upgrade", (request, socket, head) => chat.handleUpgrade(request, socket, head));
-    const { listen } = await import("../../shared/testing/net.ts");
     const address = await listen(server);
     const url = `ws://${address.host}:${address.port}/chat`;
     const ada = await member(url, "lobby");
