@@ -28,13 +28,19 @@ interface Watched {
   until(done: () => boolean, expected: () => string, ms?: number): Promise<void>;
 }
 
+/**
+ * Every wait of the test, woken by an event of any of its clients: a wait on cy's messages and
+ * on ada's acks ends with whichever event comes last.
+ */
+const waiters = new Set<() => void>();
+
+function wake(): void {
+  for (const waiter of [...waiters]) waiter();
+}
+
 function open(options: Omit<ChatClientOptions, "backoff"> & Partial<ChatClientOptions>): Watched {
   const client = connectChat({ backoff: FAST, ...options });
   onTestFinished(() => client.close());
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const waiter of [...waiters]) waiter();
-  };
   const watched: Watched = {
     client,
     messages: [],
