@@ -58,6 +58,7 @@ describe("Step 4: A chat on the ws package", () => {
       [{ ...SAY, seq: Number.MAX_SAFE_INTEGER + 1 }, "seq"],
       [{ ...SAY, text: "" }, "text"],
       [{ ...SAY, text: "t".repeat(MAX_TEXT_LENGTH + 1) }, "text"],
+      [{ type: "join", room: "lobby", after: -1 }, "after"],
       [{ type: "join", room: "lobby", after: 1.5 }, "after"],
       [{ type: "join", room: "lobby", after: Number.MAX_SAFE_INTEGER + 1 }, "after"],
       [{ type: "join", room: "lobby", after: "3" }, "after"],
@@ -82,9 +83,14 @@ describe("Step 4: A chat on the ws package", () => {
         "CHAT_BAD_MESSAGE",
         undefined,
       ]);
+      expect(error.message, "no field to name: the message says what the whole is").not.toMatch(
+        /^undefined/,
+      );
     }
     for (const text of ["", "hello", '{"type":"say"']) {
-      expect(codeOf(refused(text)), `the refusal of ${JSON.stringify(text)}`).toBe("CHAT_BAD_JSON");
+      const error = refused(text);
+      expect(codeOf(error), `the refusal of ${JSON.stringify(text)}`).toBe("CHAT_BAD_JSON");
+      expect(error.cause, "the JSON parser's own error, as the cause").toBeInstanceOf(SyntaxError);
     }
   });
 
