@@ -1,0 +1,252 @@
+/**
+ * The lesson's three WebSocket servers on one port, as `npm run serve -- lesson-06` starts them:
+ *
+ *   GET /                       the chat page (page/index.html), a Socket.IO client
+ *   GET /<name>.html|.js|.css   the other files of page/ (the echo page, the chat page's script)
+ *   /socket.io/...              Socket.IO: its long-polling requests, its upgrade, and its own
+ *                               client script at /socket.io/socket.io.js (Step 5)
+ *   upgrade to /echo            the hand-written server of Steps 1-3 (echo.ts serveUpgrade)
+ *   upgrade to /chat            the chat on the ws package (Step 4, chat.ts)
+ *   any other upgrade           404
+ *
+ * This file is given: it only routes. Node's own HTTP server reads every request, because ws and
+ * Socket.IO both sit on an http.Server; the hand-written server gets the request as lesson 03's
+ * parser would have given it (an HttpRequest: method, target, version, the header fields by
+ * lower-case name with repeats joined by ", ", RFC 9110 §5.3, and an empty body), the socket, and
+ * the bytes that came after the request's blank line. An upgraded WebSocket is the SAME TCP
+ * connection as the HTTP request that asked for it: after the 101 the bytes on it are frames.
+ *
+ * The learner's files are loaded one by one, each on its own: a file not written yet, or one that
+ * does not compile, takes only its own path down. Its requests get 501 with the reason (the stub's
+ * message names the function and the README step), and the others keep working. An error thrown
+ * later, inside a connection's event handlers, ends that connection only, and is logged.
+ *
+ * createServer() returns a node:net server, unstarted: it hands each connection to the internal
+ * http.Server. Closing it and listening again (a restart) leaves Socket.IO's sessions in place, so
+ * a client that comes back within the recovery window is recovered.
+ */
+import { readFile } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import type stream from "node:stream";
+import { fileURLToPath } from "node:url";
+import type { HttpRequest } from "#reference/lesson-03-http/parser.ts";
+
+/** What this file uses of echo.ts (Steps 1-3). */
+interface EchoModule {
+  serveUpgrade(
+    socket: net.Socket,
+    request: HttpRequest,
+    head: Buffer,
+    options?: { origins?: readonly string[] },
+  ): void;
+}
+
+/** What this file uses of chat.ts (Step 4). */
+interface ChatModule {
+  createChat(options: {
+    tokens: (token: string) => boolean | string;
+    origins?: readonly string[];
+  }): {
+    handleUpgrade(request: http.IncomingMessage, socket: stream.Duplex, head: Buffer): void;
+    close(): Promise<void>;
+  };
+}
+
+type SocketIoModule = typeof import("./socketio.ts");
+
+/** A part of the lesson: its module, or why it cannot be loaded. */
+type Part<T> = { module: T } | { missing: string };
+
+/** Loads `file` (next to this one) on its own: a stub, a typo or a missing file is its own problem. */
+async function load<T>(file: string): Promise<Part<T>> {
+  try {
+    return { module: (await import(new URL(file, import.meta.url).href)) as T };
+  } catch (error) {
+    return { missing: `${file} cannot be loaded: ${(error as Error).message}` };
+  }
+}
+
+const echoPart = await load<EchoModule>("./echo.ts");
+const chatPart = await load<ChatModule>("./chat.ts");
+const socketIoPart = await load<SocketIoModule>("./socketio.ts");
+
+const PAGE_DIR = fileURLToPath(
+  new URL("../../lessons/lesson-06-websockets/page/", import.meta.url),
+);
+/** The files of page/ that may be served: a plain name, no path. */
+const PAGE_FILE = /^\/([a-z0-9-]+\.(html|js|css))$/;
+const TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+};
+
+/** The one server of the lesson, unstarted (lesson.json: module server.ts, export createServer). */
+export function createServer(): net.Server {
+  const web = http.createServer();
+  const front = net.createServer((socket) => {
+    guardConnection(socket);
+    web.emit("connection", socket);
+  });
+
+  // The page's own origin, once the port is known: the only site whose pages may connect.
+  const origins = (): string[] => {
+    const address = front.address() as net.AddressInfo | null;
+    const port = address?.port ?? 0;
+    return [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+  };
+
+  // Socket.IO takes the http.Server's "request" listeners over: /socket.io/ is its own, anything
+  // else it hands on to the listener below. Attached when the port is known, for the origins.
+  let socketIoProblem: string | undefined =
+    "missing" in socketIoPart ? socketIoPart.missing : undefined;
+  let chat: ReturnType<ChatModule["createChat"]> | undefined;
+  let chatProblem: string | undefined = "missing" in chatPart ? chatPart.missing : undefined;
+  front.once("listening", () => {
+    if ("module" in socketIoPart) {
+      try {
+        socketIoPart.module.attachSocketIo(web, { origins: origins() });
+      } catch (error) {
+        socketIoProblem = (error as Error).message;
+      }
+    }
+    if ("module" in chatPart) {
+      try {
+        // Any non-empty token is a name here: this server is a demo on 127.0.0.1.
+        chat = chatPart.module.createChat({
+          tokens: (token) => (token.length > 0 ? token : false),
+          origins: origins(),
+        });
+      } catch (error) {
+        chatProblem = (error as Error).message;
+      }
+    }
+  });
+  // Registered first: attachSocketIo() wraps the listeners already there, and hands them every
+  // request that is not Socket.IO's.
+  web.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    void onRequest(request, response, socketIoProblem);
+  });
+  front.on("close", () => void chat?.close());
+
+  web.on("upgrade", (request: http.IncomingMessage, socket: stream.Duplex, head: Buffer) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (path === "/echo") {
+      if ("missing" in echoPart) return refuse(socket, 501, echoPart.missing);
+      try {
+        echoPart.module.serveUpgrade(socket as net.Socket, toHttpRequest(request), head, {
+          origins: origins(),
+        });
+      } catch (error) {
+        refuse(socket, 501, (error as Error).message);
+      }
+    } else if (path === "/chat") {
+      if (!chat) return refuse(socket, 501, chatProblem ?? "chat.ts is not loaded");
+      try {
+        chat.handleUpgrade(request, socket, head);
+      } catch (error) {
+        refuse(socket, 501, (error as Error).message);
+      }
+    } else if (path?.startsWith("/socket.io/")) {
+      // Socket.IO's own "upgrade" listener answers these; only a missing Socket.IO is ours.
+      if (socketIoProblem !== undefined) refuse(socket, 501, socketIoProblem);
+    } else {
+      refuse(socket, 404, `No WebSocket at ${path}: try /echo, /chat or /socket.io/`);
+    }
+  });
+  return front;
+}
+
+async function onRequest(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  socketIoProblem: string | undefined,
+): Promise<void> {
+  const path = (request.url ?? "/").split("?")[0] as string;
+  if (path.startsWith("/socket.io/")) {
+    // Here only when Socket.IO is not attached: it answers its own requests.
+    return answer(response, 501, socketIoProblem ?? "Socket.IO is not attached");
+  }
+  if (path === "/echo" || path === "/chat") {
+    // RFC 9110 §15.5.22: 426 Upgrade Required, with the protocol to upgrade to.
+    response.setHeader("Upgrade", "websocket");
+    return answer(response, 426, `${path} is a WebSocket: connect with a WebSocket client`);
+  }
+  const file = path === "/" ? ["index.html", "html"] : PAGE_FILE.exec(path)?.slice(1);
+  if (request.method !== "GET" && request.method !== "HEAD")
+    return answer(response, 405, "GET only");
+  if (!file) return answer(response, 404, `Not found: ${path}`);
+  try {
+    const body = await readFile(PAGE_DIR + file[0]);
+    response.writeHead(200, {
+      "Content-Type": TYPES[file[1] as string] as string,
+      "Content-Length": body.length,
+      "Cache-Control": "no-cache",
+    });
+    response.end(request.method === "HEAD" ? undefined : body);
+  } catch {
+    answer(response, 404, `Not found: ${path}`);
+  }
+}
+
+function answer(response: http.ServerResponse, status: number, text: string): void {
+  const body = `${text}\n`;
+  response.writeHead(status, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+/** An upgrade refused before any 101: a whole HTTP response, then the connection closes. */
+function refuse(socket: stream.Duplex, status: number, text: string): void {
+  const body = `${text}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
+      "Content-Type: text/plain; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}
+
+/**
+ * The request as lesson 03's parser gives it. From rawHeaders, not `headers`: Node drops a repeat
+ * of some fields and joins others with "; ", where the parser joins every repeat with ", ".
+ */
+export function toHttpRequest(request: http.IncomingMessage): HttpRequest {
+  const headers = Object.create(null) as Record<string, string>;
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  return {
+    method: request.method ?? "GET",
+    target: request.url ?? "/",
+    version: request.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",
+    headers,
+    body: Buffer.alloc(0),
+  };
+}
+
+/**
+ * Every event handler of this connection, ours and the parts', runs inside socket.emit(): an error
+ * one of them throws (an unwritten stub reached on the first frame, a bug) ends this connection
+ * and is logged, instead of ending the whole process with an uncaught exception.
+ */
+function guardConnection(socket: net.Socket): void {
+  const emit = socket.emit;
+  socket.emit = function guardedEmit(this: net.Socket, event: string | symbol, ...args: unknown[]) {
+    try {
+      return emit.call(this, event, ...args);
+    } catch (error) {
+      console.error(`A connection ended by an error in its handler: ${(error as Error).message}`);
+      this.destroy();
+      return false;
+    }
+  } as typeof socket.emit;
+  socket.on("error", () => {}); // a reset by the peer ends that connection, nothing more
+}
