@@ -62,11 +62,7 @@ async function openChat(origin: string, name: string, room: string): Promise<Pag
 
 async function connected(page: Page, why: string): Promise<void> {
   await page
-    .waitForFunction(
-      () => document.querySelector("#status")?.getAttribute("data-state") === "connected",
-      undefined,
-      { timeout: RECONNECT_MS },
-    )
+    .waitForSelector('#status[data-state="connected"]', { timeout: RECONNECT_MS })
     .catch(async () => {
       const status = await page.textContent("#status");
       throw new Error(`Expected ${why}; the page's status says: ${status}`);
@@ -93,12 +89,14 @@ async function messages(page: Page) {
 async function shows(page: Page, texts: string[], why: string): Promise<void> {
   await page
     .waitForFunction(
-      (wanted) => {
-        const items = [...document.querySelectorAll("#messages li:not(.pending)")];
-        const have = items.map((li) => li.lastChild?.textContent);
-        return wanted.every((text) => have.includes(text));
-      },
-      texts,
+      // A string, run in the page: this file is compiled without the DOM's types.
+      `(() => {
+        const have = [...document.querySelectorAll("#messages li:not(.pending)")].map(
+          (li) => li.lastChild?.textContent,
+        );
+        return ${JSON.stringify(texts)}.every((text) => have.includes(text));
+      })()`,
+      undefined,
       { timeout: RECONNECT_MS },
     )
     .catch(async () => {

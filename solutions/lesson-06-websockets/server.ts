@@ -241,7 +241,7 @@ function guardConnection(socket: net.Socket): void {
   const emit = socket.emit;
   socket.emit = function guardedEmit(this: net.Socket, event: string | symbol, ...args: unknown[]) {
     try {
-      return emit.call(this, event, ...args);
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
     } catch (error) {
       console.error(`A connection ended by an error in its handler: ${(error as Error).message}`);
       this.destroy();
