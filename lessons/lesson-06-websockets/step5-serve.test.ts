@@ -41,7 +41,35 @@ async function refusedUpgrade(url: string, options: WebSocket.ClientOptions = {}
   const chunks: Buffer[] = [];
   response.on("data", (chunk: Buffer) => chunks.push(chunk));
   await within(once(response, "end"), "the end of the refusal's body");
-  return { status: response.statusCode, body: Buffer.concat(chunks).toString("utf8") };
+  const body = Buffer.concat(chunks).toString("utf8");
+  // 501 is the lesson's server saying a part is not written yet: its body is the stub's message.
+  if (response.statusCode === 501) throw new Error(body);
+  return { status: response.statusCode, body };
+}
+
+/** A WebSocket that opened (101), or a failure with the body of the HTTP answer it got instead. */
+async function openWebSocket(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  ws.on("error", () => {});
+  onTestFinished(() => ws.terminate());
+  const refused = new Promise<never>((_resolve, reject) => {
+    ws.once("unexpected-response", (_request: unknown, response: http.IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () =>
+        reject(
+          new Error(
+            `The upgrade to ${url} got ${response.statusCode}, not 101: ${Buffer.concat(chunks).toString("utf8")}`,
+          ),
+        ),
+      );
+    });
+  });
+  await within(
+    Promise.race([once(ws, "open"), refused]),
+    `the WebSocket handshake at ${url} (101)`,
+  );
+  return ws;
 }
 
 /** Whether a part of the lesson written by another step is in this tree yet. */
@@ -103,10 +131,7 @@ describe("Step 5: The same chat on Socket.IO", () => {
     describe.runIf(has("echo.ts"))("with the hand-written server of Steps 1-3 (echo.ts)", () => {
       test("an upgrade to /echo is the hand-written echo: a text and a binary message come back", async () => {
         const { ws } = await serve();
-        const client = new WebSocket(`${ws}/echo`);
-        client.on("error", () => {});
-        onTestFinished(() => client.terminate());
-        await within(once(client, "open"), "the hand-written handshake at /echo (101)");
+        const client = await openWebSocket(`${ws}/echo`);
         client.send("hello");
         const [text, textIsBinary] = (await within(
           once(client, "message"),
@@ -136,6 +161,20 @@ describe("Step 5: The same chat on Socket.IO", () => {
         const { ws } = await serve();
         const refused = await refusedUpgrade(`${ws}/chat`);
         expect(refused.status).toBe(401);
+      });
+
+      test("with ?access_token=<name>, a ws client joins a room at /chat and hears the presence", async () => {
+        const { ws } = await serve();
+        const client = await openWebSocket(`${ws}/chat?access_token=ada`);
+        client.send(JSON.stringify({ type: "join", room: "lobby" }));
+        const [data] = (await within(once(client, "message"), "the presence of the lobby")) as [
+          Buffer,
+        ];
+        expect(JSON.parse(data.toString())).toMatchObject({
+          type: "presence",
+          room: "lobby",
+          members: ["ada"],
+        });
       });
     });
   });

@@ -45,7 +45,7 @@ interface EchoModule {
 /** What this file uses of chat.ts (Step 4). */
 interface ChatModule {
   createChat(options: {
-    tokens: (token: string) => boolean | string;
+    tokens: (token: string) => string | undefined;
     origins?: readonly string[];
   }): {
     handleUpgrade(request: http.IncomingMessage, socket: stream.Duplex, head: Buffer): void;
@@ -113,9 +113,9 @@ export function createServer(): net.Server {
     }
     if ("module" in chatPart) {
       try {
-        // Any non-empty token is a name here: this server is a demo on 127.0.0.1.
+        // The token (the access_token query parameter) is the user's name here: a demo on 127.0.0.1.
         chat = chatPart.module.createChat({
-          tokens: (token) => (token.length > 0 ? token : false),
+          tokens: (token) => (/^[\w-]{1,32}$/.test(token) ? token : undefined),
           origins: origins(),
         });
       } catch (error) {
