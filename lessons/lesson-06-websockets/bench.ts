@@ -61,6 +61,14 @@ function nextMessage(ws: WebSocket): Promise<string> {
   return once(ws, "message").then(([data]) => (data as Buffer).toString("utf8"));
 }
 
+/** The next `event` of a Socket.IO client or its engine (their emitters are not node:events'). */
+function onceIo(
+  emitter: { once(event: string, listener: (...args: unknown[]) => void): unknown },
+  event: string,
+): Promise<unknown[]> {
+  return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args)));
+}
+
 async function openWs(url: string): Promise<WebSocket> {
   // No permessage-deflate: the lesson's servers do not negotiate it, and Socket.IO's client does
   // not offer it. Every row sends its bytes uncompressed.
@@ -141,14 +149,15 @@ async function socketIoRow(transports: ("polling" | "websocket")[], name: string
         reconnection: false,
       });
       clients.push(socket);
-      await once(socket, "connect");
+      await onceIo(socket, "connect");
       // Polling first: wait for the upgrade, so that the messages ride on the WebSocket.
-      if (socket.io.engine.transport.name !== "websocket") await once(socket.io.engine, "upgrade");
+      if (socket.io.engine.transport.name !== "websocket")
+        await onceIo(socket.io.engine, "upgrade");
       await socket.emitWithAck("join", ROOM);
       return socket;
     };
     const ada = await connect("ada");
-    const told = once(ada, "presence");
+    const told = onceIo(ada, "presence");
     const bob = await connect("bob");
     await told;
     const handshake = server.bytes();
@@ -161,7 +170,7 @@ async function socketIoRow(transports: ("polling" | "websocket")[], name: string
       if (packet.type === "message") received = `4${String(packet.data)}`;
     });
     for (let i = 0; i < MESSAGES; i++) {
-      const heard = once(bob, "chat");
+      const heard = onceIo(bob, "chat");
       await ada.emitWithAck("chat", { room: ROOM, id: `m${i}`, text: TEXT });
       await heard;
     }
