@@ -23,10 +23,10 @@
  * the connection. The sender gives each message an id; a repeat of an id the room already has is
  * acknowledged again (so that the sender stops resending) and not broadcast twice.
  *
- * Connection state recovery: every broadcast carries one more argument, its offset, which the
- * client keeps. A client that drops and comes back within `recoveryMs` sends its session id and
- * last offset, gets back its rooms and every broadcast it missed, and `socket.recovered` is true
- * on both sides.
+ * Connection state recovery: every event the server emits carries one more argument, its
+ * offset, which the client keeps. A client that drops and comes back within `recoveryMs` sends its
+ * session id and last offset, gets back its rooms and every event sent to a room of its while it
+ * was away, and `socket.recovered` is true on both sides.
  */
 import http from "node:http";
 import { Server as SocketIoServer } from "socket.io";
@@ -98,8 +98,8 @@ export function attachSocketIo(
   //   chat({ room, id, text }, ack): SIO_BAD_MESSAGE naming the field, SIO_NOT_IN_ROOM for a room
   //     not joined; an id the room already has is acknowledged with its seq again and not
   //     broadcast; otherwise give it the room's next seq, keep it (historyLimit), send it to the
-  //     room's OTHER members as a broadcast (only broadcasts get an offset and are replayed to a
-  //     recovering client), and ack { ok: true, seq }.
+  //     room's OTHER members as one event to the room (not socket by socket: an event to the room
+  //     is kept for its members who are away, and replayed when they recover), and ack { ok: true, seq }.
   // TODO: On "disconnecting" (the socket is still in its rooms), "presence" without it to each room.
   return todo("lesson-06-websockets", "attachSocketIo()", "Step 5");
 }

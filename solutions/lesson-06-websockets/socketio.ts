@@ -23,10 +23,10 @@
  * the connection. The sender gives each message an id; a repeat of an id the room already has is
  * acknowledged again (so that the sender stops resending) and not broadcast twice.
  *
- * Connection state recovery: every broadcast carries one more argument, its offset, which the
- * client keeps. A client that drops and comes back within `recoveryMs` sends its session id and
- * last offset, gets back its rooms and every broadcast it missed, and `socket.recovered` is true
- * on both sides.
+ * Connection state recovery: every event the server emits carries one more argument, its
+ * offset, which the client keeps. A client that drops and comes back within `recoveryMs` sends its
+ * session id and last offset, gets back its rooms and every event sent to a room of its while it
+ * was away, and `socket.recovered` is true on both sides.
  */
 import http from "node:http";
 import { Server as SocketIoServer, type Socket } from "socket.io";
@@ -185,8 +185,9 @@ export function attachSocketIo(
         const dropped = store.history.shift() as ChatMessage;
         store.byId.delete(dropped.id);
       }
-      // A broadcast, not a loop of socket.emit(): only broadcasts get an offset and are kept for
-      // the members who are away, to be replayed when they recover.
+      // To the room, not to its sockets one by one: a loop reaches only the sockets connected now,
+      // while an event to the room is kept for the members who are away (their sessions still
+      // list the room), and replayed when they recover.
       socket.to(room).emit("chat", message);
       ack?.({ ok: true, seq: message.seq });
     });
