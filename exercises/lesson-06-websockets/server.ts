@@ -25,9 +25,11 @@
  * http.Server. Closing it and listening again (a restart) leaves Socket.IO's sessions in place, so
  * a client that comes back within the recovery window is recovered.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
+import path from "node:path";
 import type stream from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { HttpRequest } from "#reference/lesson-03-http/parser.ts";
@@ -71,9 +73,21 @@ const echoPart = await load<EchoModule>("./echo.ts");
 const chatPart = await load<ChatModule>("./chat.ts");
 const socketIoPart = await load<SocketIoModule>("./socketio.ts");
 
-const PAGE_DIR = fileURLToPath(
-  new URL("../../lessons/lesson-06-websockets/page/", import.meta.url),
-);
+/**
+ * lessons/lesson-06-websockets/page/, found from this file upwards: this file runs from
+ * exercises/ or solutions/, and from the copies of them that the course's checks make elsewhere.
+ */
+function findPageDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const page = path.join(dir, "lessons", "lesson-06-websockets", "page");
+    if (existsSync(path.join(page, "index.html"))) return page;
+    const parent = path.dirname(dir);
+    if (parent === dir) return page; // not found: each file is a 404
+    dir = parent;
+  }
+}
+const PAGE_DIR = findPageDir();
 /** The files of page/ that may be served: a plain name, no path. */
 const PAGE_FILE = /^\/([a-z0-9-]+\.(html|js|css))$/;
 const TYPES: Record<string, string> = {
@@ -131,8 +145,8 @@ export function createServer(): net.Server {
   front.on("close", () => void chat?.close());
 
   web.on("upgrade", (request: http.IncomingMessage, socket: stream.Duplex, head: Buffer) => {
-    const path = (request.url ?? "/").split("?")[0];
-    if (path === "/echo") {
+    const pathname = (request.url ?? "/").split("?")[0];
+    if (pathname === "/echo") {
       if ("missing" in echoPart) return refuse(socket, 501, echoPart.missing);
       try {
         echoPart.module.serveUpgrade(socket as net.Socket, toHttpRequest(request), head, {
@@ -141,18 +155,18 @@ export function createServer(): net.Server {
       } catch (error) {
         refuse(socket, 501, (error as Error).message);
       }
-    } else if (path === "/chat") {
+    } else if (pathname === "/chat") {
       if (!chat) return refuse(socket, 501, chatProblem ?? "chat.ts is not loaded");
       try {
         chat.handleUpgrade(request, socket, head);
       } catch (error) {
         refuse(socket, 501, (error as Error).message);
       }
-    } else if (path?.startsWith("/socket.io/")) {
+    } else if (pathname?.startsWith("/socket.io/")) {
       // Socket.IO's own "upgrade" listener answers these; only a missing Socket.IO is ours.
       if (socketIoProblem !== undefined) refuse(socket, 501, socketIoProblem);
     } else {
-      refuse(socket, 404, `No WebSocket at ${path}: try /echo, /chat or /socket.io/`);
+      refuse(socket, 404, `No WebSocket at ${pathname}: try /echo, /chat or /socket.io/`);
     }
   });
   return front;
@@ -163,22 +177,22 @@ async function onRequest(
   response: http.ServerResponse,
   socketIoProblem: string | undefined,
 ): Promise<void> {
-  const path = (request.url ?? "/").split("?")[0] as string;
-  if (path.startsWith("/socket.io/")) {
+  const pathname = (request.url ?? "/").split("?")[0] as string;
+  if (pathname.startsWith("/socket.io/")) {
     // Here only when Socket.IO is not attached: it answers its own requests.
     return answer(response, 501, socketIoProblem ?? "Socket.IO is not attached");
   }
-  if (path === "/echo" || path === "/chat") {
+  if (pathname === "/echo" || pathname === "/chat") {
     // RFC 9110 §15.5.22: 426 Upgrade Required, with the protocol to upgrade to.
     response.setHeader("Upgrade", "websocket");
-    return answer(response, 426, `${path} is a WebSocket: connect with a WebSocket client`);
+    return answer(response, 426, `${pathname} is a WebSocket: connect with a WebSocket client`);
   }
-  const file = path === "/" ? ["index.html", "html"] : PAGE_FILE.exec(path)?.slice(1);
+  const file = pathname === "/" ? ["index.html", "html"] : PAGE_FILE.exec(pathname)?.slice(1);
   if (request.method !== "GET" && request.method !== "HEAD")
     return answer(response, 405, "GET only");
-  if (!file) return answer(response, 404, `Not found: ${path}`);
+  if (!file) return answer(response, 404, `Not found: ${pathname}`);
   try {
-    const body = await readFile(PAGE_DIR + file[0]);
+    const body = await readFile(path.join(PAGE_DIR, file[0] as string));
     response.writeHead(200, {
       "Content-Type": TYPES[file[1] as string] as string,
       "Content-Length": body.length,
@@ -186,7 +200,7 @@ async function onRequest(
     });
     response.end(request.method === "HEAD" ? undefined : body);
   } catch {
-    answer(response, 404, `Not found: ${path}`);
+    answer(response, 404, `Not found: ${pathname}`);
   }
 }
 

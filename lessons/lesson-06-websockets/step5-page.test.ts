@@ -64,7 +64,8 @@ async function connected(page: Page, why: string): Promise<void> {
   await page
     .waitForSelector('#status[data-state="connected"]', { timeout: RECONNECT_MS })
     .catch(async () => {
-      const status = await page.textContent("#status");
+      // $(), not textContent(): that one would wait for a #status that may never come.
+      const status = (await (await page.$("#status"))?.textContent()) ?? "(no #status element)";
       throw new Error(`Expected ${why}; the page's status says: ${status}`);
     });
 }
