@@ -39,15 +39,18 @@ async function startServe() {
     );
   }
   await script.arrayBuffer();
-  /** A restart: every connection dropped, the server closed, then listening again on its port. */
-  const restart = async (): Promise<void> => {
+  /** The first half of a restart: every connection dropped, and the server closed. */
+  const stop = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     drop();
     await within(closed, "the server to close once its connections are gone");
+  };
+  /** The second half: listening again on the same port. */
+  const start = async (): Promise<void> => {
     server.listen(port, "127.0.0.1");
     await within(once(server, "listening"), `listening again on port ${port}`);
   };
-  return { origin, restart };
+  return { origin, stop, start };
 }
 
 /** A page of the chat as `name` in `room`, in a context of its own. */
@@ -65,6 +68,15 @@ async function connected(page: Page, why: string): Promise<void> {
     .waitForSelector('#status[data-state="connected"]', { timeout: RECONNECT_MS })
     .catch(async () => {
       // $(), not textContent(): that one would wait for a #status that may never come.
+      const status = (await (await page.$("#status"))?.textContent()) ?? "(no #status element)";
+      throw new Error(`Expected ${why}; the page's status says: ${status}`);
+    });
+}
+
+async function disconnected(page: Page, why: string): Promise<void> {
+  await page
+    .waitForSelector('#status[data-state="disconnected"]', { timeout: RECONNECT_MS })
+    .catch(async () => {
       const status = (await (await page.$("#status"))?.textContent()) ?? "(no #status element)";
       throw new Error(`Expected ${why}; the page's status says: ${status}`);
     });
@@ -109,7 +121,7 @@ async function shows(page: Page, texts: string[], why: string): Promise<void> {
 
 describeWithBrowser("Step 5: The same chat on Socket.IO", () => {
   test("two chat pages in Chromium exchange messages in a room, and after a server restart none is lost or shown twice", async () => {
-    const { origin, restart } = await startServe();
+    const { origin, stop, start } = await startServe();
     const ada = await openChat(origin, "ada", "lobby");
     const bob = await openChat(origin, "bob", "lobby");
 
@@ -118,10 +130,13 @@ describeWithBrowser("Step 5: The same chat on Socket.IO", () => {
     await say(bob, "hello from bob");
     await shows(ada, ["hello from bob"], "bob answered");
 
-    await restart();
-    // Written while the server restarts: each page keeps them until acknowledged.
+    await stop();
+    await disconnected(ada, "ada's page to see the server go");
+    await disconnected(bob, "bob's page to see the server go");
+    // Written while the server is down: each page keeps them until acknowledged.
     await say(ada, "ada during the restart");
     await say(bob, "bob during the restart");
+    await start();
     await connected(ada, "ada's page to reconnect after the restart");
     await connected(bob, "bob's page to reconnect after the restart");
 
