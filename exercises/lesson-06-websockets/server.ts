@@ -104,61 +104,62 @@ export function createServer(): net.Server {
     web.emit("connection", socket);
   });
 
-  // The page's own origin, once the port is known: the only site whose pages may connect.
-  const origins = (): string[] => {
-    const address = front.address() as net.AddressInfo | null;
-    const port = address?.port ?? 0;
-    return [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
-  };
-
   // Socket.IO takes the http.Server's "request" listeners over: /socket.io/ is its own, anything
-  // else it hands on to the listener below. Attached when the port is known, for the origins.
+  // else it hands on to the listeners already there. So ours is registered first.
   let socketIoProblem: string | undefined =
     "missing" in socketIoPart ? socketIoPart.missing : undefined;
-  let chat: ReturnType<ChatModule["createChat"]> | undefined;
-  let chatProblem: string | undefined = "missing" in chatPart ? chatPart.missing : undefined;
-  front.once("listening", () => {
-    if ("module" in socketIoPart) {
-      try {
-        socketIoPart.module.attachSocketIo(web, { origins: origins() });
-      } catch (error) {
-        socketIoProblem = (error as Error).message;
-      }
-    }
-    if ("module" in chatPart) {
-      try {
-        // The token (the access_token query parameter) is the user's name here: a demo on 127.0.0.1.
-        chat = chatPart.module.createChat({
-          tokens: (token) => (/^[\w-]{1,32}$/.test(token) ? token : undefined),
-          origins: origins(),
-        });
-      } catch (error) {
-        chatProblem = (error as Error).message;
-      }
-    }
-  });
-  // Registered first: attachSocketIo() wraps the listeners already there, and hands them every
-  // request that is not Socket.IO's.
   web.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
     void onRequest(request, response, socketIoProblem);
   });
-  front.on("close", () => void chat?.close());
+  if ("module" in socketIoPart) {
+    try {
+      socketIoPart.module.attachSocketIo(web, {
+        origins: (origin, request) => origin === ownOrigin(request),
+      });
+    } catch (error) {
+      socketIoProblem = (error as Error).message;
+    }
+  }
+
+  // The chat on ws, made on first use, and closed with the server (a restart makes a new one).
+  let chat: ReturnType<ChatModule["createChat"]> | undefined;
+  const chatOrProblem = (): typeof chat | string => {
+    if ("missing" in chatPart) return chatPart.missing;
+    try {
+      // The token (the access_token query parameter) is the user's name: a demo on 127.0.0.1.
+      // The Origin is checked here, before the chat sees the request: see originAllowed().
+      chat ??= chatPart.module.createChat({
+        tokens: (token) => (/^[\w-]{1,32}$/.test(token) ? token : undefined),
+      });
+      return chat;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  front.on("close", () => {
+    void chat?.close();
+    chat = undefined;
+  });
 
   web.on("upgrade", (request: http.IncomingMessage, socket: stream.Duplex, head: Buffer) => {
     const pathname = (request.url ?? "/").split("?")[0];
-    if (pathname === "/echo") {
+    if ((pathname === "/echo" || pathname === "/chat") && !originAllowed(request)) {
+      refuse(socket, 403, `Origin ${request.headers.origin} may not open a WebSocket here`);
+    } else if (pathname === "/echo") {
       if ("missing" in echoPart) return refuse(socket, 501, echoPart.missing);
       try {
+        const origin = ownOrigin(request);
         echoPart.module.serveUpgrade(socket as net.Socket, toHttpRequest(request), head, {
-          origins: origins(),
+          origins: origin === undefined ? [] : [origin],
         });
       } catch (error) {
         refuse(socket, 501, (error as Error).message);
       }
     } else if (pathname === "/chat") {
-      if (!chat) return refuse(socket, 501, chatProblem ?? "chat.ts is not loaded");
+      const ready = chatOrProblem();
+      if (typeof ready !== "object") return refuse(socket, 501, ready ?? "chat.ts is not loaded");
       try {
-        chat.handleUpgrade(request, socket, head);
+        ready.handleUpgrade(request, socket, head);
       } catch (error) {
         refuse(socket, 501, (error as Error).message);
       }
@@ -170,6 +171,31 @@ export function createServer(): net.Server {
     }
   });
   return front;
+}
+
+/** The names under which a browser on this machine reaches the server. */
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * This server's origin as the browser sees it: `http://` and the Host field, when the host is a
+ * loopback name. The Host tells the port a browser used (through a --trace proxy, that is the
+ * proxy's); the loopback rule refuses a page whose own name was made to resolve to this machine
+ * (DNS rebinding): its requests carry that name as Host and as Origin, which would match.
+ */
+function ownOrigin(request: http.IncomingMessage): string | undefined {
+  const host = request.headers.host;
+  if (host === undefined) return undefined;
+  try {
+    return LOOPBACK.has(new URL(`http://${host}`).hostname) ? `http://${host}` : undefined;
+  } catch {
+    return undefined; // a Host that is no host
+  }
+}
+
+/** A request without Origin is not from a browser page; one with it must be from our own pages. */
+function originAllowed(request: http.IncomingMessage): boolean {
+  const origin = request.headers.origin;
+  return origin === undefined || origin === ownOrigin(request);
 }
 
 async function onRequest(

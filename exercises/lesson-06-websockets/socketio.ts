@@ -35,8 +35,11 @@ import { todo } from "#shared/todo.ts";
 export { SocketIoServer };
 
 export interface SocketIoChatOptions {
-  /** Origins allowed to connect (the browser's `Origin`); a client without one is allowed. */
-  origins?: readonly string[];
+  /**
+   * Origins allowed to connect (the browser's `Origin`), or a function that decides for each
+   * request; a client without an Origin (not a browser page) is allowed.
+   */
+  origins?: readonly string[] | ((origin: string, request: http.IncomingMessage) => boolean);
   /** How long a dropped client may take to come back and recover its session (ms). */
   recoveryMs?: number;
   /** Engine.IO's heartbeat: a ping every `pingIntervalMs`; no pong within `pingTimeoutMs` closes. */
@@ -49,7 +52,7 @@ export interface SocketIoChatOptions {
 }
 
 export const DEFAULTS = {
-  origins: [],
+  origins: [] as readonly string[],
   recoveryMs: 2 * 60 * 1000,
   pingIntervalMs: 25_000,
   pingTimeoutMs: 20_000,
@@ -85,7 +88,7 @@ export function attachSocketIo(
   // TODO: new SocketIoServer(server, {...}) with the options over DEFAULTS: the client script
   // served by Socket.IO itself (serveClient), Engine.IO's heartbeat (pingInterval, pingTimeout),
   // its packet cap (maxHttpBufferSize), an Origin check on the handshake request (allowRequest:
-  // no Origin, or one of `origins`; Step 1's cross-site WebSocket hijacking), and connection
+  // no Origin, or one `origins` allows; Step 1's cross-site WebSocket hijacking), and connection
   // state recovery with maxDisconnectionDuration = recoveryMs.
   // TODO: A middleware (io.use) reads the name from the handshake's auth payload: 1 to 32
   // characters, or next(new Error(...)) with a message that names auth.name, which the client

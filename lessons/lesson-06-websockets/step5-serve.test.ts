@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { once } from "node:events";
-import type http from "node:http";
+import http from "node:http";
 import { io as connectClient } from "socket.io-client";
 import { describe, expect, onTestFinished, test } from "vitest";
 import WebSocket from "ws";
@@ -126,6 +126,35 @@ describe("Step 5: The same chat on Socket.IO", () => {
       const elsewhere = await refusedUpgrade(`${ws}/nowhere`);
       expect(elsewhere.status).toBe(404);
       expect(elsewhere.body).toContain("/echo");
+    });
+
+    test("only the server's own pages may open Socket.IO: an Origin of another site, or of a name that is not loopback, is 403", async () => {
+      const { origin } = await serve({ socketIo: true });
+      const { port } = new URL(origin);
+      const polling = `${origin}/socket.io/?EIO=4&transport=polling`;
+      const statusWith = async (headers: Record<string, string>): Promise<number> => {
+        const answer = await within(
+          new Promise<http.IncomingMessage>((resolve, reject) => {
+            http.get(polling, { headers }, resolve).on("error", reject);
+          }),
+          `an answer to the polling GET with ${JSON.stringify(headers)}`,
+        );
+        answer.resume();
+        return answer.statusCode ?? 0;
+      };
+      expect(await statusWith({}), "no Origin: not a browser page").toBe(200);
+      expect(
+        await statusWith({ origin: `http://127.0.0.1:${port}` }),
+        "the page's own origin",
+      ).toBe(200);
+      expect(
+        await statusWith({ host: `localhost:${port}`, origin: `http://localhost:${port}` }),
+      ).toBe(200);
+      expect(await statusWith({ origin: "http://evil.example" }), "another site").toBe(403);
+      expect(
+        await statusWith({ host: `evil.example:${port}`, origin: `http://evil.example:${port}` }),
+        "DNS rebinding: a name that resolves here, with matching Host and Origin",
+      ).toBe(403);
     });
 
     describe.runIf(has("echo.ts"))("with the hand-written server of Steps 1-3 (echo.ts)", () => {

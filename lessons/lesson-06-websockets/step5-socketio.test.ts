@@ -425,5 +425,23 @@ describe("Step 5: The same chat on Socket.IO", () => {
       const good = await request(polling, { headers: { origin: "http://good.example" } });
       expect(good.status).toBe(200);
     });
+
+    test("origins may be a function, asked with the Origin and the request", async () => {
+      const asked: string[] = [];
+      const { url } = await startChat({
+        origins: (origin, req) => {
+          asked.push(`${origin} ${req.url?.split("?")[0]}`);
+          return origin.endsWith(".good.example");
+        },
+      });
+      const polling = `${url}/socket.io/?EIO=4&transport=polling`;
+      const evil = await request(polling, { headers: { origin: "http://evil.example" } });
+      const good = await request(polling, { headers: { origin: "http://app.good.example" } });
+      expect([evil.status, good.status]).toEqual([403, 200]);
+      expect(asked).toEqual([
+        "http://evil.example /socket.io/",
+        "http://app.good.example /socket.io/",
+      ]);
+    });
   });
 });

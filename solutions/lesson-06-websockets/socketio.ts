@@ -35,8 +35,11 @@ import { z } from "zod";
 export { SocketIoServer };
 
 export interface SocketIoChatOptions {
-  /** Origins allowed to connect (the browser's `Origin`); a client without one is allowed. */
-  origins?: readonly string[];
+  /**
+   * Origins allowed to connect (the browser's `Origin`), or a function that decides for each
+   * request; a client without an Origin (not a browser page) is allowed.
+   */
+  origins?: readonly string[] | ((origin: string, request: http.IncomingMessage) => boolean);
   /** How long a dropped client may take to come back and recover its session (ms). */
   recoveryMs?: number;
   /** Engine.IO's heartbeat: a ping every `pingIntervalMs`; no pong within `pingTimeoutMs` closes. */
@@ -49,7 +52,7 @@ export interface SocketIoChatOptions {
 }
 
 export const DEFAULTS = {
-  origins: [],
+  origins: [] as readonly string[],
   recoveryMs: 2 * 60 * 1000,
   pingIntervalMs: 25_000,
   pingTimeoutMs: 20_000,
@@ -109,7 +112,11 @@ export function attachSocketIo(
     // Cross-site WebSocket hijacking again (Step 1): a page from another site may not connect.
     allowRequest: (request, callback) => {
       const origin = request.headers.origin;
-      callback(null, origin === undefined || settings.origins.includes(origin));
+      const { origins } = settings;
+      const allowed =
+        origin === undefined ||
+        (typeof origins === "function" ? origins(origin, request) : origins.includes(origin));
+      callback(null, allowed);
     },
     connectionStateRecovery: {
       maxDisconnectionDuration: settings.recoveryMs,
