@@ -336,10 +336,13 @@ describe("Step 3: Clients that reconnect", () => {
     test("backs off after failed connection attempts: the reconnection time plus a jittered delay that grows", async () => {
       const reconnects: Reconnect[] = [];
       const server = await scripted((n, res, req) => {
-        if (n <= 3)
+        if (n <= 2 || n === 4)
           req.socket.destroy(); // no response at all
-        else if (n === 4) stream(res, "data: up\n\n");
-        else open(res);
+        else if (n === 3) stream(res, "data: up\n\n");
+        else {
+          open(res);
+          res.write("data: back\n\n");
+        }
       });
       const abort = stopper();
       const iterator = events(server.url, {
@@ -347,24 +350,26 @@ describe("Step 3: Clients that reconnect", () => {
         signal: abort.signal,
         onReconnect: (reconnect) => reconnects.push(reconnect),
       });
-      expect(await next(iterator, "event up, after three failed attempts")).toEqual(message("up"));
-      void iterator.next().catch(() => {});
-      await server.request(5, "a reconnection once the stream that opened has ended");
+      expect(await next(iterator, "event up, after two failed attempts")).toEqual(message("up"));
+      expect(
+        await next(iterator, "event back, after the stream ended and one more failure"),
+      ).toEqual(message("back"));
       expect(
         reconnects.map(({ attempt, delayMs, error }) => ({ attempt, delayMs, code: error?.code })),
-        "onReconnect for each failure: the reconnection time (1 ms) plus backoffDelay(attempt) " +
-          "(random 0.5, baseMs 4: 2, 4, 8), and after a stream that opened, the reconnection " +
-          "time alone, with the attempts back at 0",
+        "onReconnect for each reconnection. After a failed attempt: the reconnection time (1 ms) " +
+          "plus backoffDelay(attempt) (random 0.5, baseMs 4: 2, then 4). After a stream that " +
+          "opened and ended: the reconnection time alone. A stream that opened resets the " +
+          "attempts: the failure after it is attempt 0 again",
       ).toEqual([
         { attempt: 0, delayMs: 3, code: "SSE_NETWORK_ERROR" },
         { attempt: 1, delayMs: 5, code: "SSE_NETWORK_ERROR" },
-        { attempt: 2, delayMs: 9, code: "SSE_NETWORK_ERROR" },
         { attempt: 0, delayMs: 1, code: undefined },
+        { attempt: 0, delayMs: 3, code: "SSE_NETWORK_ERROR" },
       ]);
     });
 
-    test("an abort while it waits for an event ends the iterator and closes the connection", async () => {
-      const server = await scripted((_n, res) => open(res));
+    test("an abort while the request waits for its response ends the iterator", async () => {
+      const server = await scripted(() => {}); // never answers
       const abort = stopper();
       const iterator = events(server.url, { ...FAST, signal: abort.signal });
       const waiting = iterator.next();
@@ -379,6 +384,26 @@ describe("Step 3: Clients that reconnect", () => {
         "an abort ends the iterator: done, not an error",
       ).toEqual({ done: true, value: undefined });
       await within(request.closed, "the connection to close once the signal aborted");
+    });
+
+    test("an abort while it waits for the next event ends the iterator and closes the connection", async () => {
+      const server = await scripted((_n, res) => {
+        open(res);
+        res.write("data: a\n\n");
+      });
+      const abort = stopper();
+      const iterator = events(server.url, { ...FAST, signal: abort.signal });
+      expect(await next(iterator, "event a")).toEqual(message("a"));
+      const waiting = iterator.next(); // reading the body, which has nothing more yet
+      abort.abort();
+      expect(
+        await within(waiting, "next() to resolve once the signal aborted"),
+        "an abort while the body is read ends the iterator: done, not an error",
+      ).toEqual({ done: true, value: undefined });
+      await within(
+        (await server.request(1)).closed,
+        "the connection to close once the signal aborted",
+      );
     });
 
     test("an abort during the pause before a reconnection ends the iterator", async () => {
