@@ -24,7 +24,7 @@ import { createParser, type ServerSentEvent } from "./parser.ts";
 
 /**
  * The reconnection time before the server sets one: the standard leaves it to the user agent
- * ("a user-agent-defined value, probably in the region of a few seconds"). 3 s, as browsers use.
+ * ("an implementation-defined value, probably in the region of a few seconds"). 3 s, as Chromium.
  */
 export const DEFAULT_RETRY_MS = 3_000;
 
