@@ -244,6 +244,20 @@ describe("Step 1: The event-stream parser", () => {
       ]);
     });
 
+    test("each error reported names the line that was ignored", () => {
+      const lines: (string | undefined)[] = [];
+      const parser = createParser({
+        onEvent: () => {},
+        onError: (error) => lines.push((error as { line?: string }).line),
+      });
+      parser.feed(bytes("retry: soon\nid: a\0b\nfoo: bar\n"));
+      expect(lines, "the errors' line, without its line end").toEqual([
+        "retry: soon",
+        "id: a\0b",
+        "foo: bar",
+      ]);
+    });
+
     test("a parser given only onEvent reads every kind of line", () => {
       const events: ServerSentEvent[] = [];
       const parser = createParser({ onEvent: (event) => events.push(event) });
@@ -366,9 +380,16 @@ describe("Step 1: The event-stream parser", () => {
 
   describe("the cap on an event", () => {
     test("an event past maxEventBytes is dropped and reported, and the next one comes through", () => {
-      const stream = "data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\ndata: ok\n\n";
+      // The cap is passed at the third data line; the lines after it are the dropped event's too.
+      const stream =
+        "data: 0123456789\ndata: 0123456789\ndata: 0123456789\nid: 9\ndata: tail\ndata: more\n\n" +
+        "data: ok\n\n";
       const parsed = parse(stream, { maxEventBytes: 24 });
-      expect(parsed.events, `${fed(stream)} with maxEventBytes 24`).toEqual([message("ok")]);
+      expect(
+        parsed.events,
+        `${fed(stream)} with maxEventBytes 24: the whole event is dropped, the lines after the ` +
+          "cap was passed too, up to its blank line",
+      ).toEqual([message("ok")]);
       expect(parsed.errors, "reported to onError, once").toEqual(["SSE_EVENT_TOO_LARGE"]);
     });
 
@@ -388,8 +409,14 @@ describe("Step 1: The event-stream parser", () => {
         "200 bytes of one line with no line end yet, and maxEventBytes 64: the parser must not " +
           "keep buffering a line it will drop",
       ).toEqual(["SSE_EVENT_TOO_LARGE"]);
-      parsed.parser.feed(bytes("xxxx\n\ndata: ok\n\n"));
-      expect(parsed.events, "after the dropped event's blank line").toEqual([message("ok")]);
+      parsed.parser.feed(bytes("xxxx"));
+      parsed.parser.feed(bytes("\n")); // the end of that long line: not a blank line
+      parsed.parser.feed(bytes("data: tail\n\ndata: ok\n\n"));
+      expect(
+        parsed.events,
+        'The LF that ends the long line is not a blank line, though it came alone: "data: tail" ' +
+          "is still the dropped event's; the event after its blank line comes through",
+      ).toEqual([message("ok")]);
     });
 
     test("the cap counts bytes, not characters", () => {
@@ -419,6 +446,13 @@ describe("Step 1: The event-stream parser", () => {
         "SSE_EVENT_TOO_LARGE",
       ]);
       expect(parsed.events.map((event) => event.data.length)).toEqual([60_000]);
+    });
+
+    test("a cap of 1 byte is a cap", () => {
+      const parsed = parse("data: x\n\n", { maxEventBytes: 1 });
+      expect(parsed.errors, "maxEventBytes 1 is allowed, and data: x is over it").toEqual([
+        "SSE_EVENT_TOO_LARGE",
+      ]);
     });
 
     test.each([0, -1, 1.5, Number.NaN])(
