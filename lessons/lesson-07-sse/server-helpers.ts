@@ -216,9 +216,13 @@ export async function streamsBecome(
         server.on("streams", check);
         check();
       }),
-      () =>
-        `The server counts ${server.streams} open stream(s) after ${PATIENCE_MS} ms, where ${count} ` +
-        `should be: ${why}`,
+      () => {
+        rethrowStub(); // a stub the server reached, and answered 500, says more than a count
+        return (
+          `The server counts ${server.streams} open stream(s) after ${PATIENCE_MS} ms, where ${count} ` +
+          `should be: ${why}`
+        );
+      },
     );
   } finally {
     server.off("streams", check);
