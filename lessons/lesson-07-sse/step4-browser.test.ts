@@ -57,9 +57,11 @@ function shown(page: Page): Promise<string[]> {
 async function showsAtLeast(page: Page, count: number, why: string): Promise<void> {
   try {
     await page.waitForFunction(
-      (n) => document.querySelectorAll("#messages li").length >= n,
-      count,
-      { timeout: PATIENCE_MS },
+      `document.querySelectorAll("#messages li").length >= ${count}`,
+      undefined,
+      {
+        timeout: PATIENCE_MS,
+      },
     );
   } catch {
     throw new Error(
@@ -76,12 +78,12 @@ async function openTicker(page: Page, { origin }: Started): Promise<void> {
   expect(answer?.status(), "GET / serves the ticker page").toBe(200);
   expect(answer?.headers()["content-type"]).toMatch(/^text\/html/);
   try {
-    await page.waitForFunction(() => document.body.dataset.state === "open", undefined, {
+    await page.waitForFunction(`document.body.dataset.state === "open"`, undefined, {
       timeout: PATIENCE_MS,
     });
   } catch {
     rethrowStub();
-    const state = await page.evaluate(() => document.body.dataset.state);
+    const state = await page.evaluate<string>("document.body.dataset.state");
     throw new Error(
       `The page's EventSource is "${state}" after ${PATIENCE_MS} ms, not open: does GET /events ` +
         "answer 200 with Content-Type: text/event-stream, and send its head at once?",
@@ -138,19 +140,17 @@ describeWithBrowser("Step 4: In the browser", () => {
     const page = await newPage();
     // A page of the same origin that opens no stream of its own.
     rethrowStub((await page.goto(`${server.origin}/messages?after=0`))?.status());
-    await page.evaluate(() => {
-      const w = window as unknown as { sources: EventSource[] };
-      w.sources = [];
-      for (let i = 0; i < 6; i++) w.sources.push(new EventSource("/events"));
-    });
+    // The page's code runs in Chromium, written here as the text it evaluates.
+    await page.evaluate(
+      `window.sources = Array.from({ length: 6 }, () => new EventSource("/events"))`,
+    );
     await streamsBecome(server.server, 6, "six EventSources are open");
 
-    await page.evaluate((other) => {
-      const w = window as unknown as { seventh: Promise<number> };
-      w.seventh = fetch("/messages?after=7").then((r) => r.status);
+    await page.evaluate(`
+      window.seventh = fetch("/messages?after=7").then((r) => r.status);
       // Sent after the seventh: once it has arrived, the seventh would have too, if it could.
-      void fetch(`http://127.0.0.1:${other}/`, { mode: "no-cors" });
-    }, port);
+      fetch("http://127.0.0.1:${port}/", { mode: "no-cors" });
+    `);
     await control.nth("/", 1, "the request to the other origin: it has connections of its own");
     expect(
       seen.matching("/messages?after=7").length,
@@ -158,12 +158,10 @@ describeWithBrowser("Step 4: In the browser", () => {
         "the seventh request cannot have been sent yet",
     ).toBe(0);
 
-    await page.evaluate(() =>
-      (window as unknown as { sources: EventSource[] }).sources[0]?.close(),
-    );
+    await page.evaluate("window.sources[0].close()");
     await seen.nth("/messages?after=7", 1, "the seventh request, once one stream has closed");
     expect(
-      await page.evaluate(() => (window as unknown as { seventh: Promise<number> }).seventh),
+      await page.evaluate<number>("window.seventh"),
       "it was answered (410: the feed never handed out id 7)",
     ).toBe(410);
   });
