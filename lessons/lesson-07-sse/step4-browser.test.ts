@@ -75,7 +75,10 @@ async function showsAtLeast(page: Page, count: number, why: string): Promise<voi
 async function openTicker(page: Page, { origin }: Started): Promise<void> {
   const answer = await page.goto(`${origin}/`);
   rethrowStub(answer?.status());
-  expect(answer?.status(), "GET / serves the ticker page").toBe(200);
+  expect(
+    answer?.status(),
+    "GET / serves the ticker page, lessons/lesson-07-sse/page/index.html: express.static() over PAGE, before lesson 05's app",
+  ).toBe(200);
   expect(answer?.headers()["content-type"]).toMatch(/^text\/html/);
   try {
     await page.waitForFunction(`document.body.dataset.state === "open"`, undefined, {
