@@ -81,6 +81,12 @@ describe("Step 2: The event-stream server", () => {
     expect(read(text).retries).toEqual([2500]);
   });
 
+  test("a retry of 0 is a retry like any other: reconnect at once", () => {
+    expect(formatEvent({ data: "hi", retry: 0 })).toBe("data: hi\nretry: 0\n\n");
+    expect(formatRetry(0), "0 is ASCII digits too").toBe("retry: 0\n\n");
+    expect(read(formatRetry(0)).retries).toEqual([0]);
+  });
+
   test.each([
     ["id", { id: "4\n5", data: "x" }],
     ["id", { id: "4\r", data: "x" }],
