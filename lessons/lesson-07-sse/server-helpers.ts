@@ -34,14 +34,25 @@ function watchServerLog(): void {
   console.error = (...args: unknown[]) => {
     logged.push(...args);
     const stub = args.find(isNotWritten);
+    if (quiet) return;
     if (stub === undefined) original.apply(console, args);
     else original.call(console, `The server answered 500: ${stub.message}`);
   };
   onTestFinished(() => {
     console.error = original;
     watching = false;
+    quiet = false;
     logged.length = 0;
   });
+}
+
+/** Set by a test that expects the server to log a bug: keep the log, print nothing. */
+let quiet = false;
+
+/** What the server has logged with console.error in this test; from now on nothing is printed. */
+export function serverLog(): unknown[] {
+  quiet = true;
+  return [...logged];
 }
 
 /**

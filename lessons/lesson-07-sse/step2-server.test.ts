@@ -11,6 +11,7 @@ import {
   post,
   rawEvents,
   rethrowStub,
+  serverLog,
   start,
   streamsBecome,
 } from "./server-helpers.ts";
@@ -168,6 +169,102 @@ describe("Step 2: The event-stream server", () => {
       seen(stream.events),
       `the feed never handed out ${id}: the client must start over, and be told so`,
     ).toEqual(["expired 0", "message 1", "message 2"]);
+  });
+
+  test.each([
+    ["a sign", "+3"],
+    ["a fraction", "3.0"],
+    ["hex", "0x3"],
+  ])("a Last-Event-ID with %s is not an id of this feed: only digits are", async (_what, id) => {
+    const { origin } = await start({ feed: feedWith(5) });
+    const stream = await openEvents(origin, { "Last-Event-ID": id });
+    await stream.eventsAtLeast(1, "an expired event");
+    expect(
+      seen(stream.events)[0],
+      `the feed hands out ids of ASCII digits only: ${JSON.stringify(id)} is none of them, even if ` +
+        "Number() reads it as 3",
+    ).toBe("expired 0");
+  });
+
+  test("a Last-Event-ID of two digits or more is read whole", async () => {
+    const { origin } = await start({ feed: feedWith(12) });
+    const stream = await openEvents(origin, { "Last-Event-ID": "10" });
+    await stream.eventsAtLeast(2, "messages 11 and 12");
+    expect(seen(stream.events)).toEqual(["message 11", "message 12"]);
+  });
+
+  test("an empty Last-Event-ID is a first connection: nothing to resume, nothing expired", async () => {
+    const { origin } = await start({ feed: feedWith(2) });
+    const stream = await openEvents(origin, { "Last-Event-ID": "" });
+    await post(origin);
+    await stream.eventsAtLeast(1, "message 3");
+    expect(
+      seen(stream.events),
+      "a browser whose last event had no id sends no id: an empty one means the same",
+    ).toEqual(["message 3"]);
+  });
+
+  test("a Last-Event-ID on an empty feed gets an expired event whose id starts it at 0", async () => {
+    const { origin } = await start();
+    const stream = await openEvents(origin, { "Last-Event-ID": "5" });
+    await stream.eventsAtLeast(1, "an expired event: this run of the feed never had id 5");
+    expect(
+      seen(stream.events),
+      "nothing is kept yet: the client starts over from 0, the cursor before any message",
+    ).toEqual(["expired 0"]);
+  });
+
+  test("HEAD /events answers the head and ends: no stream is kept open", async () => {
+    const { origin, server } = await start();
+    const head = await within(
+      fetch(`${origin}/events`, { method: "HEAD" }).then(async (r) => ({
+        r,
+        body: await r.text(),
+      })),
+      "the HEAD to be answered and ended: RFC 9110 §9.3.2, the GET's head with no content",
+    );
+    rethrowStub(head.r.status);
+    expect(head.r.headers.get("content-type")?.split(";")[0]).toBe("text/event-stream");
+    expect(head.body).toBe("");
+    await streamsBecome(server, 0, "a HEAD holds no stream");
+  });
+
+  test("a bug before the head is sent is logged and answered 500, and the server goes on", async () => {
+    class BrokenFeed extends MessageFeed {
+      override after(id: number, limit: number) {
+        if (id === 1) throw new Error("a bug in the feed");
+        return super.after(id, limit);
+      }
+    }
+    const feed = new BrokenFeed();
+    const { origin } = await start({ feed });
+    feed.append(HI);
+    feed.append(HI);
+    serverLog(); // the server is expected to log this bug: keep it out of the test's output
+    const broken = await within(
+      fetch(`${origin}/events`, { headers: { "Last-Event-ID": "1" } }),
+      "an answer to GET /events whose replay throws",
+    );
+    const log = serverLog();
+    expect(broken.status, "a bug is the server's: 500, not a stream cut short").toBe(500);
+    expect(await broken.json()).toMatchObject({ code: "SSE_INTERNAL" });
+    expect(
+      log.some((entry) => entry instanceof Error),
+      "the bug is logged",
+    ).toBe(true);
+    const stream = await openEvents(origin);
+    await post(origin);
+    await stream.eventsAtLeast(1, "a message on a new stream: the server goes on serving");
+  });
+
+  test("a message that comes just after finish() is not written into the ended stream", async () => {
+    const { origin, server, feed } = await start();
+    const stream = await openEvents(origin);
+    await streamsBecome(server, 1, "the client is connected");
+    server.finish();
+    feed.append(HI); // before the response's "close": the stream is ending, not yet released
+    await within(stream.ended, "the stream to end");
+    expect(stream.events, "nothing may be written after res.end()").toEqual([]);
   });
 
   test("a client that goes away is released: no stream counted, no listener left on the feed", async () => {
