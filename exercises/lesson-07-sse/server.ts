@@ -19,7 +19,7 @@
  * unstarted server, so `npm run serve` can start it with no arguments.
  */
 import http from "node:http";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { MessageFeed, type Message } from "#reference/lesson-05-polling/feed.ts";
 import { createApp, type ServerOptions } from "#reference/lesson-05-polling/server.ts";
@@ -82,7 +82,9 @@ interface StreamContext {
   counted: (count: number) => void;
 }
 
-const PAGE = fileURLToPath(new URL("../../lessons/lesson-07-sse/page/", import.meta.url));
+// The ticker page's folder. npm runs every script (serve, test, bench) from the project's root,
+// whichever tree the server's code is loaded from.
+const PAGE = path.resolve("lessons", "lesson-07-sse", "page");
 
 /** An unstarted server: the event streams, the ticker page, and lesson 05's feed API. */
 export function createServer(options: SseServerOptions = {}): EventStreamServer {
