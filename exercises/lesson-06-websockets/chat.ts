@@ -81,7 +81,9 @@ interface Room {
 export function createChat(options: ChatOptions): Chat {
   // TODO: A WebSocketServer in noServer mode (it completes the handshakes handleUpgrade hands it),
   // with maxPayload, so that ws closes a larger message with 1009 (RFC 6455 §7.4.1), and one
-  // setInterval for the heartbeat. handleUpgrade refuses with a plain HTTP response, before any
+  // setInterval for the heartbeat. ws also emits "error" on the accepted WebSocket then (and for
+  // any bad frame): every WebSocket needs an "error" listener, or Node throws it and the process
+  // ends. handleUpgrade refuses with a plain HTTP response, before any
   // 101: 403 for an Origin not on the list (RFC 6455 §10.2), 401 without a valid access_token
   // (RFC 6750 §2.3, RFC 9110 §15.5.2), then the socket destroyed. Each message is parsed;
   // a bad one gets an error message and the connection goes on. join and leave tell every member

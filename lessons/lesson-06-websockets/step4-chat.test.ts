@@ -5,7 +5,16 @@ import { show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { RawClient } from "../../shared/testing/raw.ts";
 import { PATIENCE_MS } from "../../shared/testing/patience.ts";
-import { bounded, member, ofType, Peer, startChat, tokens, type Started } from "./chat-helpers.ts";
+import {
+  bounded,
+  member,
+  ofType,
+  Peer,
+  startChat,
+  tokens,
+  uncaught,
+  type Started,
+} from "./chat-helpers.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -213,6 +222,7 @@ describe("Step 4: A chat on the ws package", () => {
   test("a message over maxPayload is refused by ws with close code 1009", async () => {
     const { url } = await startChat({ maxPayload: 1_000 });
     const ada = await member(url, "lobby");
+    const escaped = uncaught();
     ada.send(say("lobby", "ada-1", 1, "x".repeat(2_000)));
     const closed = await ada.closing(
       "the server to close with 1009 (Message Too Big) for a 2 kB message over a maxPayload of 1000",
@@ -220,6 +230,18 @@ describe("Step 4: A chat on the ws package", () => {
     expect(closed.code, "the close code for a message over maxPayload (RFC 6455 §7.4.1)").toBe(
       1009,
     );
+    const [thrown] = escaped.errors;
+    if (thrown !== undefined) {
+      throw new Error(
+        `ws closed the connection with 1009, and it also emitted "error" on the server's ` +
+          `WebSocket (${thrown.message}). Nobody listened, so Node threw it: in a real server ` +
+          `that ends the process, and every other connection with it. ws reports a message over ` +
+          `maxPayload, or any bad frame, as an "error" event on that WebSocket: listen for ` +
+          `"error" on every WebSocket the server accepts (the close that follows is handled ` +
+          `by ws).`,
+        { cause: thrown },
+      );
+    }
   });
 
   test("a repeat of a message (same client and seq) is acknowledged again, and delivered only once", async () => {
