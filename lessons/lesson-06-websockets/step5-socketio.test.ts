@@ -140,7 +140,8 @@ describe("Step 5: The same chat on Socket.IO", () => {
       expect(atBob[0]).toEqual({ room: "lobby", id: "m1", seq: 1, from: "ada", text: "hi" });
       expect(
         atBob,
-        "with connection state recovery, every event the server emits carries its offset as one more argument",
+        "with connection state recovery (connectionStateRecovery on the Server), every event the " +
+          "server emits carries its offset as one more argument",
       ).toHaveLength(2);
       expect(typeof atBob[1]).toBe("string");
       expect(
