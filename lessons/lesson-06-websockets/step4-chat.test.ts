@@ -245,6 +245,11 @@ describe("Step 4: A chat on the ws package", () => {
       1009,
     );
     const [thrown] = escaped.errors;
+    if (thrown !== undefined && !String((thrown as { code?: unknown }).code).startsWith("WS_ERR")) {
+      throw new Error(`Thrown where no caller could catch it: ${thrown.message}`, {
+        cause: thrown,
+      });
+    }
     if (thrown !== undefined) {
       throw new Error(
         `ws closed the connection with 1009, and it also emitted "error" on the server's ` +
