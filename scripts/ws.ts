@@ -27,9 +27,15 @@ If the server refuses the handshake, the status line it answered with is printed
 command exits with 1. Compression (permessage-deflate) is not offered, so --trace on the
 server's side shows the frames as they are.
 
-Examples:
+Examples (lesson 06's servers, from npm run serve -- lesson-06):
   npm run ws -- ws://localhost:8096/echo
-  npm run ws -- ws://localhost:8096/chat --header "Authorization: Bearer alice"`;
+  npm run ws -- "ws://localhost:8096/chat?access_token=ada"
+      the chat reads its token from the query string, as a browser has to send it; the quotes
+      keep ? from the shell; then type {"type":"join","room":"lobby"}
+  npm run ws -- ws://localhost:8096/echo --origin http://evil.example
+      an Origin the server does not allow: the handshake is refused with 403
+For a server that reads the Authorization header (no browser can send one on a WebSocket):
+  npm run ws -- wss://example.org/socket --header "Authorization: Bearer TOKEN"`;
 
 // The arguments by hand: --header and --protocol repeat, and a header value has spaces.
 const argv = process.argv.slice(2);

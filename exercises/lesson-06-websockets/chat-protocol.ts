@@ -126,9 +126,11 @@ export class ChatError extends Error {
  */
 export function parseClientMessage(text: string): ClientMessage {
   // TODO: Nothing from the network is trusted: check the JSON against a zod schema of the three
-  // client messages, told apart by `type` (join, leave, say), with the caps above. A refusal is a
-  // ChatError whose `field` is the path of zod's first issue ("seq", "room") and whose message
-  // starts with it; text that is not JSON is CHAT_BAD_JSON.
+  // client messages, told apart by `type` (join, leave, say), with the caps above. A `client` id
+  // is letters, digits, `_` and `-` only, 1 to MAX_CLIENT_ID_LENGTH of them; `seq` is a safe
+  // integer from 1, `after` one from 0. A refusal is a ChatError whose `field` is the path of
+  // zod's first issue ("seq", "room") and whose message starts with it; text that is not JSON is
+  // CHAT_BAD_JSON.
   return todo("lesson-06-websockets", "parseClientMessage()", "Step 4");
 }
 

@@ -81,14 +81,20 @@ interface Room {
 export function createChat(options: ChatOptions): Chat {
   // TODO: A WebSocketServer in noServer mode (it completes the handshakes handleUpgrade hands it),
   // with maxPayload, so that ws closes a larger message with 1009 (RFC 6455 §7.4.1), and one
-  // setInterval for the heartbeat. handleUpgrade refuses with a plain HTTP response, before any
-  // 101: 403 for an Origin not on the list (RFC 6455 §10.2), 401 without a valid access_token
-  // (RFC 6750 §2.3, RFC 9110 §15.5.2), then the socket destroyed. Each message is parsed;
-  // a bad one gets an error message and the connection goes on. join and leave tell every member
-  // of the room who is in it; a say goes to the other members once (the sender's high-water mark
-  // drops repeats), into the room's history, and is acknowledged. A heartbeat terminates a peer
-  // that has not answered the last ping, and pings the others; a send that would put more than
-  // maxBufferedBytes in a peer's queue terminates it. close() closes every client with 1001.
+  // setInterval for the heartbeat. ws also emits "error" on the accepted WebSocket then (and for
+  // any bad frame): every WebSocket needs an "error" listener, or Node throws it and the process
+  // ends. handleUpgrade refuses with a plain HTTP response, before any 101: 403 for an Origin not
+  // on the list (RFC 6455 §10.2), 401 without a valid access_token (RFC 6750 §2.3) naming the
+  // scheme in WWW-Authenticate: Bearer (RFC 9110 §15.5.2), then the socket destroyed. Each
+  // message is parsed; a bad one gets an error message and the connection goes on. join and
+  // leave tell every member of the room who is in it; a say goes to the other members once (the
+  // sender's high-water mark drops repeats), into the room's history, and is acknowledged. A join
+  // with `after` gets CHAT_HISTORY_GONE first when a message after `after` is no longer kept (none
+  // when the oldest kept is `after` + 1), then every kept message after it. A heartbeat
+  // terminates a peer that has not answered the last ping, and pings the others; a send that
+  // would put more than maxBufferedBytes in a peer's queue terminates it (terminate(), not
+  // close(): a close frame would wait behind the queue the peer does not read). close() closes
+  // every client with 1001.
   return todo("lesson-06-websockets", "createChat()", "Step 4");
 }
 

@@ -72,6 +72,23 @@ export function reportIfNotWritten(error: unknown): void {
   }
 }
 
+/**
+ * Errors thrown where no caller could catch them while the test runs: above all an "error" event
+ * that nobody listens to, which Node throws, and which in a real server would end the process and
+ * every connection in it. A test checks `errors` once the event that matters has happened.
+ */
+export function uncaught(): { errors: Error[] } {
+  const errors: Error[] = [];
+  const onError = (error: unknown): void => {
+    errors.push(error instanceof Error ? error : new Error(String(error)));
+  };
+  process.on("uncaughtException", onError);
+  onTestFinished(() => {
+    process.off("uncaughtException", onError);
+  });
+  return { errors };
+}
+
 /** `promise` bounded by within(), and ended at once by a stub the code under test reached. */
 export function bounded<T>(
   promise: Promise<T>,

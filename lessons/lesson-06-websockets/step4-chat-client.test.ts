@@ -1,6 +1,8 @@
+import http from "node:http";
 import net from "node:net";
 import { once } from "node:events";
 import { describe, expect, onTestFinished, test } from "vitest";
+import { WebSocketServer } from "ws";
 import {
   connectChat,
   type ChatClient,
@@ -11,6 +13,7 @@ import type { ChatMessage, PresenceMessage } from "#lesson/lesson-06-websockets/
 // The client is checked against the reference server, so that a failure here is the client's.
 import { createChatServer } from "#reference/lesson-06-websockets/chat.ts";
 import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
+import { listen } from "../../shared/testing/net.ts";
 import { PATIENCE_MS } from "../../shared/testing/patience.ts";
 import { bounded, member, reportIfNotWritten, startChat, tokens } from "./chat-helpers.ts";
 
@@ -192,6 +195,57 @@ describe("Step 4: A chat on the ws package", () => {
       "ada must not get her own messages back, even in a replay after a reconnection",
     ).toEqual([]);
   }, 10_000);
+
+  test("a room message at or below the last id seen there is not shown again, even when the server sends it twice", async () => {
+    // A server of the test's own, that sends what a replay overlapping live delivery looks like:
+    // ids 1 and 2, then 1 and 2 again, then 3.
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    onTestFinished(() => {
+      for (const socket of wss.clients) socket.terminate();
+      wss.close();
+    });
+    const address = await listen(server);
+    const chat = (id: number, text: string): string =>
+      JSON.stringify({
+        type: "message",
+        room: "lobby",
+        id,
+        from: "bob",
+        client: "b",
+        seq: id,
+        text,
+      });
+    wss.on("connection", (socket) => {
+      socket.on("error", () => {});
+      socket.once("message", () => {
+        socket.send(JSON.stringify({ type: "presence", room: "lobby", members: ["ada", "bob"] }));
+        for (const [id, text] of [
+          [1, "one"],
+          [2, "two"],
+          [1, "one"],
+          [2, "two"],
+          [3, "three"],
+        ] as const) {
+          socket.send(chat(id, text));
+        }
+      });
+    });
+    const ada = open({ url: `ws://${address.host}:${address.port}/chat`, token: "ada-token" });
+    ada.client.join("lobby");
+    await ada.until(
+      () => ada.messages.some((message) => message.id === 3),
+      () =>
+        `message 3 of the lobby, after 1, 2, 1, 2 from the server; shown so far: ` +
+        JSON.stringify(ada.messages.map((message) => message.id)),
+    );
+    expect(
+      ada.messages.map((message) => `${message.id} ${message.text}`),
+      "A message whose room id is at or below the last one seen in that room was shown already " +
+        "(a replay after `after` can overlap what came live): keep the last id per room, show " +
+        "only a higher one",
+    ).toEqual(["1 one", "2 two", "3 three"]);
+  });
 
   test("reconnects after a full-jitter backoff capped at maxMs, and starts over once a connection opens", async () => {
     const port = await freePort();

@@ -14,9 +14,17 @@ const SAY = { type: "say", room: "lobby", client: "c-1_A", seq: 1, text: "hi" };
 /** The ChatError parseClientMessage() throws for `message` (an object is sent as JSON). */
 function refused(message: unknown): ChatError {
   const text = typeof message === "string" ? message : JSON.stringify(message);
-  const error = thrownBy(() => parseClientMessage(text));
-  if (error instanceof ChatError) return error;
-  throw error; // an unwritten stub, or something that is not a ChatError: show it as it is
+  let returned: unknown;
+  try {
+    returned = parseClientMessage(text);
+  } catch (error) {
+    if (error instanceof ChatError) return error;
+    throw error; // an unwritten stub, or something that is not a ChatError: show it as it is
+  }
+  throw new Error(
+    `parseClientMessage(${JSON.stringify(text).slice(0, 100)}) must refuse it with a ChatError, ` +
+      `but returned ${JSON.stringify(returned)?.slice(0, 100)}`,
+  );
 }
 
 describe("Step 4: A chat on the ws package", () => {

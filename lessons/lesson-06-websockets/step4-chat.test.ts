@@ -5,7 +5,16 @@ import { show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { RawClient } from "../../shared/testing/raw.ts";
 import { PATIENCE_MS } from "../../shared/testing/patience.ts";
-import { bounded, member, ofType, Peer, startChat, tokens, type Started } from "./chat-helpers.ts";
+import {
+  bounded,
+  member,
+  ofType,
+  Peer,
+  startChat,
+  tokens,
+  uncaught,
+  type Started,
+} from "./chat-helpers.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -26,12 +35,21 @@ function upgradeRequest(target: string, extra: string[] = []): string {
   ].join("\r\n");
 }
 
-/** Sends an upgrade request on a raw socket; resolves with every byte before the server closed. */
+/**
+ * Sends an upgrade request on a raw socket; resolves with every byte before the server closed, or
+ * with the head of a 101 at once: a server that accepts is not waited for until it closes.
+ */
 async function refusal(chat: Started, target: string, extra: string[] = []): Promise<string> {
   const client = await RawClient.open(chat.address);
   await client.send(upgradeRequest(target, extra));
+  const switched = client
+    .until((bytes) => {
+      const text = bytes.toString("latin1");
+      return text.startsWith("HTTP/1.1 101 ") && text.includes("\r\n\r\n");
+    })
+    .catch(() => new Promise<never>(() => {})); // closed first: closed() has the answer
   const bytes = await bounded(
-    client.closed(),
+    Promise.race([client.closed(), switched]),
     () =>
       `the server to answer ${target} with an HTTP error and close the connection; ` +
       `received so far: ${show(client.received)}`,
@@ -62,6 +80,11 @@ describe("Step 4: A chat on the ws package", () => {
         `Expected "HTTP/1.1 401 Unauthorized" for ${target}, and the socket destroyed after it. ` +
           `Received: ${show(response)}`,
       ).toMatch(/^HTTP\/1\.1 401 /);
+      expect(
+        response,
+        `A 401 says how to authenticate (RFC 9110 §15.5.2): a WWW-Authenticate field, here ` +
+          `Bearer (RFC 6750 §3). Received: ${show(response)}`,
+      ).toMatch(/\r\nWWW-Authenticate: *Bearer\b/i);
     }
     // The real client agrees, and a valid token opens.
     await expect(Peer.open(chat.url, { token: "nobody" })).rejects.toThrow(/answered 401/);
@@ -213,6 +236,7 @@ describe("Step 4: A chat on the ws package", () => {
   test("a message over maxPayload is refused by ws with close code 1009", async () => {
     const { url } = await startChat({ maxPayload: 1_000 });
     const ada = await member(url, "lobby");
+    const escaped = uncaught();
     ada.send(say("lobby", "ada-1", 1, "x".repeat(2_000)));
     const closed = await ada.closing(
       "the server to close with 1009 (Message Too Big) for a 2 kB message over a maxPayload of 1000",
@@ -220,6 +244,23 @@ describe("Step 4: A chat on the ws package", () => {
     expect(closed.code, "the close code for a message over maxPayload (RFC 6455 §7.4.1)").toBe(
       1009,
     );
+    const [thrown] = escaped.errors;
+    if (thrown !== undefined && !String((thrown as { code?: unknown }).code).startsWith("WS_ERR")) {
+      throw new Error(`Thrown where no caller could catch it: ${thrown.message}`, {
+        cause: thrown,
+      });
+    }
+    if (thrown !== undefined) {
+      throw new Error(
+        `ws closed the connection with 1009, and it also emitted "error" on the server's ` +
+          `WebSocket (${thrown.message}). Nobody listened, so Node threw it: in a real server ` +
+          `that ends the process, and every other connection with it. ws reports a message over ` +
+          `maxPayload, or any bad frame, as an "error" event on that WebSocket: listen for ` +
+          `"error" on every WebSocket the server accepts (the close that follows is handled ` +
+          `by ws).`,
+        { cause: thrown },
+      );
+    }
   });
 
   test("a repeat of a message (same client and seq) is acknowledged again, and delivered only once", async () => {
@@ -330,7 +371,9 @@ describe("Step 4: A chat on the ws package", () => {
         `bob sent ${seq} messages of ${text.length} bytes (${Math.round((seq * text.length) / 1e6)} MB) ` +
           "to a room where ada reads nothing, and the server still keeps her connection, and " +
           "everything queued for it, in memory. Before each send, compare the socket's " +
-          "bufferedAmount (plus the message) with maxBufferedBytes, and drop a peer that is over.",
+          "bufferedAmount (plus the message) with maxBufferedBytes, and drop a peer that is over " +
+          "with terminate(), not close(): a close frame joins the back of the queue she does not " +
+          "read, so the connection, and its backlog, stay until ws's 30 s close timeout.",
       );
     }
     await gone;
@@ -348,19 +391,44 @@ describe("Step 4: A chat on the ws package", () => {
       ada.send(say("lobby", "ada-1", seq + 1, text));
     }
     await ada.until(() => ofType(ada, "ack").length === 4, "an ack for each of ada's 4 messages");
-    const bob = await Peer.open(url, { token: "bob-token" });
-    bob.send({ type: "join", room: "lobby", after: 0 });
-    await bob.until(
-      () => ofType(bob, "message").length >= 2,
-      "the 2 messages the room keeps (historyLimit 2) for bob, who joined with after 0",
-    );
-    const gap = bob.received.find((message) => message.type === "error");
-    expect(
-      gap,
-      'Messages 1 and 2 are gone from the room: bob must be told, with {"type":"error",' +
-        '"code":"CHAT_HISTORY_GONE","field":"after",...}, before the replay, never a silent gap',
-    ).toMatchObject({ code: "CHAT_HISTORY_GONE", field: "after" });
-    expect(ofType(bob, "message").map((message) => message.text)).toEqual(["three", "four"]);
+    // The room keeps 3 and 4. After 0 or 1, a message is gone (1 and 2, or 2); after 2, none is.
+    const cases: [after: number, gone: string | undefined][] = [
+      [0, "Messages 1 and 2 are gone"],
+      [1, "Message 2 is gone"],
+      [2, undefined],
+    ];
+    for (const [after, gone] of cases) {
+      const bob = await Peer.open(url, { token: "bob-token" });
+      bob.send({ type: "join", room: "lobby", after });
+      await bob.until(
+        () => ofType(bob, "message").length >= 2,
+        `the 2 messages the room keeps (historyLimit 2) for bob, who joined with after ${after}`,
+      );
+      const gap = bob.received.find((message) => message.type === "error");
+      if (gone === undefined) {
+        expect(
+          gap,
+          "bob has messages 1 and 2, and the room keeps 3 and 4: nothing is missing, so there " +
+            "is no CHAT_HISTORY_GONE (the oldest kept is after + 1)",
+        ).toBeUndefined();
+      } else {
+        expect(
+          gap,
+          `${gone} from the room, and bob joined with after ${after}: he must be told, with ` +
+            '{"type":"error","code":"CHAT_HISTORY_GONE","field":"after",...}, before the ' +
+            "replay, never a silent gap",
+        ).toMatchObject({ code: "CHAT_HISTORY_GONE", field: "after" });
+        expect(
+          bob.received.indexOf(gap as Record<string, unknown>),
+          "the gap is told before the replay",
+        ).toBeLessThan(bob.received.indexOf(ofType(bob, "message")[0] as Record<string, unknown>));
+      }
+      expect(
+        ofType(bob, "message").map((message) => message.text),
+        `the replay after ${after}`,
+      ).toEqual(["three", "four"]);
+      bob.socket.terminate();
+    }
   });
 
   test("an upgrade to another path gets 404, and a plain request 426 Upgrade Required", async () => {

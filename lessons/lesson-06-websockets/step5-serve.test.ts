@@ -176,7 +176,7 @@ describe("Step 5: The same chat on Socket.IO", () => {
       });
     });
 
-    describe("with the chat on ws of Step 4 (chat.ts)", () => {
+    describe("with the chat on ws (chat.ts)", () => {
       test("an upgrade to /chat reaches the ws chat: without a token it is 401, before any upgrade", async () => {
         const { ws } = await serve();
         const refused = await refusedUpgrade(`${ws}/chat`);

@@ -116,30 +116,41 @@ describe("Step 5: The same chat on Socket.IO", () => {
       expect(update).toEqual({ room: "lobby", members: ["ada", "bob"] });
     });
 
-    test("a message goes to the room's other members only, with the room's seq, and its offset as one more argument", async () => {
+    test("a message goes to the room's other members only, as one event to the room: every member gets the same offset", async () => {
       const { url } = await startChat();
-      const [ada, bob, eve] = await Promise.all([
+      const [ada, bob, cy, eve] = await Promise.all([
         client(url, "ada"),
         client(url, "bob"),
+        client(url, "cy"),
         client(url, "eve"),
       ]);
       await ack(ada, "join", "lobby");
       await ack(bob, "join", "lobby");
+      await ack(cy, "join", "lobby");
       await ack(eve, "join", "elsewhere");
       const toAda = record(ada, "chat");
       const toEve = record(eve, "chat");
-      const arrived = next(bob, "chat", "ada said hi in the lobby, where bob is");
+      const toBob = next(bob, "chat", "ada said hi in the lobby, where bob is");
+      const toCy = next(cy, "chat", "ada said hi in the lobby, where cy is");
       expect(await ack(ada, "chat", { room: "lobby", id: "m1", text: "hi" })).toEqual({
         ok: true,
         seq: 1,
       });
-      const args = await arrived;
-      expect(args[0]).toEqual({ room: "lobby", id: "m1", seq: 1, from: "ada", text: "hi" });
+      const [atBob, atCy] = await Promise.all([toBob, toCy]);
+      expect(atBob[0]).toEqual({ room: "lobby", id: "m1", seq: 1, from: "ada", text: "hi" });
       expect(
-        args,
-        "with connection state recovery, every broadcast carries its offset as a last argument: emit to the room (socket.to(room).emit), not socket by socket",
+        atBob,
+        "with connection state recovery (connectionStateRecovery on the Server), every event the " +
+          "server emits carries its offset as one more argument",
       ).toHaveLength(2);
-      expect(typeof args[1]).toBe("string");
+      expect(typeof atBob[1]).toBe("string");
+      expect(
+        atCy[1],
+        "bob and cy got m1 with different offsets, so the server emitted it once per socket. " +
+          "Emit it once to the room (socket.to(room).emit): Socket.IO keeps that one event, under " +
+          "one offset, for every member of the room, and replays it to a member who was away; " +
+          "an event sent socket by socket reaches only the sockets connected at that moment",
+      ).toBe(atBob[1]);
       // One more round trip on each, so that a message sent to them would have arrived by now.
       await ack(ada, "join", "lobby");
       await ack(eve, "join", "elsewhere");
@@ -264,22 +275,35 @@ describe("Step 5: The same chat on Socket.IO", () => {
 
   describe("connection state recovery", () => {
     test("a client that drops and comes back within recoveryMs is recovered: back in its rooms, with every broadcast it missed, each with its offset", async () => {
-      const { url } = await startChat({ recoveryMs: 60_000 });
+      const { url, io } = await startChat({ recoveryMs: 60_000 });
       const [ada, bob] = await Promise.all([client(url, "ada"), client(url, "bob")]);
       await ack(ada, "join", "lobby");
       await ack(bob, "join", "lobby");
       const toBob = record(bob, "chat");
       await ack(ada, "chat", { room: "lobby", id: "m1", text: "before" });
       await toBob.until(1, "m1, before the drop");
-      expect(bob.recovered, "a first connection is not a recovered one").toBe(false);
+      expect(
+        bob.recovered,
+        "bob.recovered is undefined when the server sent no session id (pid) in its connect " +
+          "packet: connection state recovery is off. Give the Server connectionStateRecovery: " +
+          "{ maxDisconnectionDuration: recoveryMs }. (A first connection is not a recovered one: false.)",
+      ).toBe(false);
 
       // The transport drops under bob, as when a network goes away; no "disconnect" of his own.
+      const onServer = io.sockets.sockets.get(bob.id ?? "");
+      expect(onServer, "bob's socket on the server, under the id his client has").toBeDefined();
+      const gone = within(
+        once(onServer as NonNullable<typeof onServer>, "disconnect"),
+        "the server to see bob's transport close",
+      );
       const dropped = next(bob, "disconnect", "bob's transport was closed");
       bob.io.engine.close();
       expect(
         (await dropped)[0],
         "a drop, not bob's own disconnect() (that one ends the session for good)",
       ).not.toBe("io client disconnect");
+      // Both ends know bob is away: what ada sends now, bob can only get by recovery.
+      await gone;
       await ack(ada, "chat", { room: "lobby", id: "m2", text: "while away" });
       await ack(ada, "chat", { room: "lobby", id: "m3", text: "still away" });
 
@@ -290,7 +314,12 @@ describe("Step 5: The same chat on Socket.IO", () => {
         bob.recovered,
         "connectionStateRecovery: { maxDisconnectionDuration } on the server recovers the session",
       ).toBe(true);
-      await toBob.until(3, "m2 and m3, missed while away, replayed on recovery");
+      await toBob.until(
+        3,
+        "m2 and m3, sent to the lobby while bob was away, replayed on recovery. Socket.IO " +
+          "replays what was emitted to a room of his (socket.to(room).emit); an event sent " +
+          "socket by socket went only to the sockets connected at the time, and bob was not",
+      );
       expect(toBob.seen.map((args) => (args[0] as { id: string }).id)).toEqual(["m1", "m2", "m3"]);
       for (const args of toBob.seen) {
         expect(
