@@ -16,7 +16,7 @@ import { show } from "../../shared/testing/bytes.ts";
 import { byteByByte } from "../../shared/testing/chunks.ts";
 import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
 import { within } from "../../shared/testing/patience.ts";
-import { exchange } from "../../shared/testing/raw.ts";
+import { exchange, nextConnection } from "../../shared/testing/raw.ts";
 import {
   answered,
   closeCodeOf,
@@ -51,6 +51,9 @@ function refusal(fn: () => unknown): WebSocketError {
   return error as WebSocketError;
 }
 
+/** More than a client's receive buffer and the server's send buffer hold, on any system. */
+const FLOOD_LIMIT = 32 * 1024 * 1024;
+
 function live(options?: EchoOptions): Promise<Served> {
   return serve(createEchoServer(options));
 }
@@ -67,10 +70,7 @@ async function closedWith(served: Served, bytes: Buffer | Buffer[], expected: nu
   await peer.send(...[bytes].flat());
   const frames = await peer.untilClose(`a close frame with code ${expected}`);
   const close = frames.find((one) => one.opcode === OP.CLOSE);
-  expect(
-    closeCodeOf(close),
-    `sent ${show(Buffer.concat([bytes].flat()), 60)}: expected close ${expected}, got ${peer.transcript()}`,
-  ).toBe(expected);
+  expect(closeCodeOf(close), peer.explain(`a close frame with code ${expected}`)).toBe(expected);
   await peer.untilTcpClosed(
     "the server to close the TCP connection after failing the WebSocket (RFC 6455 §7.1.7)",
   );
@@ -276,9 +276,12 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       );
       await peer.send(...payloads.map((payload) => frame({ opcode: OP.BINARY, payload })));
       const frames = await peer.until(sizes.length, `${sizes.length} binary echoes`);
-      expect(frames.map((one) => [one.opcode, one.payload.length])).toEqual(
-        sizes.map((n) => [OP.BINARY, n]),
-      );
+      expect(
+        frames.map((one) => [one.opcode, one.payload.length]),
+        peer.explain(
+          `${sizes.length} binary frames (opcode 2) of ${sizes.join(", ")} bytes, one echo per message`,
+        ),
+      ).toEqual(sizes.map((n) => [OP.BINARY, n]));
       frames.forEach((one, i) =>
         expect(one.payload.equals(payloads[i] as Buffer), `message ${i}`).toBe(true),
       );
@@ -323,7 +326,9 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       const frames = await peer.until(2, "two pongs");
       expect(
         frames.map((one) => [one.opcode, one.payload.toString()]),
-        "A pong carries the ping's Application data, unchanged",
+        peer.explain(
+          "two pongs (opcode 0xa): a pong carries the ping's Application data, unchanged",
+        ),
       ).toEqual([
         [OP.PONG, "are you there?"],
         [OP.PONG, ""],
@@ -339,7 +344,10 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
         frame({ opcode: OP.CONTINUATION, payload: "ments" }),
       );
       const frames = await peer.until(2, "the pong, then the echo");
-      expect(frames.map((one) => [one.opcode, one.payload.toString()])).toEqual([
+      expect(
+        frames.map((one) => [one.opcode, one.payload.toString()]),
+        peer.explain("a pong with the ping's payload, then the text message, echoed whole"),
+      ).toEqual([
         [OP.PONG, "p"],
         [OP.TEXT, "fragments"],
       ]);
@@ -355,7 +363,7 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       const first = only(await peer.until(1, "the echo of the text after the pong"), "a frame");
       expect(
         [first.opcode, first.payload.toString()],
-        `a pong needs no answer: ${peer.transcript()}`,
+        peer.explain("the echo of the text message only: a pong needs no answer"),
       ).toEqual([OP.TEXT, "next"]);
     });
 
@@ -412,7 +420,9 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       await peer.untilTcpClosed("the closing handshake, then the server's FIN");
       expect(
         peer.frames().map((one) => one.opcode),
-        `After a close frame, an endpoint sends no more data frames (§5.5.1): ${peer.transcript()}`,
+        peer.explain(
+          "the close frame alone: after a close frame, an endpoint sends no more data frames (§5.5.1)",
+        ),
       ).toEqual([OP.CLOSE]);
     });
 
@@ -474,7 +484,7 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       );
       expect(
         frames.map((one) => one.opcode),
-        "the good message is whole: echo it, then fail",
+        "the good message is whole: echo it (opcode 1), then fail (close, opcode 8)",
       ).toEqual([OP.TEXT, OP.CLOSE]);
     });
 
@@ -485,6 +495,82 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       await other.send(frame({ opcode: OP.TEXT, payload: "still here" }));
       expect((await other.until(1, "an echo on another connection"))[0]?.payload.toString()).toBe(
         "still here",
+      );
+    });
+
+    test("goes on serving after a client resets its connection in the middle of a frame", async () => {
+      const server = createEchoServer();
+      const served = await serve(server);
+      const accepted = nextConnection(server);
+      const first = await Peer.open(served);
+      const socket = await within(accepted, "the server to accept the connection");
+      // With no "error" listener on the socket, Node throws the error, and the process dies with
+      // every other client's connection.
+      const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+      expect(
+        () => socket.emit("error", reset),
+        "A client reset its WebSocket: the server's socket emitted an error that nothing " +
+          'handled, which crashes the whole server. Listen for the socket\'s "error" event ' +
+          '(a "close" follows it)',
+      ).not.toThrow();
+      first.client.socket.destroy();
+      // A real reset, half-way through a frame.
+      const nextAccepted = nextConnection(server);
+      const rude = await Peer.open(served);
+      const rudeSocket = await within(nextAccepted, "the server to accept the connection");
+      // Not events.once(): it rejects when the socket emits "error", which a reset does.
+      const closed = new Promise((resolve) => rudeSocket.once("close", resolve));
+      await rude.send(frame({ opcode: OP.TEXT, payload: "cut short" }).subarray(0, 8));
+      rude.client.socket.resetAndDestroy();
+      await answered(served, closed, "the server's side of a reset connection to close");
+      const other = await Peer.open(served);
+      await other.send(frame({ opcode: OP.TEXT, payload: "still here" }));
+      const echo = only(await other.until(1, "an echo for the next client"), "a frame");
+      expect(echo.payload.toString(), other.explain("the echo of still here")).toBe("still here");
+    });
+
+    test("stops reading from a client that reads none of its echoes, and reads again once it does (backpressure)", async () => {
+      const server = createEchoServer();
+      const served = await serve(server);
+      const accepted = nextConnection(server);
+      const peer = await Peer.open(served);
+      const socket = await within(accepted, "the server to accept the connection");
+      let serverPaused = false;
+      const paused = once(socket, "pause").then(() => (serverPaused = true));
+      // The client reads nothing more: the echoes fill its receive buffer, then the server's send
+      // buffer, and the server's socket.write() starts to return false.
+      peer.client.socket.pause();
+      const message = frame({ opcode: OP.BINARY, payload: Buffer.alloc(64 * 1024, 7) });
+      let sent = 0;
+      const flood = (async (): Promise<void> => {
+        while (sent < FLOOD_LIMIT) {
+          sent += message.length;
+          if (!peer.client.socket.write(message)) {
+            // Not events.once(): the race leaves its listener behind once the pause has won.
+            await Promise.race([new Promise((go) => peer.client.socket.once("drain", go)), paused]);
+          }
+          if (serverPaused) return;
+        }
+        throw new Error(
+          `The client sent ${sent >> 20} MiB of messages and read none of the echoes, and the ` +
+            "server read on. When socket.write() returns false, the client is not reading: stop " +
+            'reading its frames (socket.pause()) until the socket\'s "drain", or the server ' +
+            "holds every echo in memory.",
+        );
+      })();
+      await within(
+        Promise.race([paused, flood, served.failed]),
+        () =>
+          `Nothing after the wait: the client had sent ${sent >> 20} MiB and read none of the ` +
+          "echoes, and the server's socket was not paused. When socket.write() returns false, " +
+          'pause reading until "drain".',
+      );
+      const resumed = once(socket, "resume");
+      peer.client.socket.resume();
+      await within(
+        Promise.race([resumed, served.failed]),
+        'the server to read again once the client reads: its socket emits "drain" when the ' +
+          "echoes have gone out, and reading resumes then (socket.resume())",
       );
     });
 
