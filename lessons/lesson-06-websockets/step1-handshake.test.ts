@@ -201,9 +201,7 @@ describe("Step 1: The opening handshake", () => {
       );
     expect(status, say("the status line")).toBe(400);
     expect(end, say("a head that ends in an empty line")).toBeGreaterThan(0);
-    expect(headers.get("content-length"), say("Content-Length")).toBe(
-      String(bytes.length - end),
-    );
+    expect(headers.get("content-length"), say("Content-Length")).toBe(String(bytes.length - end));
     expect(bytes.subarray(end).toString("utf8"), say("the body")).toContain(error.message);
   });
 
@@ -235,15 +233,13 @@ describe("Step 1: The opening handshake", () => {
     const request = upgradeRequest();
     const client = await RawClient.open(address);
     await client.send(request);
-    const bytes = await within(
-      Promise.race([client.closed(), failed]),
-      () =>
-        explain(
-          "A bug in the server's own code, not in the request",
-          request,
-          "500 Internal Server Error, then the FIN",
-          client.received,
-        ),
+    const bytes = await within(Promise.race([client.closed(), failed]), () =>
+      explain(
+        "A bug in the server's own code, not in the request",
+        request,
+        "500 Internal Server Error, then the FIN",
+        client.received,
+      ),
     );
     const { status } = responseHead(bytes);
     expect(

@@ -14,7 +14,7 @@ import {
 import { browser, describeWithBrowser } from "../../shared/testing/browser.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { byteByByte } from "../../shared/testing/chunks.ts";
-import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { exchange, nextConnection } from "../../shared/testing/raw.ts";
 import {
@@ -43,12 +43,64 @@ function pushAll(frames: Frame[], options?: MessageOptions): (Incoming | undefin
   return frames.map((one) => reader.push(one));
 }
 
-/** The WebSocketError `fn` throws, checked to be one. */
-function refusal(fn: () => unknown): WebSocketError {
-  const error = thrownBy(fn);
+/** Frames as a failure message lists them: `text FIN=0 "Hel" | continuation FIN=1 "lo"`. */
+function listed(frames: Frame[]): string {
+  const names: Record<number, string> = {
+    [OP.CONTINUATION]: "continuation",
+    [OP.TEXT]: "text",
+    [OP.BINARY]: "binary",
+    [OP.CLOSE]: "close",
+    [OP.PING]: "ping",
+    [OP.PONG]: "pong",
+  };
+  return frames
+    .map(
+      (one) => `${names[one.opcode] ?? one.opcode} FIN=${one.fin ? 1 : 0} ${show(one.payload, 40)}`,
+    )
+    .join(" | ");
+}
+
+/**
+ * The WebSocketError `fn` throws, checked to be one. `fed` says what it was given and `expected`
+ * what it should throw, for the failure message when it throws nothing.
+ */
+function refusal(fn: () => unknown, fed: string, expected: string): WebSocketError {
+  let threw = false;
+  let error: unknown;
+  try {
+    fn();
+  } catch (caught) {
+    threw = true;
+    error = caught;
+  }
   if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
-  expect(error, `a WebSocketError, not ${String(error)}`).toBeInstanceOf(WebSocketError);
+  const what = `fed: ${fed}\n  expected: a WebSocketError ${expected}`;
+  if (!threw) throw new Error(`${what}\n  received: no error at all`);
+  expect(error, `${what}\n  received: ${String(error)}`).toBeInstanceOf(WebSocketError);
   return error as WebSocketError;
+}
+
+/** The frames pushed in order must be refused with `code` and `closeCode`. */
+function expectRefused(
+  frames: Frame[],
+  code: string,
+  closeCode: number,
+  options?: MessageOptions,
+  why = "",
+): void {
+  const expected = `${code}, failing the connection with close ${closeCode}${why === "" ? "" : `: ${why}`}`;
+  const error = refusal(() => pushAll(frames, options), listed(frames), expected);
+  expect(codeOf(error), `${listed(frames)}: expected ${expected}`).toBe(code);
+  expect(error.closeCode, `${listed(frames)}: expected ${expected}`).toBe(closeCode);
+}
+
+/** A close frame's payload must be refused with `code` and `closeCode`. */
+function expectCloseRefused(payload: Buffer, code: string, closeCode: number): void {
+  const fed = `the close payload ${show(payload)}`;
+  const expected = `${code}, failing the connection with close ${closeCode}`;
+  const error = refusal(() => parseClosePayload(payload), fed, expected);
+  expect(codeOf(error), `${fed}: expected ${expected}`).toBe(code);
+  expect(error.closeCode, `${fed}: expected ${expected}`).toBe(closeCode);
 }
 
 /** More than a client's receive buffer and the server's send buffer hold, on any system. */
@@ -139,16 +191,15 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       ["a code point above U+10FFFF", [0xf4, 0x90, 0x80, 0x80]],
       ["a character cut off at the end of the message", [0x48, 0xe2, 0x82]],
     ])("refuses text with %s with 1007 (§8.1)", (_name, bytes) => {
-      const error = refusal(() => pushAll([f(OP.TEXT, Buffer.from(bytes))]));
-      expect(codeOf(error)).toBe("WS_INVALID_UTF8");
-      expect(error.closeCode).toBe(1007);
+      expectRefused([f(OP.TEXT, Buffer.from(bytes))], "WS_INVALID_UTF8", 1007);
     });
 
     test("refuses a fragmented text message whose first fragment is not UTF-8 with 1007 (at once or at its end)", () => {
-      const error = refusal(() =>
-        pushAll([f(OP.TEXT, Buffer.from([0x61, 0xff]), false), f(OP.CONTINUATION, "b")]),
+      expectRefused(
+        [f(OP.TEXT, Buffer.from([0x61, 0xff]), false), f(OP.CONTINUATION, "b")],
+        "WS_INVALID_UTF8",
+        1007,
       );
-      expect(codeOf(error)).toBe("WS_INVALID_UTF8");
     });
 
     test("accepts any bytes in a binary message: only text must be UTF-8", () => {
@@ -157,15 +208,11 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test("refuses a continuation with no message to continue with 1002 (§5.4)", () => {
-      const error = refusal(() => pushAll([f(OP.CONTINUATION, "x")]));
-      expect(codeOf(error)).toBe("WS_UNEXPECTED_CONTINUATION");
-      expect(error.closeCode).toBe(1002);
+      expectRefused([f(OP.CONTINUATION, "x")], "WS_UNEXPECTED_CONTINUATION", 1002);
     });
 
     test("refuses a new message inside a fragmented one with 1002 (§5.4)", () => {
-      const error = refusal(() => pushAll([f(OP.TEXT, "a", false), f(OP.BINARY, "b")]));
-      expect(codeOf(error)).toBe("WS_EXPECTED_CONTINUATION");
-      expect(error.closeCode).toBe(1002);
+      expectRefused([f(OP.TEXT, "a", false), f(OP.BINARY, "b")], "WS_EXPECTED_CONTINUATION", 1002);
     });
 
     test("refuses a message of more fragments than its cap with 1009", () => {
@@ -174,9 +221,13 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
         f(OP.CONTINUATION, "b", false),
         f(OP.CONTINUATION, "c", false),
       ];
-      const error = refusal(() => pushAll(frames, { maxFragments: 2 }));
-      expect(codeOf(error)).toBe("WS_TOO_MANY_FRAGMENTS");
-      expect(error.closeCode).toBe(1009);
+      expectRefused(
+        frames,
+        "WS_TOO_MANY_FRAGMENTS",
+        1009,
+        { maxFragments: 2 },
+        "maxFragments is 2",
+      );
       expect(
         pushAll([f(OP.TEXT, "a", false), f(OP.CONTINUATION, "b")], { maxFragments: 2 })[1]?.kind,
       ).toBe("message");
@@ -184,11 +235,13 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
 
     test("refuses a message whose fragments together are over its cap with 1009", () => {
       const frames = [f(OP.BINARY, Buffer.alloc(6), false), f(OP.CONTINUATION, Buffer.alloc(5))];
-      const error = refusal(() => pushAll(frames, { maxMessageBytes: 10 }));
-      expect(codeOf(error), "the cap is on the whole message, every fragment counted").toBe(
+      expectRefused(
+        frames,
         "WS_PAYLOAD_TOO_LARGE",
+        1009,
+        { maxMessageBytes: 10 },
+        "maxMessageBytes is 10, and the cap is on the whole message, every fragment counted",
       );
-      expect(error.closeCode).toBe(1009);
     });
 
     test("hands over a pong as a pong, and names its state: between, then text, then between", () => {
@@ -224,17 +277,13 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test("refuses a 1-byte close payload with 1002", () => {
-      const error = refusal(() => parseClosePayload(Buffer.from([0x03])));
-      expect(codeOf(error)).toBe("WS_BAD_CLOSE_PAYLOAD");
-      expect(error.closeCode).toBe(1002);
+      expectCloseRefused(Buffer.from([0x03]), "WS_BAD_CLOSE_PAYLOAD", 1002);
     });
 
     test.each([0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535])(
       "refuses the close code %i with 1002 (§7.4)",
       (code) => {
-        const error = refusal(() => parseClosePayload(closePayload(code)));
-        expect(codeOf(error)).toBe("WS_BAD_CLOSE_CODE");
-        expect(error.closeCode).toBe(1002);
+        expectCloseRefused(closePayload(code), "WS_BAD_CLOSE_CODE", 1002);
       },
     );
 
@@ -245,9 +294,7 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test("refuses a close reason that is not UTF-8 with 1007", () => {
-      const error = refusal(() => parseClosePayload(Buffer.from([0x03, 0xe8, 0xff])));
-      expect(codeOf(error)).toBe("WS_BAD_CLOSE_REASON");
-      expect(error.closeCode).toBe(1007);
+      expectCloseRefused(Buffer.from([0x03, 0xe8, 0xff]), "WS_BAD_CLOSE_REASON", 1007);
     });
   });
 
