@@ -78,6 +78,9 @@ export function serveUpgrade(
   // TODO (Step 1): checkHandshake(); a HandshakeError is answered with refusalResponse(), then
   // the close (FIN); a valid one with the 101, and the connection is "open". A client that resets
   // makes the socket emit "error": with no listener, Node throws it and the whole server dies.
+  // TODO (Step 1): Any other error (not a HandshakeError) is the server's own bug, not the
+  // client's: log it (console.error), answer 500 with Connection: close, then the FIN. The server
+  // goes on serving everyone else.
   // TODO (Step 2): Once open, every chunk goes to this connection's FrameParser, `head` first.
   // TODO (Step 3): Each frame goes to a MessageReader: a message is echoed as one frame of the
   // same type (a server never masks, §5.1); a ping gets a pong with the same payload (§5.5.3);
@@ -87,8 +90,9 @@ export function serveUpgrade(
   // connection first (FIN), reading and dropping what still arrives.
   // TODO (Step 3): §7.1.7: a WebSocketError fails the connection: a close frame with its
   // closeCode, then the FIN. The frames before the bad one in the same chunk are handled first.
-  // TODO (Step 3): Any other error is the server's bug: log it (console.error) and close with
-  // 1011 (500 before the handshake is answered). The server goes on serving everyone else.
-  // TODO (Step 3): STYLE 9: when write() returns false, pause reading until "drain".
+  // TODO (Step 3): Backpressure: socket.write() returning false means the client is not reading
+  // what the server sends (its receive buffer and the server's send buffer are full). Stop
+  // reading its frames (socket.pause()) until the socket's "drain", then read again (resume()):
+  // otherwise a client that sends without reading makes the server hold every echo in memory.
   return todo("lesson-06-websockets", "serveUpgrade()", "Step 1");
 }

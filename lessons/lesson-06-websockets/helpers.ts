@@ -298,11 +298,27 @@ export class Peer {
     return readFrames(bytes.subarray(headEnd(bytes)));
   }
 
+  /**
+   * A failure message for frames that are not what the protocol expects: what was sent, the
+   * bytes that came after the 101 as they are (an HTTP response written into the WebSocket shows
+   * as text there), and the same bytes read as frames.
+   */
+  explain(expected: string): string {
+    const bytes = this.client.received;
+    return [
+      `Expected ${expected}`,
+      `  sent:          ${show(this.client.sent, 200)}`,
+      `  after the 101: ${show(bytes.subarray(headEnd(bytes)), 200)}`,
+      `  as frames:     ${this.transcript()}`,
+    ].join("\n");
+  }
+
   /** What the server sent, frame by frame, for a failure message. */
   transcript(): string {
     const frames = this.frames();
     if (frames.length === 0) return "no frame at all";
-    return frames.map(describeFrame).join("; ");
+    const shown = frames.slice(0, 8).map(describeFrame).join("; ");
+    return frames.length > 8 ? `${shown}; ... (${frames.length - 8} more frames)` : shown;
   }
 
   async send(...chunks: Buffer[]): Promise<void> {

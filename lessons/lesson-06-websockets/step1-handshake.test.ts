@@ -1,13 +1,19 @@
 import { once } from "node:events";
 import type http from "node:http";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test } from "vitest";
 import WebSocket from "ws";
 import { createEchoServer, type EchoOptions } from "#lesson/lesson-06-websockets/echo.ts";
-import { acceptValue, WEBSOCKET_GUID } from "#lesson/lesson-06-websockets/handshake.ts";
+import {
+  acceptValue,
+  refusalResponse,
+  WEBSOCKET_GUID,
+} from "#lesson/lesson-06-websockets/handshake.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
 import { byteByByte } from "../../shared/testing/chunks.ts";
-import { type Address } from "../../shared/testing/net.ts";
-import { RawClient } from "../../shared/testing/raw.ts";
+import { guard } from "../../shared/testing/guard.ts";
+import { listen, type Address } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { nextConnection, RawClient } from "../../shared/testing/raw.ts";
 import {
   answered,
   expectedAccept,
@@ -27,20 +33,24 @@ function url({ host, port }: Address, path = URL_PATH): string {
 }
 
 /** Sends one request and reads the response head, without closing. */
-async function handshake(served: Served, request: Buffer | Buffer[]) {
+async function handshake(
+  served: Served,
+  request: Buffer | Buffer[],
+  expected = "a response to the handshake once its empty line arrives",
+) {
   const client = await RawClient.open(served.address);
   await client.send(...[request].flat());
   const bytes = await answered(
     served,
     client.until((b) => headEnd(b) !== -1, "a response head"),
-    `a response to the handshake once its empty line arrives: ${show(Buffer.concat([request].flat()), 200)}`,
+    `${expected}: ${show(Buffer.concat([request].flat()), 200)}`,
   );
   return { client, bytes, ...responseHead(bytes) };
 }
 
 /** Sends a request the server must refuse, and reads everything until the server closes. */
-async function refused(served: Served, request: Buffer) {
-  const { client, bytes: head, status } = await handshake(served, request);
+async function refused(served: Served, request: Buffer, expected?: string) {
+  const { client, bytes: head, status } = await handshake(served, request, expected);
   expect(
     status,
     explain("This handshake must be refused", request, "a 4xx status, then the close", head),
@@ -116,14 +126,21 @@ describe("Step 1: The opening handshake", () => {
   });
 
   test("keeps the connection open after the 101: the same TCP connection carries the frames", async () => {
-    const served = await live();
+    const server = createEchoServer();
+    const served = await serve(server);
+    const accepted = nextConnection(server);
     const { client, status } = await handshake(served, upgradeRequest());
+    const socket = await within(accepted, "the server to accept the connection");
     expect(status).toBe(101);
+    // By the time the 101 has arrived, the server's write of it is done, and so is an end() or a
+    // destroy() that came with it: the server's side of the socket says so, with no wait for the
+    // FIN to travel.
     expect(
-      client.socket.readableEnded,
-      "The server closed the connection after its 101. A WebSocket is the same TCP connection " +
-        "the handshake came on: keep it open for frames.",
-    ).toBe(false);
+      { ended: socket.writableEnded, destroyed: socket.destroyed },
+      "The server closed its side after the 101 (socket.end() or destroy()). A WebSocket is the " +
+        "same TCP connection the handshake came on: write the 101 and keep it open for frames.",
+    ).toEqual({ ended: false, destroyed: false });
+    expect(client.socket.readableEnded, "the server's FIN came after its 101").toBe(false);
   });
 
   test("answers a handshake that arrives one byte at a time", async () => {
@@ -174,6 +191,83 @@ describe("Step 1: The opening handshake", () => {
     ).toBe(101);
   });
 
+  test("frames a refusal's body with Content-Length in bytes, not characters (RFC 9112 §6.2)", () => {
+    const error = { status: 400, code: "WS_BAD_KEY", message: "clé «non» ✓ 😀" };
+    const bytes = refusalResponse(error);
+    const end = headEnd(bytes);
+    const { status, headers } = responseHead(bytes);
+    const say = (what: string) =>
+      explain(
+        what,
+        JSON.stringify(error),
+        "Content-Length equal to the body's length in UTF-8 bytes (Buffer.byteLength)",
+        bytes,
+      );
+    expect(status, say("the status line")).toBe(400);
+    expect(end, say("a head that ends in an empty line")).toBeGreaterThan(0);
+    expect(headers.get("content-length"), say("Content-Length")).toBe(String(bytes.length - end));
+    expect(bytes.subarray(end).toString("utf8"), say("the body")).toContain(error.message);
+  });
+
+  test("answers a bug in its own code with 500, logs it, and goes on serving", async () => {
+    // A bug injected through the options: reading the subprotocols throws, as a bug would.
+    const bug = new Error("a bug in the server's own code");
+    const options = {
+      get protocols(): string[] {
+        throw bug;
+      },
+    };
+    const server = createEchoServer(options);
+    const failed = guard(server).failed.catch((error: unknown) => {
+      throw new Error(
+        `The server's socket listener threw ${String(error)}. Nothing catches an error thrown ` +
+          "there: it crashes the whole server. Catch what is not a HandshakeError, log it with " +
+          "console.error and answer 500 with Connection: close.",
+        { cause: error },
+      );
+    });
+    failed.catch(() => {});
+    const address = await listen(server);
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    onTestFinished(() => {
+      console.error = original;
+    });
+    const request = upgradeRequest();
+    const client = await RawClient.open(address);
+    await client.send(request);
+    const bytes = await within(Promise.race([client.closed(), failed]), () =>
+      explain(
+        "A bug in the server's own code, not in the request",
+        request,
+        "500 Internal Server Error, then the FIN",
+        client.received,
+      ),
+    );
+    const { status } = responseHead(bytes);
+    expect(
+      status,
+      explain(
+        "An error that is not a HandshakeError is the server's bug: 500, then the close",
+        request,
+        "HTTP/1.1 500",
+        bytes,
+      ),
+    ).toBe(500);
+    expect(
+      logged.some((args) => args.includes(bug)),
+      "the server's own error, logged with console.error so that its owner can find it",
+    ).toBe(true);
+    const other = await RawClient.open(address);
+    await other.send(upgradeRequest());
+    const next = await within(
+      Promise.race([other.until((b) => headEnd(b) !== -1, "a response head"), failed]),
+      "a response for the next client: the server goes on serving",
+    );
+    expect(responseHead(next).status, show(next)).toBe(500);
+  });
+
   test("refuses another version with 426 and Sec-WebSocket-Version: 13, then closes", async () => {
     const served = await live();
     const request = upgradeRequest({ "Sec-WebSocket-Version": "8" });
@@ -218,6 +312,31 @@ describe("Step 1: The opening handshake", () => {
     const request = upgradeRequest({}, "GET /echo HTTP/1.0");
     const { bytes, status } = await refused(served, request);
     expect(status, explain("HTTP/1.0", request, "400", bytes)).toBe(400);
+  });
+
+  test("refuses an upgrade request with a body with 400, then closes (a handshake GET has none)", async () => {
+    const served = await live();
+    const request = Buffer.concat([
+      upgradeRequest({ "Content-Length": "5" }),
+      Buffer.from("hello", "latin1"),
+    ]);
+    const { bytes, status, headers } = await refused(
+      served,
+      request,
+      "a 400 once the head is read: a handshake announcing a body (Content-Length: 5) is " +
+        "refused, not waited for (lesson 03's parser returns no request until the body is in)",
+    );
+    expect(
+      status,
+      explain(
+        "RFC 9110 §9.3.1: content in a GET has no defined meaning, and a server may refuse it; " +
+          "after a head with Content-Length, lesson 03's parser returns no request until the body",
+        request,
+        "400 Bad Request",
+        bytes,
+      ),
+    ).toBe(400);
+    expect(headers.get("connection")?.toLowerCase(), show(bytes)).toBe("close");
   });
 
   test("refuses a request that is not HTTP with 400", async () => {

@@ -9,7 +9,7 @@ import {
 } from "#lesson/lesson-06-websockets/frames.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { byteByByte, everySplit, feedAll, splitAt } from "../../shared/testing/chunks.ts";
-import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { frame, MASK, OP } from "./helpers.ts";
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex");
@@ -38,15 +38,48 @@ function fed(what: string, chunks: Buffer[]): string {
   return `${what}\n  fed: ${chunks.map((c) => show(c, 40)).join(" | ")}`;
 }
 
-/** The WebSocketError the parser throws on `bytes`, checked for its code and close code. */
-function refusal(bytes: Buffer, options: FrameParserOptions = {}): WebSocketError {
-  const error = thrownBy(() => new FrameParser({ role: "server", ...options }).feed(bytes));
-  if ((error as { code?: string }).code === "COURSE_NOT_IMPLEMENTED") throw error;
-  expect(error, `a WebSocketError for ${show(bytes, 40)}, not ${String(error)}`).toBeInstanceOf(
-    WebSocketError,
-  );
-  return error as WebSocketError;
+/**
+ * Feeds `bytes` to a fresh parser (a server's unless `options` says otherwise) and checks that it
+ * refuses them with the WebSocketError `code` and the close code `closeCode`. A failure shows the
+ * bytes fed and what was expected of them.
+ */
+function expectRefusal(
+  bytes: Buffer,
+  code: string,
+  closeCode: number,
+  options: FrameParserOptions = {},
+  why = "",
+): void {
+  const what =
+    `${why === "" ? "" : `${why}\n  `}fed: ${show(bytes, 60)}\n  expected: a WebSocketError ` +
+    `${code}, the connection failed with close code ${closeCode}`;
+  let threw = false;
+  let error: unknown;
+  try {
+    new FrameParser({ role: "server", ...options }).feed(bytes);
+  } catch (caught) {
+    threw = true;
+    error = caught;
+  }
+  if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
+  if (!threw) throw new Error(`${what}\n  received: feed() returned without throwing`);
+  expect(error, `${what}\n  received: ${String(error)}`).toBeInstanceOf(WebSocketError);
+  expect(codeOf(error), what).toBe(code);
+  expect((error as WebSocketError).closeCode, what).toBe(closeCode);
 }
+
+/** The error `feed` throws; if it throws none, a failure that says what was expected. */
+function thrownFeeding(feed: () => unknown, what: string): unknown {
+  try {
+    feed();
+  } catch (error) {
+    return error;
+  }
+  throw new Error(`${what}\n  received: feed() returned without throwing`);
+}
+
+/** An opcode as the RFC writes it: 0xb, not 11. */
+const hexOf = (n: number): string => `0x${n.toString(16)}`;
 
 describe("Step 2: Frames", () => {
   test("reads the RFC's masked text frame: the payload comes out unmasked (§5.3, §5.7)", () => {
@@ -178,67 +211,95 @@ describe("Step 2: Frames", () => {
   });
 
   test("refuses an unmasked frame from a client with 1002 (§5.1)", () => {
-    const error = refusal(RFC_TEXT_UNMASKED);
-    expect(codeOf(error), "a server MUST close the connection on an unmasked frame").toBe(
+    expectRefusal(
+      RFC_TEXT_UNMASKED,
       "WS_UNMASKED_FRAME",
+      1002,
+      {},
+      "A server MUST close the connection on an unmasked frame (the MASK bit, 0x80 of the second byte, is 0)",
     );
-    expect(error.closeCode).toBe(1002);
   });
 
   test("a client's parser refuses a masked frame from a server with 1002 (§5.1)", () => {
-    const error = refusal(RFC_TEXT_MASKED, { role: "client" });
-    expect(codeOf(error)).toBe("WS_MASKED_FRAME");
-    expect(error.closeCode).toBe(1002);
+    expectRefusal(
+      RFC_TEXT_MASKED,
+      "WS_MASKED_FRAME",
+      1002,
+      { role: "client" },
+      "A client MUST close the connection on a masked frame from the server",
+    );
   });
 
   test.each([1, 2, 4, 7])(
     "refuses RSV bits %i without a negotiated extension with 1002 (§5.2)",
     (rsv) => {
-      const error = refusal(frame({ opcode: OP.TEXT, rsv, payload: "x" }));
-      expect(codeOf(error)).toBe("WS_RESERVED_BITS");
-      expect(error.closeCode).toBe(1002);
+      expectRefusal(
+        frame({ opcode: OP.TEXT, rsv, payload: "x" }),
+        "WS_RESERVED_BITS",
+        1002,
+        {},
+        "RSV1, RSV2 and RSV3 (0x40, 0x20, 0x10 of the first byte) MUST be 0: no extension was negotiated",
+      );
     },
   );
 
-  test.each([3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf])(
-    "refuses the reserved opcode 0x%s with 1002 (§5.2)",
-    (opcode) => {
-      const error = refusal(frame({ opcode, payload: "x" }));
-      expect(codeOf(error)).toBe("WS_RESERVED_OPCODE");
-      expect(error.closeCode).toBe(1002);
+  test.each([3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf].map((opcode) => [hexOf(opcode), opcode]))(
+    "refuses the reserved opcode %s with 1002 (§5.2)",
+    (name, opcode) => {
+      expectRefusal(
+        frame({ opcode, payload: "x" }),
+        "WS_RESERVED_OPCODE",
+        1002,
+        {},
+        `Opcode ${name} is reserved: 0x3-0x7 for data frames, 0xb-0xf for control frames`,
+      );
     },
   );
 
   test("refuses a control frame with more than 125 bytes with 1002 (§5.5)", () => {
-    const error = refusal(frame({ opcode: OP.PING, payload: Buffer.alloc(126) }));
-    expect(codeOf(error)).toBe("WS_CONTROL_FRAME_TOO_LONG");
-    expect(error.closeCode).toBe(1002);
+    expectRefusal(
+      frame({ opcode: OP.PING, payload: Buffer.alloc(126) }),
+      "WS_CONTROL_FRAME_TOO_LONG",
+      1002,
+      {},
+      "All control frames MUST have a payload length of 125 bytes or less",
+    );
     const ok = serverParser().feed(frame({ opcode: OP.PING, payload: Buffer.alloc(125) }));
     expect(ok.length, "125 bytes is still a valid control frame").toBe(1);
   });
 
-  test.each([OP.CLOSE, OP.PING, OP.PONG])(
-    "refuses a fragmented control frame (opcode %i) with 1002 (§5.5)",
-    (opcode) => {
-      const error = refusal(frame({ opcode, fin: false, payload: "x" }));
-      expect(codeOf(error)).toBe("WS_FRAGMENTED_CONTROL_FRAME");
-      expect(error.closeCode).toBe(1002);
+  test.each([OP.CLOSE, OP.PING, OP.PONG].map((opcode) => [hexOf(opcode), opcode]))(
+    "refuses a fragmented control frame (opcode %s) with 1002 (§5.5)",
+    (_name, opcode) => {
+      expectRefusal(
+        frame({ opcode, fin: false, payload: "x" }),
+        "WS_FRAGMENTED_CONTROL_FRAME",
+        1002,
+        {},
+        "Control frames MUST NOT be fragmented: FIN is 0 here",
+      );
     },
   );
 
   test("refuses a 64-bit length with its top bit set with 1002 (§5.2)", () => {
-    const error = refusal(frame({ opcode: OP.BINARY, length64: 1n << 63n }));
-    expect(codeOf(error)).toBe("WS_BAD_LENGTH");
-    expect(error.closeCode).toBe(1002);
+    expectRefusal(
+      frame({ opcode: OP.BINARY, length64: 1n << 63n }),
+      "WS_BAD_LENGTH",
+      1002,
+      {},
+      "In a 64-bit length, the most significant bit MUST be 0: read all 8 bytes, the high ones first",
+    );
   });
 
   test("refuses a 64-bit length above 2^53 - 1 with 1009, and waits for one of 2^53 - 1", () => {
     const huge = { maxPayloadBytes: Number.MAX_SAFE_INTEGER };
-    const error = refusal(frame({ opcode: OP.BINARY, length64: 2n ** 53n }), huge);
-    expect(codeOf(error), "2^53 cannot be counted exactly in a JavaScript number").toBe(
+    expectRefusal(
+      frame({ opcode: OP.BINARY, length64: 2n ** 53n }),
       "WS_LENGTH_TOO_LARGE",
+      1009,
+      huge,
+      "2^53 cannot be counted exactly in a JavaScript number, whatever the cap",
     );
-    expect(error.closeCode).toBe(1009);
     const parser = serverParser(huge);
     expect(parser.feed(frame({ opcode: OP.BINARY, length64: 2n ** 53n - 1n }))).toEqual([]);
     expect(
@@ -264,14 +325,14 @@ describe("Step 2: Frames", () => {
 
   test("refuses a frame over its payload cap with 1009, from its header alone", () => {
     const bytes = frame({ opcode: OP.BINARY, payload: Buffer.alloc(11) });
-    const parser = serverParser({ maxPayloadBytes: 10 });
-    const error = thrownBy(() => parser.feed(bytes.subarray(0, 2)));
-    if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
-    expect(
-      codeOf(error),
-      "the length is known from the header: refuse before buffering the payload",
-    ).toBe("WS_PAYLOAD_TOO_LARGE");
-    expect((error as WebSocketError).closeCode).toBe(1009);
+    expectRefusal(
+      bytes.subarray(0, 2),
+      "WS_PAYLOAD_TOO_LARGE",
+      1009,
+      { maxPayloadBytes: 10 },
+      "The first 2 bytes of an 11-byte frame, with a cap of 10: the length is known from the " +
+        "header, so refuse before buffering the payload",
+    );
     expect(
       serverParser({ maxPayloadBytes: 10 }).feed(
         frame({ opcode: OP.BINARY, payload: Buffer.alloc(10) }),
@@ -281,12 +342,22 @@ describe("Step 2: Frames", () => {
 
   test("keeps the frames completed before a bad one in the same chunk, and stays failed", () => {
     const good = frame({ opcode: OP.TEXT, payload: "fine" });
+    const bytes = Buffer.concat([good, frame({ opcode: 5 })]);
     const parser = serverParser();
-    const error = thrownBy(() => parser.feed(Buffer.concat([good, frame({ opcode: 5 })])));
+    const error = thrownFeeding(
+      () => parser.feed(bytes),
+      `fed: ${show(bytes)}\n  expected: the text frame, then a WebSocketError WS_RESERVED_OPCODE for opcode 0x5`,
+    );
+    if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
     expect(codeOf(error)).toBe("WS_RESERVED_OPCODE");
     expect(parser.completedBeforeError.map((f) => f.payload.toString())).toEqual(["fine"]);
     expect(
-      codeOf(thrownBy(() => parser.feed(good))),
+      codeOf(
+        thrownFeeding(
+          () => parser.feed(good),
+          `fed, after the failure: ${show(good)}\n  expected: the same WebSocketError again: a failed connection reads no more frames`,
+        ),
+      ),
       "a failed connection reads no more frames",
     ).toBe("WS_RESERVED_OPCODE");
   });

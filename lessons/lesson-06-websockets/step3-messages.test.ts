@@ -14,9 +14,9 @@ import {
 import { browser, describeWithBrowser } from "../../shared/testing/browser.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { byteByByte } from "../../shared/testing/chunks.ts";
-import { codeOf, thrownBy } from "../../shared/testing/errors.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { within } from "../../shared/testing/patience.ts";
-import { exchange } from "../../shared/testing/raw.ts";
+import { exchange, nextConnection } from "../../shared/testing/raw.ts";
 import {
   answered,
   closeCodeOf,
@@ -43,13 +43,68 @@ function pushAll(frames: Frame[], options?: MessageOptions): (Incoming | undefin
   return frames.map((one) => reader.push(one));
 }
 
-/** The WebSocketError `fn` throws, checked to be one. */
-function refusal(fn: () => unknown): WebSocketError {
-  const error = thrownBy(fn);
+/** Frames as a failure message lists them: `text FIN=0 "Hel" | continuation FIN=1 "lo"`. */
+function listed(frames: Frame[]): string {
+  const names: Record<number, string> = {
+    [OP.CONTINUATION]: "continuation",
+    [OP.TEXT]: "text",
+    [OP.BINARY]: "binary",
+    [OP.CLOSE]: "close",
+    [OP.PING]: "ping",
+    [OP.PONG]: "pong",
+  };
+  return frames
+    .map(
+      (one) => `${names[one.opcode] ?? one.opcode} FIN=${one.fin ? 1 : 0} ${show(one.payload, 40)}`,
+    )
+    .join(" | ");
+}
+
+/**
+ * The WebSocketError `fn` throws, checked to be one. `fed` says what it was given and `expected`
+ * what it should throw, for the failure message when it throws nothing.
+ */
+function refusal(fn: () => unknown, fed: string, expected: string): WebSocketError {
+  let threw = false;
+  let error: unknown;
+  try {
+    fn();
+  } catch (caught) {
+    threw = true;
+    error = caught;
+  }
   if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
-  expect(error, `a WebSocketError, not ${String(error)}`).toBeInstanceOf(WebSocketError);
+  const what = `fed: ${fed}\n  expected: a WebSocketError ${expected}`;
+  if (!threw) throw new Error(`${what}\n  received: no error at all`);
+  expect(error, `${what}\n  received: ${String(error)}`).toBeInstanceOf(WebSocketError);
   return error as WebSocketError;
 }
+
+/** The frames pushed in order must be refused with `code` and `closeCode`. */
+function expectRefused(
+  frames: Frame[],
+  code: string,
+  closeCode: number,
+  options?: MessageOptions,
+  why = "",
+): void {
+  const expected = `${code}, failing the connection with close ${closeCode}${why === "" ? "" : `: ${why}`}`;
+  const error = refusal(() => pushAll(frames, options), listed(frames), expected);
+  expect(codeOf(error), `${listed(frames)}: expected ${expected}`).toBe(code);
+  expect(error.closeCode, `${listed(frames)}: expected ${expected}`).toBe(closeCode);
+}
+
+/** A close frame's payload must be refused with `code` and `closeCode`. */
+function expectCloseRefused(payload: Buffer, code: string, closeCode: number): void {
+  const fed = `the close payload ${show(payload)}`;
+  const expected = `${code}, failing the connection with close ${closeCode}`;
+  const error = refusal(() => parseClosePayload(payload), fed, expected);
+  expect(codeOf(error), `${fed}: expected ${expected}`).toBe(code);
+  expect(error.closeCode, `${fed}: expected ${expected}`).toBe(closeCode);
+}
+
+/** More than a client's receive buffer and the server's send buffer hold, on any system. */
+const FLOOD_LIMIT = 32 * 1024 * 1024;
 
 function live(options?: EchoOptions): Promise<Served> {
   return serve(createEchoServer(options));
@@ -67,10 +122,7 @@ async function closedWith(served: Served, bytes: Buffer | Buffer[], expected: nu
   await peer.send(...[bytes].flat());
   const frames = await peer.untilClose(`a close frame with code ${expected}`);
   const close = frames.find((one) => one.opcode === OP.CLOSE);
-  expect(
-    closeCodeOf(close),
-    `sent ${show(Buffer.concat([bytes].flat()), 60)}: expected close ${expected}, got ${peer.transcript()}`,
-  ).toBe(expected);
+  expect(closeCodeOf(close), peer.explain(`a close frame with code ${expected}`)).toBe(expected);
   await peer.untilTcpClosed(
     "the server to close the TCP connection after failing the WebSocket (RFC 6455 §7.1.7)",
   );
@@ -139,16 +191,15 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       ["a code point above U+10FFFF", [0xf4, 0x90, 0x80, 0x80]],
       ["a character cut off at the end of the message", [0x48, 0xe2, 0x82]],
     ])("refuses text with %s with 1007 (§8.1)", (_name, bytes) => {
-      const error = refusal(() => pushAll([f(OP.TEXT, Buffer.from(bytes))]));
-      expect(codeOf(error)).toBe("WS_INVALID_UTF8");
-      expect(error.closeCode).toBe(1007);
+      expectRefused([f(OP.TEXT, Buffer.from(bytes))], "WS_INVALID_UTF8", 1007);
     });
 
     test("refuses a fragmented text message whose first fragment is not UTF-8 with 1007 (at once or at its end)", () => {
-      const error = refusal(() =>
-        pushAll([f(OP.TEXT, Buffer.from([0x61, 0xff]), false), f(OP.CONTINUATION, "b")]),
+      expectRefused(
+        [f(OP.TEXT, Buffer.from([0x61, 0xff]), false), f(OP.CONTINUATION, "b")],
+        "WS_INVALID_UTF8",
+        1007,
       );
-      expect(codeOf(error)).toBe("WS_INVALID_UTF8");
     });
 
     test("accepts any bytes in a binary message: only text must be UTF-8", () => {
@@ -157,15 +208,11 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test("refuses a continuation with no message to continue with 1002 (§5.4)", () => {
-      const error = refusal(() => pushAll([f(OP.CONTINUATION, "x")]));
-      expect(codeOf(error)).toBe("WS_UNEXPECTED_CONTINUATION");
-      expect(error.closeCode).toBe(1002);
+      expectRefused([f(OP.CONTINUATION, "x")], "WS_UNEXPECTED_CONTINUATION", 1002);
     });
 
     test("refuses a new message inside a fragmented one with 1002 (§5.4)", () => {
-      const error = refusal(() => pushAll([f(OP.TEXT, "a", false), f(OP.BINARY, "b")]));
-      expect(codeOf(error)).toBe("WS_EXPECTED_CONTINUATION");
-      expect(error.closeCode).toBe(1002);
+      expectRefused([f(OP.TEXT, "a", false), f(OP.BINARY, "b")], "WS_EXPECTED_CONTINUATION", 1002);
     });
 
     test("refuses a message of more fragments than its cap with 1009", () => {
@@ -174,9 +221,13 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
         f(OP.CONTINUATION, "b", false),
         f(OP.CONTINUATION, "c", false),
       ];
-      const error = refusal(() => pushAll(frames, { maxFragments: 2 }));
-      expect(codeOf(error)).toBe("WS_TOO_MANY_FRAGMENTS");
-      expect(error.closeCode).toBe(1009);
+      expectRefused(
+        frames,
+        "WS_TOO_MANY_FRAGMENTS",
+        1009,
+        { maxFragments: 2 },
+        "maxFragments is 2",
+      );
       expect(
         pushAll([f(OP.TEXT, "a", false), f(OP.CONTINUATION, "b")], { maxFragments: 2 })[1]?.kind,
       ).toBe("message");
@@ -184,11 +235,13 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
 
     test("refuses a message whose fragments together are over its cap with 1009", () => {
       const frames = [f(OP.BINARY, Buffer.alloc(6), false), f(OP.CONTINUATION, Buffer.alloc(5))];
-      const error = refusal(() => pushAll(frames, { maxMessageBytes: 10 }));
-      expect(codeOf(error), "the cap is on the whole message, every fragment counted").toBe(
+      expectRefused(
+        frames,
         "WS_PAYLOAD_TOO_LARGE",
+        1009,
+        { maxMessageBytes: 10 },
+        "maxMessageBytes is 10, and the cap is on the whole message, every fragment counted",
       );
-      expect(error.closeCode).toBe(1009);
     });
 
     test("hands over a pong as a pong, and names its state: between, then text, then between", () => {
@@ -224,17 +277,13 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test("refuses a 1-byte close payload with 1002", () => {
-      const error = refusal(() => parseClosePayload(Buffer.from([0x03])));
-      expect(codeOf(error)).toBe("WS_BAD_CLOSE_PAYLOAD");
-      expect(error.closeCode).toBe(1002);
+      expectCloseRefused(Buffer.from([0x03]), "WS_BAD_CLOSE_PAYLOAD", 1002);
     });
 
     test.each([0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535])(
       "refuses the close code %i with 1002 (§7.4)",
       (code) => {
-        const error = refusal(() => parseClosePayload(closePayload(code)));
-        expect(codeOf(error)).toBe("WS_BAD_CLOSE_CODE");
-        expect(error.closeCode).toBe(1002);
+        expectCloseRefused(closePayload(code), "WS_BAD_CLOSE_CODE", 1002);
       },
     );
 
@@ -245,9 +294,7 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
     });
 
     test("refuses a close reason that is not UTF-8 with 1007", () => {
-      const error = refusal(() => parseClosePayload(Buffer.from([0x03, 0xe8, 0xff])));
-      expect(codeOf(error)).toBe("WS_BAD_CLOSE_REASON");
-      expect(error.closeCode).toBe(1007);
+      expectCloseRefused(Buffer.from([0x03, 0xe8, 0xff]), "WS_BAD_CLOSE_REASON", 1007);
     });
   });
 
@@ -276,9 +323,12 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       );
       await peer.send(...payloads.map((payload) => frame({ opcode: OP.BINARY, payload })));
       const frames = await peer.until(sizes.length, `${sizes.length} binary echoes`);
-      expect(frames.map((one) => [one.opcode, one.payload.length])).toEqual(
-        sizes.map((n) => [OP.BINARY, n]),
-      );
+      expect(
+        frames.map((one) => [one.opcode, one.payload.length]),
+        peer.explain(
+          `${sizes.length} binary frames (opcode 2) of ${sizes.join(", ")} bytes, one echo per message`,
+        ),
+      ).toEqual(sizes.map((n) => [OP.BINARY, n]));
       frames.forEach((one, i) =>
         expect(one.payload.equals(payloads[i] as Buffer), `message ${i}`).toBe(true),
       );
@@ -323,7 +373,9 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       const frames = await peer.until(2, "two pongs");
       expect(
         frames.map((one) => [one.opcode, one.payload.toString()]),
-        "A pong carries the ping's Application data, unchanged",
+        peer.explain(
+          "two pongs (opcode 0xa): a pong carries the ping's Application data, unchanged",
+        ),
       ).toEqual([
         [OP.PONG, "are you there?"],
         [OP.PONG, ""],
@@ -339,7 +391,10 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
         frame({ opcode: OP.CONTINUATION, payload: "ments" }),
       );
       const frames = await peer.until(2, "the pong, then the echo");
-      expect(frames.map((one) => [one.opcode, one.payload.toString()])).toEqual([
+      expect(
+        frames.map((one) => [one.opcode, one.payload.toString()]),
+        peer.explain("a pong with the ping's payload, then the text message, echoed whole"),
+      ).toEqual([
         [OP.PONG, "p"],
         [OP.TEXT, "fragments"],
       ]);
@@ -355,7 +410,7 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       const first = only(await peer.until(1, "the echo of the text after the pong"), "a frame");
       expect(
         [first.opcode, first.payload.toString()],
-        `a pong needs no answer: ${peer.transcript()}`,
+        peer.explain("the echo of the text message only: a pong needs no answer"),
       ).toEqual([OP.TEXT, "next"]);
     });
 
@@ -412,7 +467,9 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       await peer.untilTcpClosed("the closing handshake, then the server's FIN");
       expect(
         peer.frames().map((one) => one.opcode),
-        `After a close frame, an endpoint sends no more data frames (§5.5.1): ${peer.transcript()}`,
+        peer.explain(
+          "the close frame alone: after a close frame, an endpoint sends no more data frames (§5.5.1)",
+        ),
       ).toEqual([OP.CLOSE]);
     });
 
@@ -474,7 +531,7 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       );
       expect(
         frames.map((one) => one.opcode),
-        "the good message is whole: echo it, then fail",
+        "the good message is whole: echo it (opcode 1), then fail (close, opcode 8)",
       ).toEqual([OP.TEXT, OP.CLOSE]);
     });
 
@@ -485,6 +542,82 @@ describe("Step 3: Messages, control frames and the closing handshake", () => {
       await other.send(frame({ opcode: OP.TEXT, payload: "still here" }));
       expect((await other.until(1, "an echo on another connection"))[0]?.payload.toString()).toBe(
         "still here",
+      );
+    });
+
+    test("goes on serving after a client resets its connection in the middle of a frame", async () => {
+      const server = createEchoServer();
+      const served = await serve(server);
+      const accepted = nextConnection(server);
+      const first = await Peer.open(served);
+      const socket = await within(accepted, "the server to accept the connection");
+      // With no "error" listener on the socket, Node throws the error, and the process dies with
+      // every other client's connection.
+      const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+      expect(
+        () => socket.emit("error", reset),
+        "A client reset its WebSocket: the server's socket emitted an error that nothing " +
+          'handled, which crashes the whole server. Listen for the socket\'s "error" event ' +
+          '(a "close" follows it)',
+      ).not.toThrow();
+      first.client.socket.destroy();
+      // A real reset, half-way through a frame.
+      const nextAccepted = nextConnection(server);
+      const rude = await Peer.open(served);
+      const rudeSocket = await within(nextAccepted, "the server to accept the connection");
+      // Not events.once(): it rejects when the socket emits "error", which a reset does.
+      const closed = new Promise((resolve) => rudeSocket.once("close", resolve));
+      await rude.send(frame({ opcode: OP.TEXT, payload: "cut short" }).subarray(0, 8));
+      rude.client.socket.resetAndDestroy();
+      await answered(served, closed, "the server's side of a reset connection to close");
+      const other = await Peer.open(served);
+      await other.send(frame({ opcode: OP.TEXT, payload: "still here" }));
+      const echo = only(await other.until(1, "an echo for the next client"), "a frame");
+      expect(echo.payload.toString(), other.explain("the echo of still here")).toBe("still here");
+    });
+
+    test("stops reading from a client that reads none of its echoes, and reads again once it does (backpressure)", async () => {
+      const server = createEchoServer();
+      const served = await serve(server);
+      const accepted = nextConnection(server);
+      const peer = await Peer.open(served);
+      const socket = await within(accepted, "the server to accept the connection");
+      let serverPaused = false;
+      const paused = once(socket, "pause").then(() => (serverPaused = true));
+      // The client reads nothing more: the echoes fill its receive buffer, then the server's send
+      // buffer, and the server's socket.write() starts to return false.
+      peer.client.socket.pause();
+      const message = frame({ opcode: OP.BINARY, payload: Buffer.alloc(64 * 1024, 7) });
+      let sent = 0;
+      const flood = (async (): Promise<void> => {
+        while (sent < FLOOD_LIMIT) {
+          sent += message.length;
+          if (!peer.client.socket.write(message)) {
+            // Not events.once(): the race leaves its listener behind once the pause has won.
+            await Promise.race([new Promise((go) => peer.client.socket.once("drain", go)), paused]);
+          }
+          if (serverPaused) return;
+        }
+        throw new Error(
+          `The client sent ${sent >> 20} MiB of messages and read none of the echoes, and the ` +
+            "server read on. When socket.write() returns false, the client is not reading: stop " +
+            'reading its frames (socket.pause()) until the socket\'s "drain", or the server ' +
+            "holds every echo in memory.",
+        );
+      })();
+      await within(
+        Promise.race([paused, flood, served.failed]),
+        () =>
+          `Nothing after the wait: the client had sent ${sent >> 20} MiB and read none of the ` +
+          "echoes, and the server's socket was not paused. When socket.write() returns false, " +
+          'pause reading until "drain".',
+      );
+      const resumed = once(socket, "resume");
+      peer.client.socket.resume();
+      await within(
+        Promise.race([resumed, served.failed]),
+        'the server to read again once the client reads: its socket emits "drain" when the ' +
+          "echoes have gone out, and reading resumes then (socket.resume())",
       );
     });
 
