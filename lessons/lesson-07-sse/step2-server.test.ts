@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import type http from "node:http";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { testWithTool } from "../../shared/testing/tools.ts";
 import {
@@ -259,11 +261,25 @@ describe("Step 2: The event-stream server", () => {
 
   test("a message that comes just after finish() is not written into the ended stream", async () => {
     const { origin, server, feed } = await start();
+    // A write after res.end() fails with ERR_STREAM_WRITE_AFTER_END, emitted as the response's
+    // "error": with no listener for it, that error would end the whole process. Listen, and say so.
+    const failures: unknown[] = [];
+    server.on("request", (_req, res: http.ServerResponse) => {
+      res.on("error", (error) => failures.push(error));
+    });
     const stream = await openEvents(origin);
     await streamsBecome(server, 1, "the client is connected");
     server.finish();
     feed.append(HI); // before the response's "close": the stream is ending, not yet released
     await within(stream.ended, "the stream to end");
+    expect(
+      failures.map(codeOf),
+      "The message came after finish() had called res.end(), and before the response's " +
+        '"close" released the stream: it was written all the same. A write after res.end() ' +
+        'fails (ERR_STREAM_WRITE_AFTER_END, the response\'s "error"), and in a server with no ' +
+        "listener for it, it ends the process. Write only into a stream that is still open (its " +
+        'state, set to "closing" when it is ended)',
+    ).toEqual([]);
     expect(stream.events, "nothing may be written after res.end()").toEqual([]);
   });
 
