@@ -6,6 +6,7 @@ import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { codeOf } from "../../shared/testing/errors.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { RawClient } from "../../shared/testing/raw.ts";
 import { testWithTool } from "../../shared/testing/tools.ts";
 import {
   HI,
@@ -217,18 +218,37 @@ describe("Step 2: The event-stream server", () => {
   });
 
   test("HEAD /events answers the head and ends: no stream is kept open", async () => {
-    const { origin, server } = await start();
-    const head = await within(
-      fetch(`${origin}/events`, { method: "HEAD" }).then(async (r) => ({
-        r,
-        body: await r.text(),
-      })),
-      "the HEAD to be answered and ended: RFC 9110 §9.3.2, the GET's head with no content",
+    const { server, host, port } = await start();
+    // A raw client that keeps its connection open (HTTP/1.1 is persistent): fetch would close it
+    // after a HEAD, and that would release a stream opened by mistake.
+    const client = await RawClient.open({ host, port });
+    await client.send("HEAD /events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n");
+    const head = (
+      await within(
+        client.until((b) => b.includes("\r\n\r\n"), "the response's head"),
+        "the head of the answer to HEAD /events: RFC 9110 §9.3.2, the GET's head with no content",
+      )
+    ).toString("latin1");
+    rethrowStub(Number(head.slice(9, 12)));
+    expect(head, "the answer to HEAD /events").toMatch(/^HTTP\/1\.1 200 /);
+    expect(head, "the GET's Content-Type, in the HEAD's head").toMatch(
+      /\r\ncontent-type: text\/event-stream/i,
     );
-    rethrowStub(head.r.status);
-    expect(head.r.headers.get("content-type")?.split(";")[0]).toBe("text/event-stream");
-    expect(head.body).toBe("");
-    await streamsBecome(server, 0, "a HEAD holds no stream");
+    await streamsBecome(
+      server,
+      0,
+      "a HEAD gets the GET's head and no content (RFC 9110 §9.3.2), so there is no stream to " +
+        "keep: end the response (res.end()) instead of counting it, with a heartbeat and a feed " +
+        "listener, until the client leaves. The client's connection is still open",
+    );
+    // The HEAD's response has ended: the same connection carries the next request.
+    await client.send("GET /messages?after=0 HTTP/1.1\r\nHost: test\r\n\r\n");
+    await within(
+      client.until((b) => b.toString("latin1").includes('{"messages":'), "the answer to GET"),
+      () =>
+        "the answer to a GET /messages sent after the HEAD on the same connection: a response " +
+        `that never ends holds the connection.\n  received: ${show(client.received)}`,
+    );
   });
 
   test("a bug before the head is sent is logged and answered 500, and the server goes on", async () => {
