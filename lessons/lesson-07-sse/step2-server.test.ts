@@ -142,11 +142,16 @@ describe("Step 2: The event-stream server", () => {
     // The feed keeps 3 messages: 4, 5 and 6. Messages 3 is gone.
     const { origin } = await start({ feed: feedWith(6, 3) });
     const stream = await openEvents(origin, { "Last-Event-ID": "2" });
-    await stream.eventsAtLeast(4, "an expired event, then the messages the feed still has");
+    await stream.until(
+      () => stream.events.some((event) => event.id === "6"),
+      "an expired event, then the messages the feed still has, up to 6",
+    );
     const [expired] = stream.events;
     expect(
       seen(stream.events),
-      "message 3 is gone: say so (event: expired) before replaying 4 to 6, or the client never knows",
+      "message 3 is gone: say so (event: expired) before replaying 4 to 6, or the client never " +
+        "knows. The expired event's id is the cursor the replay continues from, the id just " +
+        "before the oldest kept (3), so that the replay starts with the oldest, 4",
     ).toEqual(["expired 3", "message 4", "message 5", "message 6"]);
     expect(
       JSON.parse(expired?.data ?? "null"),
@@ -269,7 +274,11 @@ describe("Step 2: The event-stream server", () => {
     );
     const log = serverLog();
     expect(broken.status, "a bug is the server's: 500, not a stream cut short").toBe(500);
-    expect(await broken.json()).toMatchObject({ code: "SSE_INTERNAL" });
+    expect(
+      await broken.json(),
+      "the 500's body names its code, as lesson 05's FEED_INTERNAL: { code: \"SSE_INTERNAL\", " +
+        'error: "Internal server error" }',
+    ).toMatchObject({ code: "SSE_INTERNAL" });
     expect(
       log.some((entry) => entry instanceof Error),
       "the bug is logged",
