@@ -70,7 +70,14 @@ export function events(
   // and its onRetry sets the reconnection time (retry).
   // TODO: Each request (§9.2.3): a GET with `Accept: text/event-stream` and the signal; with a
   // `Last-Event-ID` header only when the last event ID is not the empty string (§9.2.4), its value
-  // UTF-8 encoded (fetch takes header values as byte strings, one character per byte).
+  // UTF-8 encoded (fetch takes header values as byte strings, one character per byte, and refuses
+  // a character above U+00FF). The standard's request also asks for no cache: Node's fetch has no
+  // HTTP cache, and its types (@types/node 20) have no `cache` option, so leave it out.
+  // TODO: What fetch refuses before it sends anything (a header value it cannot send, a URL with
+  // credentials) is a TypeError of the Request constructor: a bug, to throw as it is, never a
+  // network error to retry, which would repeat it for ever. Make the Request first
+  // (new Request(url, { headers, signal })), then only what fetch(request) rejects with is the
+  // network's.
   // TODO: 204 No Content: the server says stop; the iterator ends, with no reconnection (§9.2.7).
   // Any other status than 200 fails the connection for good: SSE_UNEXPECTED_STATUS, with the
   // status. A 200 whose Content-Type's type/subtype is not text/event-stream (parameters such as
@@ -78,7 +85,9 @@ export function events(
   // either: asking again would get the same answer. Cancel the body of a response not read.
   // TODO: A 200 event stream opens a new stream for the parser (reset(): nothing of the last
   // response's unfinished line or event carries over). Feed it each chunk of the body as it comes,
-  // and yield each event it dispatches, in order.
+  // and yield each event it dispatches, in order. (The body is a web ReadableStream of
+  // Uint8Array; the type of one read of its reader is ReadableStreamReadResult<Uint8Array> from
+  // "node:stream/web": this project loads Node's types, not the DOM's globals.)
   // TODO: Reconnect (§9.2.3, "reestablish the connection"): when the response ends, or its
   // connection drops, wait the reconnection time, then GET again. When fetch rejects (no response:
   // refused, reset), wait the reconnection time plus backoffDelay(attempt), attempts counted from 0

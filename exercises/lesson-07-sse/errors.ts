@@ -16,6 +16,11 @@
  *   SSE_UNEXPECTED_STATUS         a status other than 200 (and 204): `status` says          (Step 3)
  *   SSE_UNEXPECTED_CONTENT_TYPE   a 200 that is not text/event-stream: `contentType` says   (Step 3)
  *
+ * The server throws none of them either. What it answers itself, in a JSON body, beside lesson
+ * 05's FEED_* codes from its app:
+ *
+ *   SSE_INTERNAL            500   a bug before a stream's head was sent, logged there       (Step 2)
+ *
  * A caller's bug is not a protocol error: a cap below 1, a negative reconnection time. That is an
  * EventStreamRangeError, a RangeError with the stable code SSE_OUT_OF_RANGE (as Node's own
  * ERR_OUT_OF_RANGE), thrown at once.

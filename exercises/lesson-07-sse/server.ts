@@ -93,8 +93,9 @@ export function createServer(options: SseServerOptions = {}): EventStreamServer 
   // TODO: An express app without X-Powered-By: GET /events opens a stream (below); Step 4: GET /
   // serves the ticker page, the files in PAGE (express.static()); then lesson 05's whole app,
   // createApp() over the same feed, so that a POST /messages is pushed to every stream too; and
-  // last an error handler: a bug before the head was sent is logged and answered 500 (after it,
-  // next(error), and express ends the connection).
+  // last an error handler: a bug before the head was sent is logged (console.error) and answered
+  // 500 { code: "SSE_INTERNAL", error: "Internal server error" }, as lesson 05's FEED_INTERNAL
+  // (after the head, next(error), and express ends the connection).
   // TODO: The server is an http.Server that also counts its streams (`streams`, and a "streams"
   // event with the new count whenever it changes), whose close() ends every stream (an event
   // stream is never idle: http.Server's close() alone would wait for it forever), and whose
@@ -109,8 +110,9 @@ export function createServer(options: SseServerOptions = {}): EventStreamServer 
   // TODO: A Last-Event-ID the feed cannot replay from (older than oldestId - 1, ahead of lastId:
   // from another run of the server, or not a whole number at all) would be a silent gap. Say so
   // first, in an event of type "expired" whose data names the oldest id kept, and whose own id is
-  // where the replay then starts (the oldest message kept, or all of an empty feed): a reconnect
-  // after it must not come back with the expired id.
+  // the cursor the replay continues from: the id just before the oldest message kept (oldestId -
+  // 1), or 0 on an empty feed. Then the replay from there. A reconnect after it must not come back
+  // with the expired id.
   // TODO: The head: 200, Content-Type exactly text/event-stream (an EventSource fails the
   // connection on any other), Cache-Control: no-cache (each event is news once, RFC 9111
   // §5.2.2.4), X-Accel-Buffering: no (a buffering proxy such as nginx passes each write on at

@@ -229,6 +229,14 @@ export async function streamsBecome(
       }),
       () => {
         rethrowStub(); // a stub the server reached, and answered 500, says more than a count
+        if (server.streams === count) {
+          // The count came right, but nothing said so: this wait checks on each "streams" event.
+          return (
+            `The server counts ${count} open stream(s), as it should (${why}), but emitted no ` +
+            `"streams" event when the count changed: emit "streams" with the new count each ` +
+            "time a stream is added or released"
+          );
+        }
         return (
           `The server counts ${server.streams} open stream(s) after ${PATIENCE_MS} ms, where ${count} ` +
           `should be: ${why}`

@@ -380,7 +380,10 @@ describe("Step 1: The event-stream parser", () => {
 
   describe("the cap on an event", () => {
     test("an event past maxEventBytes is dropped and reported, and the next one comes through", () => {
-      // The cap is passed at the third data line; the lines after it are the dropped event's too.
+      // By the README's rule (the data so far plus the line being read) the cap is passed at the
+      // second data line: 11 bytes of data ("0123456789" and its LF) and the 16 of that line, 27.
+      // (A parser that counts a whole line only once it is added to the data passes it at the
+      // third, 33: the event is dropped either way.) The lines after it are the dropped event's too.
       const stream =
         "data: 0123456789\ndata: 0123456789\ndata: 0123456789\nid: 9\ndata: tail\ndata: more\n\n" +
         "data: ok\n\n";

@@ -1,9 +1,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import type http from "node:http";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import { show } from "../../shared/testing/bytes.ts";
+import { codeOf } from "../../shared/testing/errors.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { RawClient } from "../../shared/testing/raw.ts";
 import { testWithTool } from "../../shared/testing/tools.ts";
 import {
   HI,
@@ -139,11 +142,16 @@ describe("Step 2: The event-stream server", () => {
     // The feed keeps 3 messages: 4, 5 and 6. Messages 3 is gone.
     const { origin } = await start({ feed: feedWith(6, 3) });
     const stream = await openEvents(origin, { "Last-Event-ID": "2" });
-    await stream.eventsAtLeast(4, "an expired event, then the messages the feed still has");
+    await stream.until(
+      () => stream.events.some((event) => event.id === "6"),
+      "an expired event, then the messages the feed still has, up to 6",
+    );
     const [expired] = stream.events;
     expect(
       seen(stream.events),
-      "message 3 is gone: say so (event: expired) before replaying 4 to 6, or the client never knows",
+      "message 3 is gone: say so (event: expired) before replaying 4 to 6, or the client never " +
+        "knows. The expired event's id is the cursor the replay continues from, the id just " +
+        "before the oldest kept (3), so that the replay starts with the oldest, 4",
     ).toEqual(["expired 3", "message 4", "message 5", "message 6"]);
     expect(
       JSON.parse(expired?.data ?? "null"),
@@ -215,18 +223,37 @@ describe("Step 2: The event-stream server", () => {
   });
 
   test("HEAD /events answers the head and ends: no stream is kept open", async () => {
-    const { origin, server } = await start();
-    const head = await within(
-      fetch(`${origin}/events`, { method: "HEAD" }).then(async (r) => ({
-        r,
-        body: await r.text(),
-      })),
-      "the HEAD to be answered and ended: RFC 9110 §9.3.2, the GET's head with no content",
+    const { server, host, port } = await start();
+    // A raw client that keeps its connection open (HTTP/1.1 is persistent): fetch would close it
+    // after a HEAD, and that would release a stream opened by mistake.
+    const client = await RawClient.open({ host, port });
+    await client.send("HEAD /events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n");
+    const head = (
+      await within(
+        client.until((b) => b.includes("\r\n\r\n"), "the response's head"),
+        "the head of the answer to HEAD /events: RFC 9110 §9.3.2, the GET's head with no content",
+      )
+    ).toString("latin1");
+    rethrowStub(Number(head.slice(9, 12)));
+    expect(head, "the answer to HEAD /events").toMatch(/^HTTP\/1\.1 200 /);
+    expect(head, "the GET's Content-Type, in the HEAD's head").toMatch(
+      /\r\ncontent-type: text\/event-stream/i,
     );
-    rethrowStub(head.r.status);
-    expect(head.r.headers.get("content-type")?.split(";")[0]).toBe("text/event-stream");
-    expect(head.body).toBe("");
-    await streamsBecome(server, 0, "a HEAD holds no stream");
+    await streamsBecome(
+      server,
+      0,
+      "a HEAD gets the GET's head and no content (RFC 9110 §9.3.2), so there is no stream to " +
+        "keep: end the response (res.end()) instead of counting it, with a heartbeat and a feed " +
+        "listener, until the client leaves. The client's connection is still open",
+    );
+    // The HEAD's response has ended: the same connection carries the next request.
+    await client.send("GET /messages?after=0 HTTP/1.1\r\nHost: test\r\n\r\n");
+    await within(
+      client.until((b) => b.toString("latin1").includes('{"messages":'), "the answer to GET"),
+      () =>
+        "the answer to a GET /messages sent after the HEAD on the same connection: a response " +
+        `that never ends holds the connection.\n  received: ${show(client.received)}`,
+    );
   });
 
   test("a bug before the head is sent is logged and answered 500, and the server goes on", async () => {
@@ -247,7 +274,11 @@ describe("Step 2: The event-stream server", () => {
     );
     const log = serverLog();
     expect(broken.status, "a bug is the server's: 500, not a stream cut short").toBe(500);
-    expect(await broken.json()).toMatchObject({ code: "SSE_INTERNAL" });
+    expect(
+      await broken.json(),
+      "the 500's body names its code, as lesson 05's FEED_INTERNAL: { code: \"SSE_INTERNAL\", " +
+        'error: "Internal server error" }',
+    ).toMatchObject({ code: "SSE_INTERNAL" });
     expect(
       log.some((entry) => entry instanceof Error),
       "the bug is logged",
@@ -259,11 +290,25 @@ describe("Step 2: The event-stream server", () => {
 
   test("a message that comes just after finish() is not written into the ended stream", async () => {
     const { origin, server, feed } = await start();
+    // A write after res.end() fails with ERR_STREAM_WRITE_AFTER_END, emitted as the response's
+    // "error": with no listener for it, that error would end the whole process. Listen, and say so.
+    const failures: unknown[] = [];
+    server.on("request", (_req, res: http.ServerResponse) => {
+      res.on("error", (error) => failures.push(error));
+    });
     const stream = await openEvents(origin);
     await streamsBecome(server, 1, "the client is connected");
     server.finish();
     feed.append(HI); // before the response's "close": the stream is ending, not yet released
     await within(stream.ended, "the stream to end");
+    expect(
+      failures.map(codeOf),
+      "The message came after finish() had called res.end(), and before the response's " +
+        '"close" released the stream: it was written all the same. A write after res.end() ' +
+        'fails (ERR_STREAM_WRITE_AFTER_END, the response\'s "error"), and in a server with no ' +
+        "listener for it, it ends the process. Write only into a stream that is still open (its " +
+        'state, set to "closing" when it is ended)',
+    ).toEqual([]);
     expect(stream.events, "nothing may be written after res.end()").toEqual([]);
   });
 

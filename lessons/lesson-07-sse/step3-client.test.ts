@@ -4,7 +4,7 @@ import { events, type Reconnect } from "#lesson/lesson-07-sse/client.ts";
 import type { ServerSentEvent } from "#lesson/lesson-07-sse/parser.ts";
 import { codeOf, rejectionOf } from "../../shared/testing/errors.ts";
 import { listen } from "../../shared/testing/net.ts";
-import { within } from "../../shared/testing/patience.ts";
+import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import { deferred } from "../../shared/testing/raw.ts";
 
 /** An error a test caught: an unwritten stub's is rethrown, so the test fails with its message. */
@@ -51,8 +51,12 @@ async function scripted(answer: Answer) {
   return {
     url: `http://${host}:${port}/events`,
     seen,
-    request: (n: number, expected = `request ${n} to the stream`) =>
-      within(arrival(n).promise, `${expected} (${seen.length} came)`),
+    request: (n: number, expected: string | (() => string) = `request ${n} to the stream`) =>
+      within(arrival(n).promise, () =>
+        typeof expected === "string"
+          ? `Nothing after ${PATIENCE_MS} ms. Expected ${expected} (${seen.length} came)`
+          : expected(),
+      ),
   };
 }
 
@@ -252,15 +256,71 @@ describe("Step 3: Clients that reconnect", () => {
         else open(res);
       });
       const abort = stopper();
-      const iterator = events(server.url, { ...FAST, lastEventId: "41", signal: abort.signal });
+      const reconnects: Reconnect[] = [];
+      const iterator = events(server.url, {
+        ...FAST,
+        lastEventId: "41",
+        signal: abort.signal,
+        onReconnect: (reconnect) => reconnects.push(reconnect),
+      });
       expect(await next(iterator, "event hello")).toEqual(message("hello", "…"));
       expect(server.seen[0]?.lastEventId, "the first request's Last-Event-ID").toBe("41");
-      void iterator.next().catch(() => {});
+      let rejected: unknown;
+      void iterator.next().catch((error: unknown) => (rejected = error)); // reads on, reconnects
+      const second = await server.request(2, () => {
+        // What the client made of it: fetch's TypeError, thrown or taken for a network error.
+        const failed = reconnects.filter((r) => r.error !== undefined);
+        const refused = rejected ?? failed[0]?.error?.cause;
+        return (
+          `No second request came after ${PATIENCE_MS} ms. The id is … (U+2026), and fetch ` +
+          "refuses a header value outside ISO-8859-1 (a ByteString: one character per byte, " +
+          "U+0000 to U+00FF) with a TypeError, before it sends anything. Send the id as its " +
+          'UTF-8 bytes, one Latin-1 character each: Buffer.from(id, "utf8").toString("latin1").' +
+          (refused === undefined ? "" : `\n  the client got: ${String(refused)}`) +
+          (failed.length === 0
+            ? ""
+            : `\n  onReconnect heard ${failed.length} failed attempt(s): that TypeError is no ` +
+              "network error, and retrying it repeats it for ever")
+        );
+      });
+      expect(second.lastEventId, "the reconnection's Last-Event-ID, read back as UTF-8").toBe("…");
+    });
+
+    test("a request that fetch refuses before sending it is thrown at once, not retried as a network error", async () => {
+      const server = await scripted((_n, res) => stream(res, "data: a\n\n"));
+      const reconnects: Reconnect[] = [];
+      // fetch refuses a URL with credentials in it: new Request() throws a TypeError.
+      const url = new URL(server.url);
+      url.username = "ada";
+      url.password = "secret";
+      const iterator = events(url, {
+        ...FAST,
+        signal: stopper().signal,
+        onReconnect: (reconnect) => reconnects.push(reconnect),
+      });
+      const outcome = written(
+        await within(
+          iterator.next().then(
+            (result) => result,
+            (error: unknown) => error,
+          ),
+          () =>
+            `The iterator's next() has not rejected after ${PATIENCE_MS} ms, and onReconnect ` +
+            `heard ${reconnects.length} reconnection(s), the last for: ` +
+            `${String(reconnects.at(-1)?.error?.cause ?? "(none)")}. fetch refuses this URL (it ` +
+            "has credentials in it) with a TypeError before any request is sent: that is a bug " +
+            "in the client or its caller, and asking again repeats it for ever. Make the " +
+            "request first (new Request(url, { headers, signal }) does every check fetch does " +
+            "before sending) and throw what it throws; only what fetch(request) rejects with is " +
+            "a network error to retry.",
+        ),
+      );
       expect(
-        (await server.request(2)).lastEventId,
-        "The id … (U+2026) goes out as its UTF-8 bytes: fetch takes a header value as a byte " +
-          'string, one character per byte (Buffer.from(id, "utf8").toString("latin1"))',
-      ).toBe("…");
+        outcome,
+        "the TypeError that fetch's Request threw, as it is: a bug, not an SSE_NETWORK_ERROR",
+      ).toBeInstanceOf(TypeError);
+      expect(reconnects, "no reconnection for a bug").toEqual([]);
+      expect(server.seen.length, "requests sent: none").toBe(0);
     });
 
     test("format-utf-8: decodes UTF-8 whatever charset the Content-Type names", async () => {

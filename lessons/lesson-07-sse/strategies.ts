@@ -1,11 +1,17 @@
 /**
- * Lesson 07's rows of the delivery benchmark (shared/bench/delivery.ts), beside lesson 05's
- * polling rows: the same feed pushed over an event stream (this lesson's server), and over a
- * WebSocket (a small server on the `ws` package, for comparison; lesson 06 builds WebSockets).
+ * Lesson 07's rows of the delivery benchmark (shared/bench/delivery.ts): the same feed pushed over
+ * an event stream (this lesson's server), and over a WebSocket (a small server on the `ws`
+ * package, for comparison; lesson 06 builds WebSockets). Beside them, lesson 05's polling rows,
+ * run on lesson 05's reference: they are the baseline the push rows are compared with, so they
+ * need no lesson 05 of the learner's.
  */
 import http from "node:http";
-import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
-import { createApp } from "#reference/lesson-05-polling/server.ts";
+import { longPoll, shortPoll } from "#reference/lesson-05-polling/client.ts";
+import { MessageFeed, type Message } from "#reference/lesson-05-polling/feed.ts";
+import {
+  createApp,
+  createServer as createPollingServer,
+} from "#reference/lesson-05-polling/server.ts";
 import { createServer } from "#lesson/lesson-07-sse/server.ts";
 import { createParser } from "eventsource-parser";
 import { WebSocket, WebSocketServer } from "ws";
@@ -30,6 +36,29 @@ function feedTarget(createServerOver: (feed: MessageFeed) => http.Server): Deliv
     },
   };
 }
+
+async function deliverAll(
+  messages: AsyncIterable<Message>,
+  delivered: (id: number) => void,
+): Promise<void> {
+  for await (const message of messages) delivered(message.id);
+}
+
+/** Lesson 05's three polling rows, named as in its own table, on lesson 05's reference. */
+export const baselinePollingStrategies: DeliveryStrategy[] = [
+  ...[1_000, 100].map((intervalMs): DeliveryStrategy => ({
+    name: `short poll, every ${intervalMs} ms`,
+    target: () => feedTarget((feed) => createPollingServer({ feed })),
+    consume: ({ origin, signal, delivered }) =>
+      deliverAll(shortPoll({ url: `${origin}/messages`, intervalMs, signal }), delivered),
+  })),
+  {
+    name: "long poll, wait up to 25 s",
+    target: () => feedTarget((feed) => createPollingServer({ feed })),
+    consume: ({ origin, signal, delivered }) =>
+      deliverAll(longPoll({ url: `${origin}/messages`, waitMs: 25_000, signal }), delivered),
+  },
+];
 
 /** One GET /events, read with fetch and eventsource-parser until the signal aborts. */
 export const serverSentEvents: DeliveryStrategy = {

@@ -7,7 +7,8 @@
  *   preview of the payload (text escaped and cut, binary as hex, a Close's code and reason).
  * - On a `text/event-stream` response, each event as the server writes it: the field lines of one
  *   event together, once its blank line has come (the HTML standard's "Interpreting an event
- *   stream"), with the chunked transfer coding (RFC 9112 §7.1) taken off first.
+ *   stream"), with the chunked transfer coding (RFC 9112 §7.1) taken off first. Lines that make
+ *   no event are labelled as what they are: a comment, a `retry` alone, fields with no data.
  *
  * Everything here is incremental: feed() takes a chunk, returns the lines it completed, and keeps
  * the rest for the next chunk.
@@ -116,7 +117,41 @@ function payloadPreview(opcode: number, preview: Buffer, length: number): string
   return `  ${escaped(preview.toString("utf8"))}${length > preview.length && !more ? "" : more}`;
 }
 
-/** Events of an event stream, in one response: each event's lines together. */
+/** What the decoder shows of an event stream: a block of lines, and what they are to a client. */
+export interface StreamBlock {
+  /** "event (3 lines)", "retry (reconnection time)", "comment", or fields that make no event. */
+  label: string;
+  lines: string[];
+}
+
+/** The name of a field line: up to its first colon, or the whole line (HTML standard, §9.2.6). */
+function fieldName(line: string): string {
+  const colon = line.indexOf(":");
+  return colon === -1 ? line : line.slice(0, colon);
+}
+
+function lineCount(lines: string[]): string {
+  return `${lines.length} line${lines.length === 1 ? "" : "s"}`;
+}
+
+/**
+ * What a client makes of the field lines before a blank line: an event only if one of them is
+ * `data` (§9.2.6: "If the data buffer is an empty string, ... return"). A `retry` alone sets the
+ * reconnection time; other fields alone (an `id`, say) set what they set, and dispatch nothing.
+ */
+function blockOf(lines: string[]): StreamBlock {
+  const names = lines.map(fieldName);
+  if (names.includes("data")) return { label: `event (${lineCount(lines)})`, lines };
+  if (names.every((name) => name === "retry")) {
+    return { label: "retry (reconnection time, not an event)", lines };
+  }
+  return { label: `no data line, so no event (${lineCount(lines)})`, lines };
+}
+
+/**
+ * The blocks of an event stream, in one response: each event's field lines together, once its
+ * blank line has come; a comment line at once, on its own.
+ */
 export class EventStreamDecoder {
   private line = "";
   private lines: string[] = [];
@@ -127,24 +162,28 @@ export class EventStreamDecoder {
     if (chunked) this.dechunk = new ChunkedDecoder();
   }
 
-  /** The events completed by this chunk, each as its block of lines. */
-  feed(chunk: Buffer): string[][] {
+  /** The blocks completed by this chunk. */
+  feed(chunk: Buffer): StreamBlock[] {
     const body = this.dechunk ? this.dechunk.feed(chunk) : chunk;
     const text = this.line + this.decoder.decode(body, { stream: true });
     // CRLF, LF, or CR end a line; a CR at the very end may be the first half of a CRLF.
     const parts = text.split(/\r\n|\n|\r(?!$)/);
     this.line = parts.pop() ?? "";
-    const events: string[][] = [];
+    const blocks: StreamBlock[] = [];
     for (const part of parts) {
-      if (part === "") {
+      const line = part.replace(/\r$/, "");
+      if (line === "") {
         // A blank line dispatches the event (HTML standard, "Interpreting an event stream").
-        if (this.lines.length > 0) events.push(this.lines);
+        if (this.lines.length > 0) blocks.push(blockOf(this.lines));
         this.lines = [];
+      } else if (line.startsWith(":")) {
+        // "If the line starts with a U+003A COLON character (:): Ignore the line."
+        blocks.push({ label: "comment", lines: [line] });
       } else {
-        this.lines.push(part.replace(/\r$/, ""));
+        this.lines.push(line);
       }
     }
-    return events;
+    return blocks;
   }
 }
 

@@ -73,9 +73,9 @@ function pipeTraced(
     for (const line of decoder.feed(bytes)) log(`${label}  ${line}`);
   };
   const events = (decoder: EventStreamDecoder, bytes: Buffer): void => {
-    for (const event of decoder.feed(bytes)) {
-      log(`${label}  event (${event.length} line${event.length === 1 ? "" : "s"})`);
-      for (const line of event) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
+    for (const block of decoder.feed(bytes)) {
+      log(`${label}  ${block.label}`);
+      for (const line of block.lines) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
     }
   };
   from.on("data", (chunk: Buffer) => {

@@ -86,9 +86,13 @@ export async function* events(
   let failures = 0;
 
   while (!signal.aborted) {
+    // The request is made before the try: what its constructor refuses (a header value outside
+    // ISO-8859-1, a URL with credentials) is a bug, here or in the caller, thrown as it is. Asking
+    // again would only repeat it. What fetch(request) rejects with is the network's.
+    const request = new Request(target, { headers: requestHeaders(parser.lastEventId), signal });
     let response: Response;
     try {
-      response = await fetch(target, { headers: requestHeaders(parser.lastEventId), signal });
+      response = await fetch(request);
     } catch (error) {
       if (signal.aborted) return; // stopped while the request was in flight
       // "if res is a network error, then reestablish the connection": after a longer wait each
