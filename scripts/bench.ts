@@ -46,13 +46,22 @@ console.log("");
  * it was thrown: in the benchmark itself, or in a socket handler or a timer of the code it runs.
  */
 function stopOn(err: unknown): never {
-  const e = err as { code?: unknown; fn?: unknown; step?: unknown; message?: unknown };
+  const e = err as {
+    code?: unknown;
+    lesson?: unknown;
+    fn?: unknown;
+    step?: unknown;
+    message?: unknown;
+  };
   if (e?.code === "COURSE_NOT_IMPLEMENTED") {
+    // The stub may be an earlier lesson's: a benchmark can put its rows beside that lesson's.
+    const stubLesson = typeof e.lesson === "string" ? e.lesson : lesson.name;
+    const stubShort = `lesson-${stubLesson.slice("lesson-".length, "lesson-".length + 2)}`;
     console.error(
-      `Your code is not written yet: ${String(e.fn)} (${String(e.step)} in lessons/${lesson.name}/README.md).`,
+      `Your code is not written yet: ${String(e.fn)} (${String(e.step)} in lessons/${stubLesson}/README.md).`,
     );
     console.error(
-      `Finish the lesson first (npm start -- ${short} says what is left), or measure the reference: npm run bench -- ${short} --solution`,
+      `Finish ${stubShort} first (npm start -- ${stubShort} says what is left), or measure the reference: npm run bench -- ${short} --solution`,
     );
   } else if (!solution) {
     console.error(`Your code failed during the benchmark: ${String(e?.message ?? err)}`);

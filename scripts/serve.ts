@@ -1,7 +1,8 @@
 // npm run serve -- <lesson> [--solution] [--port N] [--trace]
 //
 // Starts a lesson's server on 127.0.0.1, prints its address and commands to try, and runs until
-// Ctrl-C or SIGTERM. With --trace, a proxy in front of it prints the bytes on the wire.
+// Ctrl-C or SIGTERM. With --trace, a proxy in front of it prints the bytes on the wire (WebSocket
+// frames and event-stream events decoded).
 import { once } from "node:events";
 import net from "node:net";
 import path from "node:path";
@@ -97,7 +98,12 @@ if (trace) {
 
 const source = tree === "solutions" ? "reference solution" : "your code";
 console.log(`${lesson.name} (${source}) listening on ${address.address}:${address.port}`);
-if (trace) console.log("Tracing every byte: each connection is numbered, → is client to server.");
+if (trace) {
+  console.log("Tracing every byte: each connection is numbered, → is client to server.");
+  console.log(
+    "After a 101 each WebSocket frame is shown decoded; an event stream, event by event.",
+  );
+}
 console.log("\nTry it from another terminal:");
 for (const line of lesson.server.try)
   console.log(`  ${line.replaceAll("{port}", String(address.port))}`);

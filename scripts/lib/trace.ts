@@ -1,5 +1,6 @@
 import net from "node:net";
 import { show } from "../../shared/testing/bytes.ts";
+import { EventStreamDecoder, FrameDecoder, ResponseWatcher } from "./trace-decode.ts";
 
 /**
  * A transparent TCP proxy that prints every chunk crossing each connection, in both directions,
@@ -7,6 +8,10 @@ import { show } from "../../shared/testing/bytes.ts";
  * lesson's server, so what it prints is exactly what the peers sent each other.
  *
  *   client  ──►  trace proxy (the port you asked for)  ──►  lesson server (a private port)
+ *
+ * Once the server answers `101 Switching Protocols`, the same TCP connection carries WebSocket
+ * frames: from then on each frame is printed decoded, one line each, in both directions. A
+ * `text/event-stream` response is printed one event at a time, as the server writes them.
  */
 export function createTraceProxy(target: net.AddressInfo, log = console.log): net.Server {
   let next = 1;
@@ -14,8 +19,11 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
     const id = `#${next++}`;
     const upstream = net.connect({ host: target.address, port: target.port, allowHalfOpen: true });
     log(`${id} open     ${client.remoteAddress}:${client.remotePort}`);
-    pipeTraced(client, upstream, `${id} client → server`, log);
-    pipeTraced(upstream, client, `${id} server → client`, log);
+    const conversation: { now: Conversation } = {
+      now: { mode: "http", watcher: new ResponseWatcher() },
+    };
+    pipeTraced(client, upstream, `${id} client → server`, log, conversation, "client");
+    pipeTraced(upstream, client, `${id} server → client`, log, conversation, "server");
     let closed = 0;
     const onClose = (): void => {
       if (++closed === 2) log(`${id} closed`);
@@ -40,6 +48,12 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
   });
 }
 
+/** What one connection carries now, as the server's responses said. */
+type Conversation =
+  | { mode: "http"; watcher: ResponseWatcher }
+  | { mode: "websocket"; client: FrameDecoder; server: FrameDecoder }
+  | { mode: "event-stream"; events: EventStreamDecoder };
+
 /** A longer line is cut, with a count of what was left out, so a trace stays readable. */
 export const MAX_SHOWN_PER_LINE = 512;
 
@@ -48,17 +62,49 @@ function pipeTraced(
   to: net.Socket,
   label: string,
   log: (line: string) => void,
+  conversation: { now: Conversation },
+  side: "client" | "server",
 ): void {
+  const raw = (bytes: Buffer): void => {
+    log(`${label}  ${bytes.length} byte${bytes.length === 1 ? "" : "s"}`);
+    for (const line of splitAfterNewlines(bytes)) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
+  };
+  const frames = (decoder: FrameDecoder, bytes: Buffer): void => {
+    for (const line of decoder.feed(bytes)) log(`${label}  ${line}`);
+  };
+  const events = (decoder: EventStreamDecoder, bytes: Buffer): void => {
+    for (const block of decoder.feed(bytes)) {
+      log(`${label}  ${block.label}`);
+      for (const line of block.lines) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
+    }
+  };
   from.on("data", (chunk: Buffer) => {
-    log(`${label}  ${chunk.length} byte${chunk.length === 1 ? "" : "s"}`);
-    for (const line of splitAfterNewlines(chunk)) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
+    const c = conversation.now;
+    if (c.mode === "websocket") frames(side === "client" ? c.client : c.server, chunk);
+    else if (c.mode === "event-stream" && side === "server") events(c.events, chunk);
+    else if (c.mode === "http" && side === "server") {
+      const turned = c.watcher.feed(chunk);
+      // The head (and any plain responses before it) as bytes; what follows it decoded.
+      raw(turned ? chunk.subarray(0, chunk.length - turned.rest.length) : chunk);
+      if (turned?.kind.kind === "websocket") {
+        log(`${label}  101: the same TCP connection now carries WebSocket frames (RFC 6455 §5)`);
+        const server = new FrameDecoder();
+        conversation.now = { mode: "websocket", client: new FrameDecoder(), server };
+        frames(server, turned.rest);
+      } else if (turned?.kind.kind === "event-stream") {
+        log(`${label}  text/event-stream: each event below as the server wrote it`);
+        const decoder = new EventStreamDecoder(turned.kind.chunked);
+        conversation.now = { mode: "event-stream", events: decoder };
+        events(decoder, turned.rest);
+      }
+    } else raw(chunk);
     if (!to.write(chunk)) {
       from.pause();
       to.once("drain", () => from.resume());
     }
   });
   from.on("end", () => {
-    log(`${label}  FIN (${label.includes("client →") ? "client" : "server"} half-closed its side)`);
+    log(`${label}  FIN (${side} half-closed its side)`);
     to.end();
   });
 }

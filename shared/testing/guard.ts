@@ -44,13 +44,17 @@ export function guard(server: net.Server): Guard {
     if (listeners.length === 0) return;
     emitter.removeAllListeners(event);
     for (const listener of listeners) {
-      emitter.on(event, function (this: unknown, ...args: unknown[]) {
+      const wrapper = function (this: unknown, ...args: unknown[]): void {
         try {
           listener.apply(this, args);
         } catch (error) {
           caught(error, socket ?? (args[0] as net.Socket | undefined));
         }
-      });
+      };
+      // EventEmitter finds a listener to remove by itself or by its `listener` property (that is
+      // how a once() listener is removed). So `socket.off("data", onData)` in the code under test
+      // still removes onData, and a once() listener still runs once.
+      emitter.on(event, Object.assign(wrapper, { listener }));
     }
   };
 
