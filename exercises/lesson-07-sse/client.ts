@@ -80,8 +80,9 @@ export function events(
   // network's.
   // TODO: 204 No Content: the server says stop; the iterator ends, with no reconnection (§9.2.7).
   // Any other status than 200 fails the connection for good: SSE_UNEXPECTED_STATUS, with the
-  // status. A 200 whose Content-Type's type/subtype is not text/event-stream (parameters such as
-  // charset do not matter; the stream is UTF-8 anyway): SSE_UNEXPECTED_CONTENT_TYPE. No retry for
+  // status. A 200 whose Content-Type's type/subtype is not text/event-stream (compared without
+  // case, RFC 9110 §8.3.1; parameters such as charset do not matter, the stream is UTF-8 anyway):
+  // SSE_UNEXPECTED_CONTENT_TYPE, with the contentType that came. No retry for
   // either: asking again would get the same answer. Cancel the body of a response not read.
   // TODO: A 200 event stream opens a new stream for the parser (reset(): nothing of the last
   // response's unfinished line or event carries over). Feed it each chunk of the body as it comes,

@@ -391,6 +391,49 @@ describe("Step 3: Clients that reconnect", () => {
         `Content-Type ${JSON.stringify(contentType)}: only text/event-stream is an event stream`,
       ).toBe("SSE_UNEXPECTED_CONTENT_TYPE");
       expect(server.seen.length, "requests made: no reconnection").toBe(1);
+      if (contentType !== undefined) {
+        expect(
+          (error as { contentType?: string }).contentType,
+          "the error's contentType: the Content-Type the server sent (errors.ts)",
+        ).toBe(contentType);
+      }
+    });
+
+    test("a media type is matched without case, with space before its parameters (RFC 9110 §8.3.1)", async () => {
+      const server = await scripted((_n, res) => {
+        open(res, "Text/Event-Stream ; charset=utf-8");
+        res.write("data: x\n\n");
+      });
+      const abort = stopper();
+      const iterator = events(server.url, { ...FAST, signal: abort.signal });
+      expect(
+        await next(
+          iterator,
+          "event x: a media type's type and subtype are case-insensitive, and optional " +
+            "whitespace may come before the ; of its parameters",
+        ),
+      ).toEqual(message("x"));
+    });
+
+    test("a 200 that is not an event stream is not read on: its connection is closed", async () => {
+      // The server keeps the response open: only the client can end it, by cancelling the body.
+      const server = await scripted((_n, res) => {
+        open(res, "application/json");
+        res.write('{"not":"an event stream"}');
+      });
+      const iterator = events(server.url, { ...FAST, signal: stopper().signal });
+      const error = written(
+        await rejectionOf(() =>
+          within(iterator.next(), "the iterator's next() to reject on the wrong Content-Type"),
+        ),
+      );
+      expect(codeOf(error)).toBe("SSE_UNEXPECTED_CONTENT_TYPE");
+      const [first] = server.seen;
+      await within(
+        first?.closed ?? Promise.resolve(),
+        "the connection of the refused response to close: cancel the response's body " +
+          "(response.body.cancel()) before failing, or fetch keeps the connection and its bytes",
+      );
     });
 
     test("backs off after failed connection attempts: the reconnection time plus a jittered delay that grows", async () => {
