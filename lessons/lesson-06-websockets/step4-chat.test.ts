@@ -221,11 +221,18 @@ describe("Step 4: A chat on the ws package", () => {
       ).toEqual({ code, field });
       expect(typeof error.message, "an error message says what is wrong in words").toBe("string");
     }
+    const beforeBinary = ada.received.length;
     ada.socket.send(Buffer.from('{"type":"join","room":"lobby"}'), { binary: true });
-    await ada.next(
-      (message) => message.type === "error" && message.code === "CHAT_BAD_JSON",
+    const answer = await ada.next(
+      (message) => message.type === "error" || message.type === "presence",
       "CHAT_BAD_JSON for a binary message: the chat speaks JSON in text messages",
+      beforeBinary,
     );
+    expect(
+      answer.code,
+      "a binary message, even one whose bytes are a valid join, is refused with CHAT_BAD_JSON: " +
+        "the chat speaks JSON in text messages (ws's isBinary)",
+    ).toBe("CHAT_BAD_JSON");
     ada.send({ type: "join", room: "lobby" });
     await ada.next(
       (message) => message.type === "presence",
@@ -292,6 +299,43 @@ describe("Step 4: A chat on the ws package", () => {
       ofType(bob, "message").map((message) => `${message.client}:${message.seq}`),
       "bob must get each message once: the server keeps the highest seq it has accepted from each client, and drops a message at or below it",
     ).toEqual(["ada-1:1", "ada-1:2"]);
+  });
+
+  test("presence lists the members sorted by name, whatever the order they joined in", async () => {
+    const { url } = await startChat();
+    const bob = await member(url, "lobby", { token: "bob-token" });
+    await member(url, "lobby");
+    await bob.next(
+      (message) => message.type === "presence" && (message.members as unknown[]).length === 2,
+      "presence with both members once ada has joined after bob",
+    );
+    expect(
+      ofType(bob, "presence").at(-1)?.members,
+      "presence.members: the names sorted (chat-protocol.ts), not in the order of joining",
+    ).toEqual(["ada", "bob"]);
+  });
+
+  test("a join without after gets no history, only what is said from then on", async () => {
+    const { url } = await startChat();
+    const ada = await member(url, "lobby");
+    ada.send(say("lobby", "ada-1", 1, "before bob"));
+    await ada.until(() => ofType(ada, "ack").length === 1, "an ack for ada's first message");
+    const bob = await member(url, "lobby", { token: "bob-token" });
+    ada.send(say("lobby", "ada-1", 2, "after bob"));
+    await bob.until(
+      () => ofType(bob, "message").some((message) => message.text === "after bob"),
+      'ada\'s "after bob", said once bob had joined',
+    );
+    expect(
+      ofType(bob, "message").map((message) => message.text),
+      "bob joined without after: a first join asks for no history (after names the last id " +
+        "a client has seen; without it the client has seen nothing it wants back)",
+    ).toEqual(["after bob"]);
+  });
+
+  test("without an origins list, any Origin is let in", async () => {
+    const chat = await startChat();
+    await Peer.open(chat.url, { origin: "http://anywhere.example" });
   });
 
   test("a member that joins again with after gets what it missed, in the room's order", async () => {
