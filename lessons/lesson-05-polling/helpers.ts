@@ -3,6 +3,9 @@ import { getEventListeners } from "node:events";
 import { onTestFinished } from "vitest";
 import { listen } from "../../shared/testing/net.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
+import { isNotWritten, loggedStub, watchServerLog } from "../../shared/testing/server-log.ts";
+
+export { serverLog } from "../../shared/testing/server-log.ts";
 
 /**
  * What the helpers need of a MessageFeed: its count of waiters and its "waiting" event. (A
@@ -37,11 +40,6 @@ export async function feedAddress(server: Parameters<typeof listen>[0]) {
   return listen(server);
 }
 
-/** Whether `value` is what an unwritten stub throws (shared/todo.ts). */
-function isNotWritten(value: unknown): value is Error {
-  return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
-}
-
 /** An error a test caught that is an unwritten stub's: fail with the stub's own message. */
 export function rethrowIfNotWritten(error: unknown): void {
   if (isNotWritten(error)) throw error;
@@ -53,52 +51,13 @@ export function rethrowIfNotWritten(error: unknown): void {
  */
 export function rethrowStub(bytes: Buffer): void {
   if (!bytes.toString("latin1").includes("HTTP/1.1 500 ")) return;
-  const stub = logged.find(isNotWritten);
+  const stub = loggedStub();
   if (stub !== undefined) throw stub;
-}
-
-/** What the servers of this test logged with console.error: the server logs the bugs it answers 500. */
-const logged: unknown[] = [];
-let watching = false;
-/** Set by a test that expects the server to log: keep the log, print nothing. */
-let quiet = false;
-
-/**
- * Keeps what the server logs during this test. A stub the server reached is logged there and
- * answered 500; the request that reached it then fails with the stub's own message (see reply()),
- * and the log shows it in one line instead of a whole stack.
- */
-function watchServerLog(): void {
-  if (watching) return;
-  watching = true;
-  const original = console.error;
-  console.error = (...args: unknown[]) => {
-    logged.push(...args);
-    const stub = args.find(isNotWritten);
-    if (quiet) return;
-    if (stub === undefined) original.apply(console, args);
-    else original.call(console, `The server answered 500: ${stub.message}`);
-  };
-  onTestFinished(() => {
-    console.error = original;
-    watching = false;
-    quiet = false;
-    logged.length = 0;
-  });
-}
-
-/**
- * Everything the servers of this test have logged with console.error so far. From now on the
- * log is kept but not printed: the test expects it.
- */
-export function serverLog(): unknown[] {
-  quiet = true;
-  return [...logged];
 }
 
 async function reply(response: Response): Promise<Reply> {
   // A 500 because the server reached an unwritten stub: fail with the stub's message at once.
-  const stub = response.status === 500 ? logged.find(isNotWritten) : undefined;
+  const stub = response.status === 500 ? loggedStub() : undefined;
   if (stub !== undefined) throw stub;
   const text = await response.text();
   let json: unknown;

@@ -10,6 +10,7 @@ import { WebSocket } from "ws";
 import { createChatServer, type ChatOptions } from "#lesson/lesson-06-websockets/chat.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
+import { isNotWritten } from "../../shared/testing/server-log.ts";
 
 /** The tokens the tests' servers accept, and the user each one names. */
 export const USERS = new Map([
@@ -29,11 +30,6 @@ export interface Started {
   url: string;
   /** The TCP connections the server holds now: a test destroys them to cut the clients off. */
   sockets: Set<net.Socket>;
-}
-
-/** Whether `value` is what an unwritten stub throws (shared/todo.ts). */
-function isNotWritten(value: unknown): value is Error {
-  return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
 }
 
 /**

@@ -11,6 +11,7 @@ import { guard } from "../../shared/testing/guard.ts";
 import { listen, type Address } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { RawClient } from "../../shared/testing/raw.ts";
+import { isNotWritten } from "../../shared/testing/server-log.ts";
 
 /** RFC 6455 §1.3's example: this key must be answered with this accept value. */
 export const RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -170,11 +171,6 @@ export function describeFrame(f: ServerFrame): string {
   const extra =
     f.opcode === OP.CLOSE && f.payload.length >= 2 ? ` code ${f.payload.readUInt16BE(0)}` : "";
   return `${kind}${extra} FIN=${f.fin ? 1 : 0}${f.masked ? " MASKED" : ""} ${f.payload.length} bytes ${show(f.payload, 40)}`;
-}
-
-/** Whether a value is what an unwritten stub throws (shared/todo.ts). */
-export function isNotWritten(value: unknown): value is Error {
-  return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
 }
 
 /** An echo server under test, listening on port 0, whose failures are named. */

@@ -11,56 +11,18 @@ import { show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { RawClient } from "../../shared/testing/raw.ts";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
+import { loggedStub, watchServerLog } from "../../shared/testing/server-log.ts";
+
+export { serverLog } from "../../shared/testing/server-log.ts";
 
 export const HI = { author: "ada", text: "hi" };
-
-/** Whether `value` is what an unwritten stub throws (shared/todo.ts). */
-function isNotWritten(value: unknown): value is Error {
-  return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
-}
-
-/** What the server logged with console.error during this test (it logs the bugs it answers 500). */
-const logged: unknown[] = [];
-let watching = false;
-
-/**
- * Keeps what the server logs during this test. A stub the server reached is logged there and
- * answered 500; the request that reached it then fails with the stub's own message.
- */
-function watchServerLog(): void {
-  if (watching) return;
-  watching = true;
-  const original = console.error;
-  console.error = (...args: unknown[]) => {
-    logged.push(...args);
-    const stub = args.find(isNotWritten);
-    if (quiet) return;
-    if (stub === undefined) original.apply(console, args);
-    else original.call(console, `The server answered 500: ${stub.message}`);
-  };
-  onTestFinished(() => {
-    console.error = original;
-    watching = false;
-    quiet = false;
-    logged.length = 0;
-  });
-}
-
-/** Set by a test that expects the server to log a bug: keep the log, print nothing. */
-let quiet = false;
-
-/** What the server has logged with console.error in this test; from now on nothing is printed. */
-export function serverLog(): unknown[] {
-  quiet = true;
-  return [...logged];
-}
 
 /**
  * A 500 because the server reached an unwritten stub: fail with the stub's own message. Without a
  * status: whatever the answer was, if the server logged a stub.
  */
 export function rethrowStub(status?: number): void {
-  const stub = status === undefined || status === 500 ? logged.find(isNotWritten) : undefined;
+  const stub = status === undefined || status === 500 ? loggedStub() : undefined;
   if (stub !== undefined) throw stub;
 }
 
