@@ -65,7 +65,11 @@ const isJson = (mediaType: string): boolean =>
 const token = (key: string): string => key.replaceAll("~", "~0").replaceAll("/", "~1");
 
 /** The contract of one document: each schema is compiled once, when a reply first needs it. */
-export function contractFor(document: Json): Check {
+export function contractFor(
+  document: Json,
+  /** Which document it is, for the messages. */
+  source = "the reference's OpenAPI document",
+): Check {
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   addFormats(ajv);
   // The document's paths and components are added as one schema, under a name of its own, so
@@ -135,8 +139,8 @@ export function contractFor(document: Json): Check {
   ): void => {
     const fail = (what: string, expected: string): never => {
       throw new ContractError(
-        `${where}: ${what}.\n  The documented contract (the reference's OpenAPI document, ` +
-          `#${documented.pointer}) expects ${expected}.\n  received: ${received(reply)}`,
+        `${where}: ${what}.\n  The documented contract (${source}, #${documented.pointer}) expects ${expected}.` +
+          `\n  received: ${received(reply)}`,
       );
     };
     const response = documented.value;
@@ -270,15 +274,15 @@ export function contractFor(document: Json): Check {
       }
       return;
     }
-    const name = `${operationMethod.toUpperCase()} ${template.path}${typeof operation.operationId === "string" ? ` (${operation.operationId})` : ""}`;
-    const where = `${asked}: ${name}${head ? " asked with HEAD" : ""}, status ${reply.status}`;
+    const operationName = `${operationMethod.toUpperCase()} ${template.path}${typeof operation.operationId === "string" ? ` (${operation.operationId})` : ""}`;
+    const where = `${asked}: ${operationName}${head ? " asked with HEAD" : ""}, status ${reply.status}`;
     const responses = isObject(operation.responses) ? operation.responses : {};
     const status = String(reply.status);
     const key = [status, `${status[0]}XX`, "default"].find((k) => responses[k] !== undefined);
     if (key === undefined) {
       throw new ContractError(
-        `${where}: ${reply.status} is not a documented status of ${name}. The documented contract ` +
-          `(the reference's OpenAPI document) gives ${Object.keys(responses).join(", ")} for it.\n` +
+        `${where}: ${reply.status} is not a documented status of ${operationName}. ` +
+          `The documented contract (${source}) gives ${Object.keys(responses).join(", ")} for it.\n` +
           `  received: ${received(reply)}`,
       );
     }
