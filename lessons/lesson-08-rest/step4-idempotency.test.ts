@@ -98,6 +98,17 @@ async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
   };
 }
 
+/**
+ * A stub reached behind a 500 fails the test with its own message: logged by problemHandler, or,
+ * when problemHandler is itself a stub, in the page of express's last-resort handler.
+ */
+function throwIfStub(app: SlowApp, status: number, text: string): void {
+  const stub = app.logged.find(isNotWritten);
+  if (stub) throw stub;
+  const unwritten = /\S+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
+  if (status === 500 && unwritten) throw new Error(unwritten[0]);
+}
+
 /** A request to the test's app with a key, bounded, the whole reply read. */
 async function send(
   app: SlowApp,
@@ -115,10 +126,7 @@ async function send(
     `an answer to ${method} ${path}`,
   );
   const text = await within(response.text(), `the body of the answer to ${method} ${path}`);
-  const stub = app.logged.find(isNotWritten);
-  if (stub) throw stub;
-  const unwritten = /\S+ is not written yet\. Read Step \d+ in \S+/.exec(text);
-  if (response.status === 500 && unwritten) throw new Error(unwritten[0]);
+  throwIfStub(app, response.status, text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -245,11 +253,9 @@ describe("Step 4: Retries made safe", () => {
       signal: abort.signal,
     });
     lost.catch(() => {}); // it is aborted: its client never sees an answer
-    const answeredEarly = lost.then((response) => {
-      throw (
-        app.logged.find(isNotWritten) ??
-        new Error(`POST /a answered ${response.status} before its handler ran`)
-      );
+    const answeredEarly = lost.then(async (response) => {
+      throwIfStub(app, response.status, await response.text());
+      throw new Error(`POST /a answered ${response.status} before its handler ran`);
     });
     answeredEarly.catch(() => {});
     await within(Promise.race([started, answeredEarly]), "the first POST /a to reach its handler");
