@@ -173,11 +173,10 @@ function recordAnswer(res: express.Response, done: (response: StoredResponse) =>
   } as express.Response["end"];
 }
 
-/** The headers the handler set, with their names as it wrote them (`Location`, not `location`). */
+/** The headers the handler set (their names in lower case: a header's name has no case). */
 function headersOf(res: express.Response): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = Object.create(null);
-  for (const name of res.getRawHeaderNames()) {
-    const value = res.getHeader(name);
+  for (const [name, value] of Object.entries(res.getHeaders())) {
     if (value !== undefined) headers[name] = typeof value === "number" ? String(value) : value;
   }
   return headers;
