@@ -184,6 +184,10 @@ describe("Step 3: Caching and concurrency control", () => {
       [{ "If-None-Match": `"older"` }, current, "passes"],
       // §13.2.2: If-Match decides first; a failing one is a 412 whatever follows.
       [{ "If-Match": `"older"`, "If-None-Match": `"other"` }, current, "412 precondition-failed"],
+      // A comma is an etagc: the list is read tag by tag, not split on commas.
+      [{ "If-Match": `"a,b"` }, `"a,b"`, "passes"],
+      [{ "If-Match": `"x", "a,b"` }, `"a,b"`, "passes"],
+      [{ "If-None-Match": `"x", "a,b"` }, `"a,b"`, "412 precondition-failed"],
     ];
     for (const [headers, etag, expected] of cases) {
       expect(
