@@ -72,7 +72,7 @@ function componentSchemas(): Json {
     const picked: Record<string, Json> = {};
     for (const schema of schemas) {
       // Each component is a schema inside this document, not a document of its own: no $schema
-      // (jsonSchemaDialect says it once) and no $id (it would make "#/components/..." its own).
+      // (jsonSchemaDialect says it once) and no $id (an $id has no fragment, 2020-12 §8.2.1).
       const { $schema: _dialect, $id: _id, ...rest } = all[idOf(schema)] as Json;
       picked[idOf(schema)] = rest;
     }
