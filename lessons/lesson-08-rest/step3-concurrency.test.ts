@@ -166,6 +166,20 @@ describe("Step 3: Caching and concurrency control", () => {
     expect((await read(api, "123")).user.name).toBe("Ada Lovelace");
   });
 
+  test("a write is answered with its representation, never a 304, whatever If-None-Match names", async () => {
+    const api = await startApi();
+    const next = { id: "123", ...ADA, name: "Ada King" };
+    const reply = await request(api, "PUT", "/users/123", {
+      headers: { "If-None-Match": etagOf(next) },
+      body: { ...ADA, name: "Ada King" },
+    });
+    expect(
+      reply.status,
+      "If-None-Match names the user as the PUT makes it, not as it is, so the write goes on; and a 304 answers only a GET or HEAD (RFC 9110 §13.1.2)",
+    ).toBe(200);
+    expect(reply.json, "the 200 carries the user as it now is").toEqual(next);
+  });
+
   test("checkPreconditions follows RFC 9110 §13.1.1, §13.1.2 and §13.2.2", () => {
     const current = etagOf(ADA);
     const cases: [headers: Record<string, string>, etag: string | undefined, expected: string][] = [
