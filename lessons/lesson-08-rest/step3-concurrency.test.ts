@@ -41,7 +41,17 @@ function verdict(headers: Record<string, string>, current: string | undefined): 
     error = thrown;
   }
   if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
-  const { status, type } = error as { status?: number; type?: string };
+  const {
+    status,
+    type,
+    headers: sent,
+  } = error as {
+    status?: number;
+    type?: string;
+    headers?: Record<string, string>;
+  };
+  // The 412 names what is current now, so the client knows what to read (none: no ETag).
+  expect(sent?.ETag, `the 412's ETag header, for ${JSON.stringify(headers)}`).toBe(current);
   return `${status} ${type}`;
 }
 
@@ -202,6 +212,9 @@ describe("Step 3: Caching and concurrency control", () => {
       [{ "If-Match": `"a,b"` }, `"a,b"`, "passes"],
       [{ "If-Match": `"x", "a,b"` }, `"a,b"`, "passes"],
       [{ "If-None-Match": `"x", "a,b"` }, `"a,b"`, "412 precondition-failed"],
+      // Two weak tags are the same under the weak comparison only.
+      [{ "If-Match": `W/"v1"` }, `W/"v1"`, "412 precondition-failed"],
+      [{ "If-None-Match": `W/"v1"` }, `W/"v1"`, "412 precondition-failed"],
     ];
     for (const [headers, etag, expected] of cases) {
       expect(
