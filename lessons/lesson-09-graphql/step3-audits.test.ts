@@ -64,8 +64,11 @@ describe("Step 3: GraphQL over HTTP", () => {
     const schema = createSchema();
     const app = express();
     app.post("/graphql", express.json(), async (req, res) => {
-      const body = req.body as Record<string, never>;
-      const { query, variables, operationName } = body;
+      const { query, variables, operationName } = req.body as {
+        query: string;
+        variables?: Record<string, unknown>;
+        operationName?: string;
+      };
       res.json(await graphql({ schema, source: query, variableValues: variables, operationName }));
     });
     const naive = await listen(http.createServer(app));
