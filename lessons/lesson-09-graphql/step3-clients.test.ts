@@ -29,7 +29,7 @@ function execute(
     client.subscribe(
       { query, variables },
       {
-        next: (value) => (last = value),
+        next: (value) => (last = value as ExecutionResult),
         error: reject,
         complete: () =>
           last === undefined
