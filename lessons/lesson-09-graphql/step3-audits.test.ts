@@ -31,14 +31,9 @@ async function failure(result: AuditResult): Promise<string> {
   return `${result.status}: ${result.reason}\n  received: ${result.response.status} (${type}) ${body}`;
 }
 
-/** Runs every audit against `url` at once, as graphql-http's auditServer() does. */
-async function auditAll(url: string): Promise<AuditResult[]> {
-  current = url;
-  return within(
-    Promise.all(audits.map((audit) => audit.fn())),
-    `answers to the ${audits.length} audits' requests`,
-    5_000,
-  );
+/** Every audit against `url` at once, as graphql-http's auditServer() does. */
+function auditAll(url: string): Promise<AuditResult[]> {
+  return Promise.all(serverAudits({ url, fetchFn: fetch }).map((audit) => audit.fn()));
 }
 
 const ids = (results: AuditResult[], status: AuditResult["status"]): string[] =>
@@ -72,9 +67,12 @@ describe("Step 3: GraphQL over HTTP", () => {
       res.json(await graphql({ schema, source: query, variableValues: variables, operationName }));
     });
     const naive = await listen(http.createServer(app));
-    const theirs = await auditAll(`http://${naive.host}:${naive.port}/graphql`);
     const { url } = await startGraphQL();
-    const yours = await auditAll(url);
+    const [theirs, yours] = await within(
+      Promise.all([auditAll(`http://${naive.host}:${naive.port}/graphql`), auditAll(url)]),
+      `answers to the ${audits.length} audits' requests, to both handlers`,
+      3_500,
+    );
     rethrowStub();
 
     const SEVEN = ["22EB", "9ABE", "865D", "556A", "51FE", "74FF", "86EE"];
