@@ -46,6 +46,7 @@ export default defineConfig(({ mode: cliMode }) => {
       testTimeout: mode === "stubs" ? 2_000 : 5_000,
       hookTimeout: 5_000,
       teardownTimeout: 2_000,
+      server: { deps: { inline: [/@graphql-tools\//] } },
     },
   };
 });
