@@ -217,6 +217,15 @@ describe("Step 5: Limits, and the server you ship", () => {
       ).toEqual([expect.stringContaining("cost 44 exceeds the limit of 43")]);
     });
 
+    test("a first or last given by a variable counts as listSize: validation runs before its value is known", () => {
+      // user 1 + orders (1 + 10 × total 1) = 12
+      const query = `query Recent($n: Int) { user(id: "123") { orders(last: $n) { total } } }`;
+      expect(
+        limitErrors(query, costLimit(11), "COST_LIMIT_EXCEEDED"),
+        "a document is validated once for any variables (spec §6.1), so $n is a list of unknown size: listSize",
+      ).toEqual([expect.stringContaining("cost 12 exceeds the limit of 11")]);
+    });
+
     test("each alias of a field costs its own", () => {
       const one = `u0: user(id: "101") { orders(last: 5) { total } }`; // 1 + (1 + 5) = 7
       const ten = `{ ${Array.from({ length: 10 }, (_, i) => one.replace("u0", `u${i}`)).join(" ")} }`;
