@@ -1,0 +1,279 @@
+import { once } from "node:events";
+import http from "node:http";
+import express from "express";
+import { describe, expect, test } from "vitest";
+import { show } from "../../shared/testing/bytes.ts";
+import { listen } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import { deferred, RawClient } from "../../shared/testing/raw.ts";
+import { isNotWritten } from "../../shared/testing/server-log.ts";
+import { idempotency, type IdempotencyOptions } from "#lesson/lesson-08-rest/idempotency.ts";
+import { problemHandler } from "#lesson/lesson-08-rest/problem.ts";
+import { createStore } from "#lesson/lesson-08-rest/store.ts";
+import { request, startApi, type Api, type Reply } from "./helpers.ts";
+
+const GRACE = { name: "Grace Hopper", email: "grace@example.com" };
+
+function creates(api: Api): number {
+  return api.store.queryLog.filter((name) => name === "createUser").length;
+}
+
+/** A POST /users with a key, as a client that may retry sends it. */
+function postUser(api: Api, key: string, body: unknown = GRACE): Promise<Reply> {
+  return request(api, "POST", "/users", { headers: { "Idempotency-Key": key }, body });
+}
+
+function expectProblem(reply: Reply, status: number, type: string, what: string): void {
+  expect(reply.status, `${what}: ${reply.text}`).toBe(status);
+  expect(reply.headers.get("content-type"), `a ${status} is a problem document`).toMatch(
+    /^application\/problem\+json/,
+  );
+  expect((reply.json as { type?: string }).type, "its type").toMatch(new RegExp(type));
+}
+
+/**
+ * A small app of the test's own around idempotency(): its handlers count their runs and, when
+ * told, wait for the test to let them answer, like a handler waiting on a slow database.
+ */
+interface SlowApp {
+  base: string;
+  /** How many times each route's handler ran ("POST /a"). */
+  runs: Map<string, number>;
+  /** What problemHandler logged: a stub reached in the middleware fails the test with its message. */
+  logged: unknown[];
+  /** The next request waits in its handler: `started` once it is there, until `release()`. */
+  hold: () => { started: Promise<void>; release: () => void };
+  /** The next request's handler throws, as one would when its database went away. */
+  failNext: () => void;
+}
+
+async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
+  const runs = new Map<string, number>();
+  const logged: unknown[] = [];
+  let held: { started: () => void; released: Promise<void> } | undefined;
+  let failing = false;
+  const app = express();
+  app.use(express.json());
+  const handler: express.RequestHandler = async (req, res) => {
+    const route = `${req.method} ${req.path}`;
+    const run = (runs.get(route) ?? 0) + 1;
+    runs.set(route, run);
+    if (held) {
+      const { started, released } = held;
+      held = undefined;
+      started();
+      await released;
+    }
+    if (failing) {
+      failing = false;
+      throw new Error("the database went away");
+    }
+    res.status(201).location(`${req.path}/${run}`).json({ route, run, body: req.body });
+  };
+  const middleware = idempotency(options);
+  app.post("/a", middleware, handler);
+  app.post("/b", middleware, handler);
+  app.patch("/a", middleware, handler);
+  app.use(problemHandler((error) => logged.push(error)));
+  const server = http.createServer(app);
+  const { host, port } = await listen(server);
+  return {
+    base: `http://${host}:${port}`,
+    runs,
+    hold() {
+      const started = deferred();
+      const released = deferred();
+      held = { started: started.resolve, released: released.promise };
+      return { started: started.promise, release: released.resolve };
+    },
+    failNext() {
+      failing = true;
+    },
+    logged,
+  };
+}
+
+/** A request to the test's app with a key, bounded, the whole reply read. */
+async function send(
+  app: SlowApp,
+  method: string,
+  path: string,
+  key: string,
+  body: unknown,
+): Promise<Reply> {
+  const response = await within(
+    fetch(app.base + path, {
+      method,
+      headers: { "Idempotency-Key": key, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+    `an answer to ${method} ${path}`,
+  );
+  const text = await within(response.text(), `the body of the answer to ${method} ${path}`);
+  const stub = app.logged.find(isNotWritten);
+  if (stub) throw stub;
+  const unwritten = /\S+ is not written yet\. Read Step \d+ in \S+/.exec(text);
+  if (response.status === 500 && unwritten) throw new Error(unwritten[0]);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+describe("Step 4: Retries made safe", () => {
+  test("a POST retried with the same Idempotency-Key gets the same 201, Location and body, and creates nothing", async () => {
+    const api = await startApi();
+    const first = await postUser(api, '"8e03978e-40d5-43e8-bc93-6894a57f9324"');
+    expect(first.status, `the first POST /users: ${first.text}`).toBe(201);
+    const retry = await postUser(api, '"8e03978e-40d5-43e8-bc93-6894a57f9324"');
+    expect(retry.status, "the retry gets the stored answer: the same 201 Created, not a 200").toBe(
+      201,
+    );
+    expect(retry.headers.get("location"), "the same Location").toBe(first.headers.get("location"));
+    expect(retry.text, "the same body, byte for byte").toBe(first.text);
+    expect(creates(api), "the retry ran nothing: one user was created").toBe(1);
+    const named = api.store.listUsers({ limit: 100 }).filter((u) => u.name === GRACE.name);
+    expect(named, "one Grace Hopper in the store").toHaveLength(1);
+  });
+
+  test("without a key the same POST twice is two requests: the second one is run too", async () => {
+    const api = await startApi();
+    const first = await request(api, "POST", "/users", { body: GRACE });
+    expect(first.status, `POST /users: ${first.text}`).toBe(201);
+    const second = await request(api, "POST", "/users", {
+      body: { ...GRACE, email: "g@example.com" },
+    });
+    expect(second.status, "a POST without Idempotency-Key is handled as a new request").toBe(201);
+    expect(second.headers.get("location")).not.toBe(first.headers.get("location"));
+    expect(creates(api)).toBe(2);
+  });
+
+  test("the same key with another payload is 422, a problem document, and creates nothing", async () => {
+    const api = await startApi();
+    await postUser(api, "order-7");
+    const reused = await postUser(api, "order-7", {
+      name: "Alan Turing",
+      email: "alan@example.com",
+    });
+    expectProblem(reused, 422, "idempotency-key-reused", "a key reused for another request");
+    expect(creates(api), "nothing was created for the 422").toBe(1);
+    const other = await postUser(api, "order-8", {
+      name: "Alan Turing",
+      email: "alan@example.com",
+    });
+    expect(other.status, "with a key of its own the same request is created").toBe(201);
+  });
+
+  test("a retry after the connection broke gets the 201 its client never saw, and nothing is created twice", async () => {
+    // The client's connection is cut once the server is creating the user: the work is done,
+    // the 201 goes nowhere. That client cannot tell this from a request that never arrived.
+    let cut: (() => void) | undefined;
+    const store = createStore({ onQuery: (name) => name === "createUser" && cut?.() });
+    const api = await startApi({ store });
+    const { hostname, port } = new URL(api.base);
+    const client = await RawClient.open({ host: hostname, port: Number(port) });
+    const body = JSON.stringify(GRACE);
+    cut = () => {
+      cut = undefined;
+      client.socket.destroy();
+    };
+    const closed = once(client.socket, "close");
+    // An answer means the server never got to creating the user: say what it answered.
+    const answered = once(client.socket, "data").then(() => {
+      const stub = api.log.map((entry) => entry.error).find(isNotWritten);
+      throw (
+        stub ?? new Error(`The server answered without creating a user: ${show(client.received)}`)
+      );
+    });
+    answered.catch(() => {});
+    await client.send(
+      `POST /users HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\nIdempotency-Key: "retry-me"\r\n\r\n${body}`,
+    );
+    await within(
+      Promise.race([closed, answered]),
+      "the connection cut while the server creates the user",
+    );
+    expect(show(client.received), "the first client saw no answer").toBe('""');
+    expect(creates(api), "the server did the work").toBe(1);
+
+    const retry = await postUser(api, '"retry-me"');
+    expect(retry.status, `the retry with the same key: ${retry.text}`).toBe(201);
+    expect(retry.headers.get("location"), "the Location of the user the lost request created").toBe(
+      `/users/${(retry.json as { id: string }).id}`,
+    );
+    expect(creates(api), "the retry created nothing").toBe(1);
+    expect(store.getUser((retry.json as { id: string }).id)?.name).toBe(GRACE.name);
+  });
+
+  test("a retry while the first request is still running is 409, and once it answers, the retry gets its 201", async () => {
+    const app = await startSlowApp({ ttlMs: 60_000 });
+    const { started, release } = app.hold();
+    const first = send(app, "POST", "/a", "k1", { n: 1 });
+    first.catch(() => {}); // awaited below; until then a stub's rejection is not unhandled
+    const answeredEarly = first.then((reply) => {
+      throw new Error(`POST /a answered ${reply.status} before its handler ran: ${reply.text}`);
+    });
+    await within(Promise.race([started, answeredEarly]), "the first POST /a to reach its handler");
+    const meanwhile = await send(app, "POST", "/a", "k1", { n: 1 });
+    expectProblem(meanwhile, 409, "idempotency-key-in-use", "a retry while the first is in flight");
+    release();
+    const answered = await first;
+    expect(answered.status, "the first request answers as its handler says").toBe(201);
+    const retry = await send(app, "POST", "/a", "k1", { n: 1 });
+    expect(retry.status, "a retry now gets the first one's answer").toBe(201);
+    expect(retry.text, "the stored body, once the handler had finished it").toBe(answered.text);
+    expect(app.runs.get("POST /a"), "the handler ran once").toBe(1);
+  });
+
+  test("a key is remembered for ttlMs and forgotten after it", async () => {
+    let clock = 1_000_000;
+    const app = await startSlowApp({ ttlMs: 10_000, now: () => clock });
+    const first = await send(app, "POST", "/a", "k1", { n: 1 });
+    clock += 9_999;
+    const within9999 = await send(app, "POST", "/a", "k1", { n: 1 });
+    expect(within9999.text, "9,999 ms later the key is still remembered: the stored answer").toBe(
+      first.text,
+    );
+    expect(app.runs.get("POST /a")).toBe(1);
+    clock += 1;
+    const after = await send(app, "POST", "/a", "k1", { n: 2 });
+    expect(
+      after.status,
+      "10,000 ms after its first use the key has expired: a new request, even with another payload",
+    ).toBe(201);
+    expect(app.runs.get("POST /a"), "so the handler ran again").toBe(2);
+  });
+
+  test("a key belongs to one resource and one method: the same key elsewhere is another request", async () => {
+    const app = await startSlowApp({ ttlMs: 60_000 });
+    for (const [method, path] of [
+      ["POST", "/a"],
+      ["POST", "/b"],
+      ["PATCH", "/a"],
+    ] as const) {
+      const reply = await send(app, method, path, "shared", { n: 1 });
+      expect(
+        reply.status,
+        `${method} ${path} with a key used on another route: ${reply.text}`,
+      ).toBe(201);
+      expect(app.runs.get(`${method} ${path}`), `${method} ${path} ran its handler`).toBe(1);
+    }
+  });
+
+  test("a failed attempt (5xx) is not stored: its retry runs again", async () => {
+    const app = await startSlowApp({ ttlMs: 60_000 });
+    app.failNext();
+    const failed = await send(app, "POST", "/a", "k1", { n: 1 });
+    expect(failed.status, "the handler failed").toBe(500);
+    const retry = await send(app, "POST", "/a", "k1", { n: 1 });
+    expect(
+      retry.status,
+      "a 500 says the attempt failed, not what its answer is: the retry runs",
+    ).toBe(201);
+    expect(app.runs.get("POST /a")).toBe(2);
+  });
+});

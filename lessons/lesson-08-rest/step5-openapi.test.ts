@@ -1,0 +1,564 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import { beforeAll, describe, expect, test } from "vitest";
+import type { z } from "zod";
+import { createApp } from "#lesson/lesson-08-rest/app.ts";
+import {
+  OrderSchema,
+  ProblemSchema,
+  ReviewSchema,
+  UserInputSchema,
+  UserPageSchema,
+  UserPatchSchema,
+  UserSchema,
+} from "#lesson/lesson-08-rest/schemas.ts";
+import { createStore } from "#lesson/lesson-08-rest/store.ts";
+import { contractFor, type Check } from "./contract.ts";
+import { request, startApi, type Api, type Reply, type RequestInit } from "./helpers.ts";
+
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The app's document, as a client gets it: GET /openapi.json. */
+async function documentOf(api: Api): Promise<Json> {
+  const reply = await request(api, "GET", "/openapi.json");
+  expect(reply.status, `GET /openapi.json answers 200 with the document, not:\n${reply.text}`).toBe(
+    200,
+  );
+  expect(isObject(reply.json), "The document is a JSON object").toBe(true);
+  return reply.json as Json;
+}
+
+/** The value a JSON Pointer (RFC 6901) names in the document. */
+function at(document: Json, pointer: string): unknown {
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~"))
+    .reduce<unknown>((node, part) => (isObject(node) ? node[part] : undefined), document);
+}
+
+/** `value`, or what its Reference Object ($ref "#/...") names. */
+function deref(document: Json, value: unknown): Json {
+  let node = value;
+  for (let hops = 0; isObject(node) && typeof node.$ref === "string" && hops < 10; hops++) {
+    node = at(document, node.$ref.slice(1));
+  }
+  return isObject(node) ? node : {};
+}
+
+const METHODS = ["get", "put", "post", "delete", "patch"] as const;
+
+/** Every operation of the document: `GET /users/{}`, parameter names left out. */
+function documentedOperations(document: Json): Set<string> {
+  const operations = new Set<string>();
+  for (const [path, item] of Object.entries(isObject(document.paths) ? document.paths : {})) {
+    for (const method of METHODS) {
+      if (isObject(deref(document, item)[method])) {
+        operations.add(`${method.toUpperCase()} ${path.replace(/\{[^}]*\}/g, "{}")}`);
+      }
+    }
+  }
+  return operations;
+}
+
+interface RouterLayer {
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle?: { stack?: RouterLayer[] };
+  rawPath?: unknown;
+}
+
+/**
+ * Every route of an express 5 app, walked from its router's stack (mounted routers too), in the
+ * document's form: `GET /users/{}` for `app.get("/users/:id")`. HEAD and OPTIONS are left out:
+ * express answers them for any GET route, and `.all()` is a catch-all, not a method.
+ */
+function appOperations(): Set<string> {
+  const app = createApp({ store: createStore(), log: () => {} }) as unknown as {
+    router: { stack: RouterLayer[] };
+  };
+  const operations = new Set<string>();
+  const walk = (stack: RouterLayer[], prefix: string): void => {
+    for (const layer of stack) {
+      if (layer.route !== undefined) {
+        for (const path of [layer.route.path].flat()) {
+          expect(typeof path, "every route's path is a string the document can name").toBe(
+            "string",
+          );
+          const template = `${prefix}${String(path)}`.replace(/:[A-Za-z0-9_]+/g, "{}");
+          for (const [method, on] of Object.entries(layer.route.methods)) {
+            if (!on || method === "_all" || method === "head" || method === "options") continue;
+            operations.add(`${method.toUpperCase()} ${template}`);
+          }
+        }
+      } else if (layer.handle?.stack !== undefined) {
+        const mount =
+          typeof layer.rawPath === "string" && layer.rawPath !== "/" ? layer.rawPath : "";
+        walk(layer.handle.stack, prefix + mount);
+      }
+    }
+  };
+  walk(app.router.stack, "");
+  return operations;
+}
+
+/** An ajv for the document: its paths and components as one schema, so that its $refs resolve. */
+function ajvFor(document: Json): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  addFormats(ajv);
+  ajv.addKeyword("paths");
+  ajv.addKeyword("components");
+  ajv.addSchema({ paths: document.paths, components: document.components }, "urn:step5:openapi");
+  return ajv;
+}
+
+/** The JSON Pointer of every schema in the document: components, bodies, parameters, headers. */
+function schemaPointers(document: Json): string[] {
+  const pointers: string[] = [];
+  const token = (key: string): string => key.replaceAll("~", "~0").replaceAll("/", "~1");
+  const visit = (node: unknown, pointer: string, parent: string | undefined): void => {
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => visit(item, `${pointer}/${i}`, undefined));
+      return;
+    }
+    if (!isObject(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      const here = `${pointer}/${token(key)}`;
+      // A media type's, a parameter's or a header's schema, or a component schema.
+      if ((key === "schema" && parent !== "properties") || parent === "schemas") {
+        pointers.push(here);
+        continue;
+      }
+      visit(value, here, key);
+    }
+  };
+  visit(document.paths, "/paths", undefined);
+  visit(document.components, "/components", undefined);
+  return pointers;
+}
+
+/** Each component the document must have, with values zod accepts and values it refuses. */
+const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
+  {
+    id: "UserInput",
+    zod: UserInputSchema,
+    values: [
+      { name: "Ada", email: "ada@example.com" },
+      { name: "Ada" },
+      { name: "", email: "ada@example.com" },
+      { name: "Ada", email: "not an email" },
+      { name: "Ada", email: "ada@example.com", id: "123" },
+      { name: "x".repeat(101), email: "ada@example.com" },
+      "Ada",
+    ],
+  },
+  {
+    id: "UserPatch",
+    zod: UserPatchSchema,
+    values: [{}, { name: "Ada" }, { email: null }, { email: "nope" }, { admin: true }, []],
+  },
+  {
+    id: "User",
+    zod: UserSchema,
+    values: [
+      { id: "123", name: "Ada", email: "ada@example.com" },
+      { id: 123, name: "Ada", email: "ada@example.com" },
+      { id: "abc", name: "Ada", email: "ada@example.com" },
+      { id: "123", name: "Ada" },
+    ],
+  },
+  {
+    id: "Order",
+    zod: OrderSchema,
+    values: [
+      {
+        id: "5001",
+        userId: "123",
+        placedAt: "2026-01-07T00:00:00.000Z",
+        total: 89,
+        items: [{ productName: "Mechanical keyboard", quantity: 1 }],
+      },
+      {
+        id: "5001",
+        userId: "123",
+        placedAt: "2026-01-07T00:00:00.000Z",
+        total: 89,
+        items: [{ productName: "Mechanical keyboard", quantity: 0 }],
+      },
+      { id: "5001", userId: "123", placedAt: "yesterday", total: 89, items: [] },
+      { id: "5001", userId: "123", placedAt: "2026-01-07T00:00:00.000Z", total: -1, items: [] },
+    ],
+  },
+  {
+    id: "Review",
+    zod: ReviewSchema,
+    values: [
+      { id: "9001", userId: "123", rating: 5, comment: "Would buy again." },
+      { id: "9001", userId: "123", rating: 6, comment: "Would buy again." },
+      { id: "9001", userId: "123", rating: 4.5, comment: "Would buy again." },
+    ],
+  },
+  {
+    id: "UserPage",
+    zod: UserPageSchema,
+    values: [
+      { data: [{ id: "123", name: "Ada", email: "ada@example.com" }], next: "abc" },
+      { data: [], next: null },
+      { data: [] },
+      { data: [{ id: 123, name: "Ada", email: "ada@example.com" }], next: null },
+    ],
+  },
+  {
+    id: "Problem",
+    zod: ProblemSchema,
+    values: [
+      {
+        type: "https://example.com/problems/validation",
+        title: "The request is not valid",
+        status: 400,
+        detail: "The body is not valid",
+        errors: [{ pointer: "/email", reason: "Invalid email address" }],
+      },
+      { type: "about:blank", title: "Not found", status: 404 },
+      { type: "about:blank", title: "OK", status: 200, detail: "not a problem" },
+      { type: "about:blank", title: "Bad", status: 400, detail: "x", errors: [{ pointer: "/a" }] },
+    ],
+  },
+];
+
+type Send = (method: string, path: string, status: number, init?: RequestInit) => Promise<Reply>;
+
+/** A request for each success the API answers with, and the status it gives. */
+async function successes(send: Send): Promise<void> {
+  const page = await send("GET", "/users?limit=2", 200);
+  const next = (page.json as { next?: unknown } | undefined)?.next;
+  if (typeof next === "string")
+    await send("GET", `/users?limit=2&cursor=${encodeURIComponent(next)}`, 200);
+  await send("GET", "/users", 200);
+  const ada = await send("GET", "/users/123", 200);
+  await send("GET", "/users/123", 304, {
+    headers: { "If-None-Match": ada.headers.get("etag") ?? "" },
+  });
+  await send("GET", "/users/123/orders?last=5", 200);
+  await send("GET", "/users/123/orders", 200);
+  await send("GET", "/users/123/reviews", 200);
+  await send("GET", "/openapi.json", 200);
+  const grace = { name: "Grace Hopper", email: "grace@example.com" };
+  const key = { "Idempotency-Key": '"step5-create"' };
+  const created = await send("POST", "/users", 201, { headers: key, body: grace });
+  await send("POST", "/users", 201, { headers: key, body: grace });
+  const location = created.headers.get("location") ?? "/users/141";
+  const path = new URL(location, "http://api.invalid").pathname;
+  await send("PUT", path, 200, { body: { name: "Grace B. Hopper", email: "grace@example.com" } });
+  await send("PATCH", path, 200, {
+    headers: { "Content-Type": "application/merge-patch+json" },
+    body: JSON.stringify({ name: "Amazing Grace" }),
+  });
+  await send("DELETE", path, 204);
+}
+
+/** A request for each refusal the API answers with (Steps 2 to 4), and its status. */
+async function refusals(send: Send): Promise<void> {
+  const json = { "Content-Type": "application/json" };
+  await send("GET", "/users?limit=0", 400);
+  await send("GET", "/users?cursor=not-a-cursor", 400);
+  await send("GET", "/users/999", 404);
+  await send("GET", "/users/999/orders", 404);
+  await send("GET", "/users/999/reviews", 404);
+  await send("GET", "/users/123/orders?last=0", 400);
+  await send("GET", "/users/123", 406, { headers: { Accept: "text/html" } });
+  await send("POST", "/users", 400, { headers: json, body: '{"name": "Ada",' });
+  await send("POST", "/users", 400, { body: { name: "", email: "nope" } });
+  await send("POST", "/users", 415, { headers: { "Content-Type": "text/plain" }, body: "Ada" });
+  await send("POST", "/users", 413, {
+    body: { name: "Ada", email: "ada@example.com", pad: "x".repeat(20_000) },
+  });
+  await send("POST", "/users", 409, {
+    body: { name: "Ada", email: "ada.lovelace.123@example.com" },
+  });
+  const key = { "Idempotency-Key": '"step5-reused"' };
+  await send("POST", "/users", 201, {
+    headers: key,
+    body: { name: "Radia", email: "radia@example.com" },
+  });
+  await send("POST", "/users", 422, {
+    headers: key,
+    body: { name: "Ken", email: "ken@example.com" },
+  });
+  await send("PUT", "/users/999", 404, { body: { name: "Nobody", email: "nobody@example.com" } });
+  await send("PUT", "/users/123", 400, { body: { name: "Ada" } });
+  await send("PUT", "/users/123", 409, { body: { name: "Ada", email: "radia@example.com" } });
+  await send("PUT", "/users/123", 412, {
+    headers: { "If-Match": '"not-the-current-one"' },
+    body: { name: "Ada", email: "ada@example.com" },
+  });
+  await send("PATCH", "/users/123", 415, { body: { name: "Ada" } });
+  await send("PATCH", "/users/123", 412, {
+    headers: {
+      "Content-Type": "application/merge-patch+json",
+      "If-Match": '"not-the-current-one"',
+    },
+    body: JSON.stringify({ name: "Ada" }),
+  });
+  await send("DELETE", "/users/999", 404);
+  await send("DELETE", "/users/123", 412, { headers: { "If-Match": '"not-the-current-one"' } });
+}
+
+/**
+ * Sends each request, checks its status (the earlier steps' rule: here it only makes sure the
+ * reply is the one meant), then the reply against the learner's own document.
+ */
+function sender(api: Api, check: Check): Send {
+  return async (method, path, status, init) => {
+    const reply = await request(api, method, path, init);
+    expect(
+      reply.status,
+      `${method} ${path} answers ${status} (the earlier steps test it; Step 5 checks the document describes it):\n  received: ${reply.status} ${reply.text.slice(0, 300)}`,
+    ).toBe(status);
+    check(method, path, reply);
+    return reply;
+  };
+}
+
+const YOURS = "your OpenAPI document, GET /openapi.json";
+
+/**
+ * The OpenAPI validator compiles the OpenAPI 3.1 schema the first time it validates, which takes
+ * seconds on a busy machine: it does so once, before the tests, on a document of three lines.
+ */
+const validator = new Validator();
+beforeAll(async () => {
+  await validator.validate({
+    openapi: "3.1.0",
+    info: { title: "warm-up", version: "0" },
+    paths: {},
+  });
+}, 30_000);
+
+describe("Step 5: The OpenAPI document", () => {
+  test("GET /openapi.json answers a valid OpenAPI 3.1 document", async () => {
+    const api = await startApi();
+    const document = await documentOf(api);
+    const result = await validator.validate(structuredClone(document));
+    const errors = Array.isArray(result.errors)
+      ? result.errors
+          .slice(0, 5)
+          .map(
+            (e) =>
+              `  ${e.instancePath || "(the document)"}: ${e.message} ${JSON.stringify(e.params)}`,
+          )
+          .join("\n")
+      : String(result.errors);
+    expect(
+      result.valid,
+      `The document must validate against the OpenAPI schema (spec.openapis.org/oas/3.1/schema):\n${errors}`,
+    ).toBe(true);
+    expect(
+      validator.version,
+      `The document says "openapi": "3.1.x": JSON Schema 2020-12 is the dialect of OpenAPI 3.1 (§4.8.24), not of 3.0`,
+    ).toBe("3.1");
+  });
+
+  test("every route of the app, with each of its methods, is an operation of the document", async () => {
+    const api = await startApi();
+    const documented = documentedOperations(await documentOf(api));
+    const routes = appOperations();
+    const missing = [...routes].filter((route) => !documented.has(route));
+    expect(
+      missing,
+      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths.\n  documented: ${[...documented].join(", ")}`,
+    ).toEqual([]);
+    const extra = [...documented].filter((operation) => !routes.has(operation));
+    expect(
+      extra,
+      `The document describes only what the app answers: these operations are not routes of createApp().\n  routes: ${[...routes].join(", ")}`,
+    ).toEqual([]);
+  });
+
+  test("every schema of the document compiles as JSON Schema 2020-12", async () => {
+    const api = await startApi();
+    const document = await documentOf(api);
+    const pointers = schemaPointers(document);
+    expect(
+      pointers.length,
+      "The document has schemas: components.schemas and those of bodies",
+    ).toBeGreaterThan(7);
+    const ajv = ajvFor(document);
+    for (const pointer of pointers) {
+      let problem = "";
+      try {
+        if (ajv.getSchema(`urn:step5:openapi#${pointer}`) === undefined) problem = "not found";
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      expect(
+        problem,
+        `The schema at #${pointer} must compile with ajv's JSON Schema 2020-12 (and ajv-formats): ${problem}\n  schema: ${JSON.stringify(at(document, pointer)).slice(0, 400)}`,
+      ).toBe("");
+    }
+  });
+
+  test("components.schemas are zod's: each accepts what its zod schema accepts and refuses what it refuses", async () => {
+    const api = await startApi();
+    const document = await documentOf(api);
+    const ajv = ajvFor(document);
+    // A schema that holds another names it (zod's registry does this), rather than a copy of it.
+    for (const [pointer, id] of [
+      ["/components/schemas/Order/properties/items/items", "OrderItem"],
+      ["/components/schemas/UserPage/properties/data/items", "User"],
+      ["/components/schemas/Problem/properties/errors/items", "InvalidParam"],
+    ] as const) {
+      expect(
+        at(document, pointer),
+        `#${pointer} is a $ref to components.schemas.${id}, not a copy of it`,
+      ).toEqual({ $ref: `#/components/schemas/${id}` });
+    }
+    for (const { id, zod, values } of SAMPLES) {
+      const pointer = `/components/schemas/${id}`;
+      expect(
+        isObject(at(document, pointer)),
+        `components.schemas has ${id}, the schema schemas.ts names with .meta({ id: "${id}" })`,
+      ).toBe(true);
+      const validate = ajv.getSchema(`urn:step5:openapi#${pointer}`);
+      for (const value of values) {
+        const zodSays = zod.safeParse(value).success;
+        expect(
+          validate?.(value),
+          `${JSON.stringify(value)}: zod's ${id}Schema ${zodSays ? "accepts" : "refuses"} it, so #${pointer} must ${zodSays ? "accept" : "refuse"} it too (z.toJSONSchema makes it; a schema written by hand drifts). ajv: ${ajv.errorsText(validate?.errors)}`,
+        ).toBe(zodSays);
+      }
+    }
+  });
+
+  test("the parameters and request bodies are documented: limit, cursor, last, If-None-Match, If-Match, Idempotency-Key, JSON and merge patch", async () => {
+    const api = await startApi();
+    const document = await documentOf(api);
+    const paths = isObject(document.paths) ? document.paths : {};
+    const find = (method: string, template: string): Json => {
+      const path = Object.keys(paths).find((p) => p.replace(/\{[^}]*\}/g, "{}") === template);
+      const item = deref(document, path === undefined ? undefined : paths[path]);
+      const operation = deref(document, item[method]);
+      expect(
+        Object.keys(operation).length,
+        `the document has ${method.toUpperCase()} ${template}`,
+      ).toBeGreaterThan(0);
+      return { ...operation, pathParameters: item.parameters };
+    };
+    const parameters = (operation: Json): string[] =>
+      [operation.pathParameters, operation.parameters]
+        .flatMap((list) => (Array.isArray(list) ? list : []))
+        .map((p) => deref(document, p))
+        .map((p) => `${String(p.in)} ${String(p.name).toLowerCase()}`);
+    const expected: [string, string, string[]][] = [
+      ["get", "/users", ["query limit", "query cursor", "header if-none-match"]],
+      ["post", "/users", ["header idempotency-key"]],
+      ["get", "/users/{}", ["path id", "header if-none-match"]],
+      ["put", "/users/{}", ["path id", "header if-match"]],
+      ["patch", "/users/{}", ["path id", "header if-match"]],
+      ["delete", "/users/{}", ["path id", "header if-match"]],
+      ["get", "/users/{}/orders", ["path id", "query last", "header if-none-match"]],
+      ["get", "/users/{}/reviews", ["path id", "header if-none-match"]],
+    ];
+    for (const [method, template, names] of expected) {
+      const documented = parameters(find(method, template));
+      for (const name of names) {
+        expect(
+          documented.map((p) => p.replace(/^path \S+$/, "path id")),
+          `${method.toUpperCase()} ${template} documents the parameter "${name}" (in, name)`,
+        ).toContain(name);
+      }
+    }
+    const bodies: [string, string, string, string][] = [
+      ["post", "/users", "application/json", "UserInput"],
+      ["put", "/users/{}", "application/json", "UserInput"],
+      ["patch", "/users/{}", "application/merge-patch+json", "UserPatch"],
+    ];
+    for (const [method, template, mediaType, id] of bodies) {
+      const body = deref(document, find(method, template).requestBody);
+      const content = isObject(body.content) ? body.content : {};
+      expect(
+        Object.keys(content),
+        `${method.toUpperCase()} ${template}'s requestBody is ${mediaType}${mediaType.includes("merge") ? " (RFC 7396 §4)" : ""}`,
+      ).toEqual([mediaType]);
+      expect(
+        deref(document, content[mediaType]).schema,
+        `${method.toUpperCase()} ${template}'s body is the ${id} schema`,
+      ).toEqual({ $ref: `#/components/schemas/${id}` });
+    }
+  });
+
+  test("representations document ETag and Cache-Control, every GET its 304, the new user its Location, the list its Link", async () => {
+    const api = await startApi();
+    const document = await documentOf(api);
+    const headersOf = (method: string, path: string, status: string): string[] => {
+      const operation = deref(
+        document,
+        deref(document, at(document, `/paths/${path.replaceAll("/", "~1")}`))[method],
+      );
+      const response = deref(document, deref(document, operation.responses)[status]);
+      expect(
+        Object.keys(response).length,
+        `${method.toUpperCase()} ${path} documents its ${status}`,
+      ).toBeGreaterThan(0);
+      return Object.keys(isObject(response.headers) ? response.headers : {}).map((h) =>
+        h.toLowerCase(),
+      );
+    };
+    const paths = Object.keys(isObject(document.paths) ? document.paths : {});
+    const path = (template: string): string =>
+      paths.find((p) => p.replace(/\{[^}]*\}/g, "{}") === template) ?? template;
+    for (const template of ["/users", "/users/{}", "/users/{}/orders", "/users/{}/reviews"]) {
+      for (const status of ["200", "304"]) {
+        const headers = headersOf("get", path(template), status);
+        expect(
+          headers,
+          `GET ${template} documents ETag on its ${status} (RFC 9110 §8.8.3)`,
+        ).toContain("etag");
+        expect(
+          headers,
+          `GET ${template} documents Cache-Control on its ${status} (RFC 9111 §5.2)`,
+        ).toContain("cache-control");
+      }
+    }
+    expect(
+      headersOf("get", path("/users"), "200"),
+      `GET /users documents Link (RFC 8288) on its 200`,
+    ).toContain("link");
+    expect(
+      headersOf("post", path("/users"), "201"),
+      `POST /users documents Location (RFC 9110 §10.2.2) on its 201`,
+    ).toContain("location");
+  });
+
+  test("every success the app answers with is described by the document: status, media type, headers and body", async () => {
+    const api = await startApi();
+    await successes(sender(api, contractFor(await documentOf(api), YOURS)));
+  });
+
+  test("every refusal the app answers with is described by the document, as a problem", async () => {
+    const api = await startApi();
+    await refusals(sender(api, contractFor(await documentOf(api), YOURS)));
+  });
+
+  test("an unexpected error's 500 is described by the document", async () => {
+    const document = await documentOf(await startApi());
+    let failing = false;
+    const store = createStore({
+      onQuery: () => {
+        if (failing) throw new Error("the database went away");
+      },
+    });
+    const api = await startApi({ store });
+    failing = true;
+    const send = sender(api, contractFor(document, YOURS));
+    await send("GET", "/users/123", 500);
+    await send("GET", "/users", 500);
+    await send("POST", "/users", 500, { body: { name: "Ada", email: "ada@example.com" } });
+  });
+});
