@@ -235,7 +235,7 @@ describe("Step 5: Limits, and the server you ship", () => {
 
     test("a document of more than maxTokens tokens is refused while it is parsed", async () => {
       const { store, post } = await serve({ maxTokens: 50 });
-      // { user ( id : "123" ) { name × 60 } } is 69 tokens.
+      // { user ( id : "123" ) { name × 60 } } is 70 tokens.
       const long = `{ user(id: "123") { ${"name ".repeat(60)}} }`;
       const reply = await post(long);
       expect(reply.status, reply.text).toBe(400);
@@ -249,7 +249,7 @@ describe("Step 5: Limits, and the server you ship", () => {
         /^Syntax Error: Document contains more tha[nt] 50 tokens\. Parsing aborted\.$/,
       );
       expect(store.queryLog).toEqual([]);
-      expect((await post(USER_NAME)).status, "9 tokens are within 50").toBe(200);
+      expect((await post(USER_NAME)).status, "11 tokens are within 50").toBe(200);
     });
   });
 
