@@ -140,7 +140,8 @@ describe("Step 1: The schema and its resolvers", () => {
         const result = await run(PAGE, { store: freshStore(), variables: { first } });
         expect(
           codes(result),
-          `first is 1 to 100: a page of ${first} is a client's mistake\n${shown(result)}`,
+          `first is 1 to 100: a page of ${first} is the client's mistake, an error with ` +
+            `extensions.code "BAD_USER_INPUT"\n${shown(result)}`,
         ).toEqual(["BAD_USER_INPUT"]);
         expect(result.errors?.[0]?.path).toEqual(["users"]);
         expect(
@@ -155,7 +156,11 @@ describe("Step 1: The schema and its resolvers", () => {
         store: freshStore(),
         variables: { first: 5, after: "not a cursor" },
       });
-      expect(codes(result), shown(result)).toEqual(["BAD_USER_INPUT"]);
+      expect(
+        codes(result),
+        `a cursor your server did not make is the client's mistake: extensions.code ` +
+          `"BAD_USER_INPUT"\n${shown(result)}`,
+      ).toEqual(["BAD_USER_INPUT"]);
       expect(result.errors?.[0]?.path).toEqual(["users"]);
     });
   });

@@ -101,7 +101,9 @@ describe("Step 1: The schema and its resolvers", () => {
         { store: freshStore() },
       );
       expect(result.data, shown(result)).toEqual({ ok: { rating: 5 }, bad: null });
-      expect(codes(result)).toEqual(["BAD_USER_INPUT"]);
+      expect(codes(result), `extensions.code of the error\n${shown(result)}`).toEqual([
+        "BAD_USER_INPUT",
+      ]);
     });
 
     test("addReview adds a review to the user's and answers it", async () => {

@@ -152,7 +152,9 @@ describe("Step 1: The schema and its resolvers", () => {
         `the most recent -1 orders are no orders at all: refuse the argument; orders is ` +
           `non-null, so user is null\n${shown(result)}`,
       ).toMatchObject({ data: { user: null }, errors: [{ path: ["user", "orders"] }] });
-      expect(codes(result)).toEqual(["BAD_USER_INPUT"]);
+      expect(codes(result), `extensions.code of the error\n${shown(result)}`).toEqual([
+        "BAD_USER_INPUT",
+      ]);
     });
   });
 });
