@@ -43,6 +43,7 @@ export interface CostOptions {
  *   neither has the size of the `first`/`last` of the field just above it, which is how a
  *   connection is paged (`users(first: 20) { edges { ... } }`: the 20 is the size of `edges`), or
  *   else `listSize`. A variable's value is not known before execution: it counts as `listSize`.
+ *   A negative size counts as 0.
  * - Any other field has size 1.
  *
  * `{ user(id: "123") { orders(last: 5) { total } } }` costs 1 + (1 + 5 × 1) = 7.

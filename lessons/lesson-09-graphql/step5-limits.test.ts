@@ -226,6 +226,24 @@ describe("Step 5: Limits, and the server you ship", () => {
       ).toEqual([expect.stringContaining("cost 12 exceeds the limit of 11")]);
     });
 
+    test("a page of one is a page of one: the lists under it keep their own size", () => {
+      // user 1 + orders (1 + 1 × (total 1 + items (1 + 10 × 2))) = 24
+      const query = `{ user(id: "123") { orders(last: 1) { total items { productName quantity } } } }`;
+      expect(
+        limitErrors(query, costLimit(23), "COST_LIMIT_EXCEEDED"),
+        "orders(last: 1) is one order, and that order's items are still a list of listSize",
+      ).toEqual([expect.stringContaining("cost 24 exceeds the limit of 23")]);
+    });
+
+    test("a negative first or last makes nothing cheaper", () => {
+      // users alone: 1 + (1 + 100 × 2) = 202, over 100 whatever the other field says.
+      const query = `{ a: user(id: "123") { orders(last: -1000000) { total } } users(first: 100) { edges { node { name } } } }`;
+      expect(
+        limitErrors(query, costLimit(100), "COST_LIMIT_EXCEEDED"),
+        "a size below 0 must count as 0: a negative cost would let any query through beside it",
+      ).toEqual([expect.stringContaining("exceeds the limit of 100")]);
+    });
+
     test("each alias of a field costs its own", () => {
       const one = `u0: user(id: "101") { orders(last: 5) { total } }`; // 1 + (1 + 5) = 7
       const ten = `{ ${Array.from({ length: 10 }, (_, i) => one.replace("u0", `u${i}`)).join(" ")} }`;

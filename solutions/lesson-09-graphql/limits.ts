@@ -144,6 +144,7 @@ export interface CostOptions {
  *   neither has the size of the `first`/`last` of the field just above it, which is how a
  *   connection is paged (`users(first: 20) { edges { ... } }`: the 20 is the size of `edges`), or
  *   else `listSize`. A variable's value is not known before execution: it counts as `listSize`.
+ *   A negative size counts as 0.
  * - Any other field has size 1.
  *
  * `{ user(id: "123") { orders(last: 5) { total } } }` costs 1 + (1 + 5 × 1) = 7.
@@ -159,7 +160,11 @@ export function costLimit(maxCost: number, options: CostOptions = {}): Validatio
       for (const name of ["first", "last"]) {
         const written = node.arguments?.find((a) => a.name.value === name);
         if (written) {
-          return written.value.kind === Kind.INT ? Number(written.value.value) : listSize;
+          // A negative page is no page (the resolver refuses it or returns nothing), and must
+          // not make the rest of the query look cheaper.
+          return written.value.kind === Kind.INT
+            ? Math.max(0, Number(written.value.value))
+            : listSize;
         }
       }
       for (const name of ["first", "last"]) {
@@ -198,10 +203,12 @@ export function costLimit(maxCost: number, options: CostOptions = {}): Validatio
       const field = fieldOf(context, parent, node);
       if (!field || !node.selectionSet) return 1;
       const page = pageSize(node, field);
-      const size = isListType(getNullableType(field.type)) ? (page ?? parentPage ?? listSize) : 1;
+      if (isListType(getNullableType(field.type))) {
+        const size = page ?? parentPage ?? listSize;
+        return 1 + size * costOf(node.selectionSet, getNamedType(field.type), undefined);
+      }
       // A field that is not a list hands its page size down to the list under it (a connection).
-      const handedDown = size === 1 ? page : undefined;
-      return 1 + size * costOf(node.selectionSet, getNamedType(field.type), handedDown);
+      return 1 + costOf(node.selectionSet, getNamedType(field.type), page);
     };
 
     // The page size handed into a fragment changes its cost, so each (fragment, page size) pair
