@@ -1,4 +1,5 @@
 import {
+  buildSchema,
   graphql,
   GraphQLError,
   parse,
@@ -164,9 +165,9 @@ describe("Step 5: Limits, and the server you ship", () => {
           }
         }
       `;
-      expect(limitErrors(query, depthLimit(3), "DEPTH_LIMIT_EXCEEDED")).toEqual([
-        expect.stringContaining("depth 4 exceeds the limit of 3"),
-      ]);
+      const errors = limitErrors(query, depthLimit(3), "DEPTH_LIMIT_EXCEEDED");
+      expect(errors).toEqual([expect.stringContaining("depth 4 exceeds the limit of 3")]);
+      expect(errors[0], "the error names the operation it is about").toContain('"Deep"');
     });
   });
 
@@ -242,6 +243,50 @@ describe("Step 5: Limits, and the server you ship", () => {
         limitErrors(query, costLimit(100), "COST_LIMIT_EXCEEDED"),
         "a size below 0 must count as 0: a negative cost would let any query through beside it",
       ).toEqual([expect.stringContaining("exceeds the limit of 100")]);
+    });
+
+    test("the arguments are found by name, in any order, and an inline fragment costs its fields", () => {
+      const reordered = `{ users(after: "dXNlcjoxMDA", first: 100) { edges { node { name } } } }`;
+      expect(limitErrors(reordered, costLimit(100), "COST_LIMIT_EXCEEDED")).toEqual([
+        expect.stringContaining("cost 202 exceeds the limit of 100"),
+      ]);
+      // user 1 + (orders 1 + 5 × 1) = 7, written inside `... on User`
+      const inline = `{ user(id: "123") { ... on User { orders(last: 5) { total } } } }`;
+      expect(limitErrors(inline, costLimit(6), "COST_LIMIT_EXCEEDED")).toEqual([
+        expect.stringContaining("cost 7 exceeds the limit of 6"),
+      ]);
+    });
+
+    test("the default of first or last is the schema's, found by the argument's name", () => {
+      const paged = buildSchema(`
+        type Query { page(after: String, last: Int = 3): [Item!]!, all(first: Int): [Item!]! }
+        type Item { name: String! }
+      `);
+      const cost = (query: string): string[] =>
+        validate(paged, parse(query), [...specifiedRules, costLimit(0)]).map((e) => e.message);
+      expect(cost(`{ page { name } }`), "page(last: Int = 3): 1 + 3 × 1").toEqual([
+        expect.stringContaining("cost 4 exceeds"),
+      ]);
+      expect(
+        cost(`{ all { name } }`),
+        "all(first: Int) has no default: listSize, 1 + 10 × 1",
+      ).toEqual([expect.stringContaining("cost 11 exceeds")]);
+    });
+
+    test("introspection fields cost like any other", () => {
+      // __schema 1 + (types 1 + 10 × name 1) = 12
+      expect(
+        limitErrors(`{ __schema { types { name } } }`, costLimit(11), "COST_LIMIT_EXCEEDED"),
+        "__schema and __type are fields of the query type too, and their lists are lists",
+      ).toEqual([expect.stringContaining("cost 12 exceeds the limit of 11")]);
+      // __type 1 + (fields 1 + 10 × (name 1 + type (1 + name 1))) = 32
+      expect(
+        limitErrors(
+          `{ __type(name: "User") { fields { name type { name } } } }`,
+          costLimit(31),
+          "COST_LIMIT_EXCEEDED",
+        ),
+      ).toEqual([expect.stringContaining("cost 32 exceeds the limit of 31")]);
     });
 
     test("each alias of a field costs its own", () => {
