@@ -89,10 +89,11 @@ export interface GraphQLContext {
 
 /** The executable schema: the SDL above with its resolvers. */
 export function createSchema(): GraphQLSchema {
-  // TODO: makeExecutableSchema({ typeDefs, resolvers }), with a resolver for each field whose
-  // value is not a property of its parent of the same name: Query.user, Query.users,
-  // Mutation.createUser, Mutation.addReview, User.orders, User.reviews. Each reads the store in
-  // its context (the third argument).
+  // TODO: The SDL joined with its resolvers (@graphql-tools/schema's makeExecutableSchema): a
+  // resolver for each field whose value is not the property of the same name on its parent
+  // object, that is Query.user, Query.users, Mutation.createUser, Mutation.addReview,
+  // User.orders and User.reviews. A resolver gets (parent, args, context), and reads the store
+  // in its context.
   // TODO: An error a client can act on is a GraphQLError with extensions.code (GraphQL spec
   // §7.1.2): BAD_USER_INPUT for an argument or input field the rules below refuse, EMAIL_TAKEN
   // for an email another user has (the store throws StoreError STORE_EMAIL_TAKEN), NOT_FOUND for

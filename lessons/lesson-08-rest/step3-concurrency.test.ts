@@ -41,7 +41,17 @@ function verdict(headers: Record<string, string>, current: string | undefined): 
     error = thrown;
   }
   if (codeOf(error) === "COURSE_NOT_IMPLEMENTED") throw error;
-  const { status, type } = error as { status?: number; type?: string };
+  const {
+    status,
+    type,
+    headers: sent,
+  } = error as {
+    status?: number;
+    type?: string;
+    headers?: Record<string, string>;
+  };
+  // The 412 names what is current now, so the client knows what to read (none: no ETag).
+  expect(sent?.ETag, `the 412's ETag header, for ${JSON.stringify(headers)}`).toBe(current);
   return `${status} ${type}`;
 }
 
@@ -166,6 +176,20 @@ describe("Step 3: Caching and concurrency control", () => {
     expect((await read(api, "123")).user.name).toBe("Ada Lovelace");
   });
 
+  test("a write is answered with its representation, never a 304, whatever If-None-Match names", async () => {
+    const api = await startApi();
+    const next = { id: "123", ...ADA, name: "Ada King" };
+    const reply = await request(api, "PUT", "/users/123", {
+      headers: { "If-None-Match": etagOf(next) },
+      body: { ...ADA, name: "Ada King" },
+    });
+    expect(
+      reply.status,
+      "If-None-Match names the user as the PUT makes it, not as it is, so the write goes on; and a 304 answers only a GET or HEAD (RFC 9110 §13.1.2)",
+    ).toBe(200);
+    expect(reply.json, "the 200 carries the user as it now is").toEqual(next);
+  });
+
   test("checkPreconditions follows RFC 9110 §13.1.1, §13.1.2 and §13.2.2", () => {
     const current = etagOf(ADA);
     const cases: [headers: Record<string, string>, etag: string | undefined, expected: string][] = [
@@ -184,6 +208,13 @@ describe("Step 3: Caching and concurrency control", () => {
       [{ "If-None-Match": `"older"` }, current, "passes"],
       // §13.2.2: If-Match decides first; a failing one is a 412 whatever follows.
       [{ "If-Match": `"older"`, "If-None-Match": `"other"` }, current, "412 precondition-failed"],
+      // A comma is an etagc: the list is read tag by tag, not split on commas.
+      [{ "If-Match": `"a,b"` }, `"a,b"`, "passes"],
+      [{ "If-Match": `"x", "a,b"` }, `"a,b"`, "passes"],
+      [{ "If-None-Match": `"x", "a,b"` }, `"a,b"`, "412 precondition-failed"],
+      // Two weak tags are the same under the weak comparison only.
+      [{ "If-Match": `W/"v1"` }, `W/"v1"`, "412 precondition-failed"],
+      [{ "If-None-Match": `W/"v1"` }, `W/"v1"`, "412 precondition-failed"],
     ];
     for (const [headers, etag, expected] of cases) {
       expect(

@@ -1,5 +1,14 @@
+import http from "node:http";
+import express from "express";
 import { describe, expect, test } from "vitest";
-import { CACHE_CONTROL, etagOf, strongETag } from "#lesson/lesson-08-rest/caching.ts";
+import { listen } from "../../shared/testing/net.ts";
+import { within } from "../../shared/testing/patience.ts";
+import {
+  CACHE_CONTROL,
+  etagOf,
+  sendRepresentation,
+  strongETag,
+} from "#lesson/lesson-08-rest/caching.ts";
 import { request, startApi, type Reply } from "./helpers.ts";
 
 /** The headers of a reply in one line, for a failure message. */
@@ -111,6 +120,45 @@ describe("Step 3: Caching and concurrency control", () => {
       expect(reply.status, `If-None-Match: ${field} is not the current ETag ${etag}`).toBe(200);
       expect(reply.text).toBe(first.text);
       expect(reply.headers.get("etag")).toBe(etag);
+    }
+  });
+
+  test("HEAD with If-None-Match is answered 304 too, and a HEAD otherwise has the GET's ETag", async () => {
+    const api = await startApi();
+    const etag = (await request(api, "GET", "/users/123")).headers.get("etag") ?? "";
+    const head = await request(api, "HEAD", "/users/123", { headers: { "If-None-Match": etag } });
+    expect(head.status, "HEAD with If-None-Match of the current ETag (RFC 9110 §13.1.2)").toBe(304);
+    const plain = await request(api, "HEAD", "/users/123");
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("etag"), "a HEAD has the head a GET would have").toBe(etag);
+  });
+
+  test("sendRepresentation answers a POST 201 unless told otherwise, and anything else 200", async () => {
+    const app = express();
+    for (const method of ["get", "post", "put"] as const) {
+      app[method]("/thing", (req, res) =>
+        sendRepresentation(req, res, { a: 1 }, { cacheControl: "no-store" }),
+      );
+    }
+    app.post("/told", (req, res) =>
+      sendRepresentation(req, res, { a: 1 }, { cacheControl: "no-store", status: 200 }),
+    );
+    const { host, port } = await listen(http.createServer(app));
+    for (const [method, path, status] of [
+      ["GET", "/thing", 200],
+      ["PUT", "/thing", 200],
+      ["POST", "/thing", 201],
+      ["POST", "/told", 200],
+    ] as const) {
+      const response = await within(
+        fetch(`http://${host}:${port}${path}`, { method }),
+        `${method} ${path}`,
+      );
+      const text = await within(response.text(), `the body of ${method} ${path}`);
+      const unwritten = /\S+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
+      if (unwritten) throw new Error(unwritten[0]);
+      expect(response.status, `${method} ${path}: ${text}`).toBe(status);
+      expect(text).toBe('{"a":1}');
     }
   });
 

@@ -41,8 +41,11 @@ interface SlowApp {
   runs: Map<string, number>;
   /** What problemHandler logged: a stub reached in the middleware fails the test with its message. */
   logged: unknown[];
-  /** The next request waits in its handler: `started` once it is there, until `release()`. */
-  hold: () => { started: Promise<void>; release: () => void };
+  /**
+   * The next request waits in its handler: `started` once it is there, until `release()`;
+   * `gone` once the server has seen its client hang up.
+   */
+  hold: () => { started: Promise<void>; release: () => void; gone: Promise<void> };
   /** The next request's handler throws, as one would when its database went away. */
   failNext: () => void;
 }
@@ -50,7 +53,7 @@ interface SlowApp {
 async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
   const runs = new Map<string, number>();
   const logged: unknown[] = [];
-  let held: { started: () => void; released: Promise<void> } | undefined;
+  let held: { started: () => void; released: Promise<void>; gone: () => void } | undefined;
   let failing = false;
   const app = express();
   app.use(express.json());
@@ -59,8 +62,9 @@ async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
     const run = (runs.get(route) ?? 0) + 1;
     runs.set(route, run);
     if (held) {
-      const { started, released } = held;
+      const { started, released, gone } = held;
       held = undefined;
+      res.once("close", gone);
       started();
       await released;
     }
@@ -83,14 +87,26 @@ async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
     hold() {
       const started = deferred();
       const released = deferred();
-      held = { started: started.resolve, released: released.promise };
-      return { started: started.promise, release: released.resolve };
+      const gone = deferred();
+      held = { started: started.resolve, released: released.promise, gone: gone.resolve };
+      return { started: started.promise, release: released.resolve, gone: gone.promise };
     },
     failNext() {
       failing = true;
     },
     logged,
   };
+}
+
+/**
+ * A stub reached behind a 500 fails the test with its own message: logged by problemHandler, or,
+ * when problemHandler is itself a stub, in the page of express's last-resort handler.
+ */
+function throwIfStub(app: SlowApp, status: number, text: string): void {
+  const stub = app.logged.find(isNotWritten);
+  if (stub) throw stub;
+  const unwritten = /\S+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
+  if (status === 500 && unwritten) throw new Error(unwritten[0]);
 }
 
 /** A request to the test's app with a key, bounded, the whole reply read. */
@@ -110,10 +126,7 @@ async function send(
     `an answer to ${method} ${path}`,
   );
   const text = await within(response.text(), `the body of the answer to ${method} ${path}`);
-  const stub = app.logged.find(isNotWritten);
-  if (stub) throw stub;
-  const unwritten = /\S+ is not written yet\. Read Step \d+ in \S+/.exec(text);
-  if (response.status === 500 && unwritten) throw new Error(unwritten[0]);
+  throwIfStub(app, response.status, text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -227,6 +240,35 @@ describe("Step 4: Retries made safe", () => {
     expect(retry.status, "a retry now gets the first one's answer").toBe(201);
     expect(retry.text, "the stored body, once the handler had finished it").toBe(answered.text);
     expect(app.runs.get("POST /a"), "the handler ran once").toBe(1);
+  });
+
+  test("a client that hung up while its request ran gets, on retry, the answer the handler gave after", async () => {
+    const app = await startSlowApp({ ttlMs: 60_000 });
+    const { started, release, gone } = app.hold();
+    const abort = new AbortController();
+    const lost = fetch(`${app.base}/a`, {
+      method: "POST",
+      headers: { "Idempotency-Key": "k1", "Content-Type": "application/json" },
+      body: JSON.stringify({ n: 1 }),
+      signal: abort.signal,
+    });
+    lost.catch(() => {}); // it is aborted: its client never sees an answer
+    const answeredEarly = lost.then(async (response) => {
+      throwIfStub(app, response.status, await response.text());
+      throw new Error(`POST /a answered ${response.status} before its handler ran`);
+    });
+    answeredEarly.catch(() => {});
+    await within(Promise.race([started, answeredEarly]), "the first POST /a to reach its handler");
+    abort.abort();
+    await within(gone, "the server to see its client hang up");
+    // The handler answers now, to a connection that is gone: its response never finishes.
+    release();
+    const retry = await send(app, "POST", "/a", "k1", { n: 1 });
+    expect(
+      retry.status,
+      `the retry gets the answer the handler gave, stored when it ended the response, not when the bytes left: ${retry.text}`,
+    ).toBe(201);
+    expect(app.runs.get("POST /a"), "the work was done once").toBe(1);
   });
 
   test("a key is remembered for ttlMs and forgotten after it", async () => {

@@ -77,8 +77,8 @@ export function sendRepresentation(
   res.setHeader("Content-Type", "application/json; charset=utf-8");
   res.setHeader("Content-Length", Buffer.byteLength(body));
   // res.end, not res.send: express's send would answer the 304 itself (its `fresh` check), and
-  // here that rule is ours to write.
-  res.end(req.method === "HEAD" ? undefined : body);
+  // here that rule is ours to write. To a HEAD, Node sends the head and leaves the body out.
+  res.end(body);
 }
 
 /**
@@ -130,29 +130,22 @@ function matchFound(
   compare: (a: string, b: string) => boolean,
 ): boolean {
   if (current === undefined) return false;
-  if (field.trim() === "*") return true;
+  if (field === "*") return true; // Node has already trimmed the field's surrounding spaces
   return entityTags(field).some((tag) => compare(tag, current));
 }
 
 /**
  * The entity tags of a list, each as sent (`W/"x"` or `"x"`). A comma may sit inside the quotes
- * (etagc is any visible character but DQUOTE), so the list is read tag by tag, not split on
- * commas. Reading stops at the first thing that is not a tag: what follows matches nothing.
+ * (etagc is any visible character but DQUOTE), so the list is read quoted string by quoted
+ * string, never split on commas.
  */
 function entityTags(field: string): string[] {
-  const tags: string[] = [];
-  const tag = /[\t ,]*((?:W\/)?"[^"]*")[\t ]*/y;
-  let match: RegExpExecArray | null;
-  while ((match = tag.exec(field)) !== null) {
-    tags.push(match[1] as string);
-    if (tag.lastIndex < field.length && field[tag.lastIndex] !== ",") break;
-  }
-  return tags;
+  return Array.from(field.matchAll(/(?:W\/)?"[^"]*"/g), (match) => match[0]);
 }
 
 /** §8.8.3.2: strong comparison: neither is weak, and the opaque tags are the same. */
 function strongMatch(a: string, b: string): boolean {
-  return !a.startsWith("W/") && !b.startsWith("W/") && a === b;
+  return !a.startsWith("W/") && a === b; // equal, so b is not weak either
 }
 
 /** §8.8.3.2: weak comparison: the opaque tags are the same, weak or not. */

@@ -173,6 +173,7 @@ function recordAnswer(res: express.Response, done: (response: StoredResponse) =>
   } as express.Response["end"];
 }
 
+/** The headers the handler set (their names in lower case: a header's name has no case). */
 function headersOf(res: express.Response): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = Object.create(null);
   for (const [name, value] of Object.entries(res.getHeaders())) {
