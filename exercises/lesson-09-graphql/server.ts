@@ -1,0 +1,57 @@
+/**
+ * The server you ship: the lesson's parts put together on node:http.
+ *
+ *   GET/POST /graphql   the handler of Step 3, over the schema of Step 1, with
+ *                         - a context made anew for each request, with new loaders (Step 2);
+ *                         - the limits of Step 5 as extra validation rules, and introspection
+ *                           off when asked (graphql-js's NoSchemaIntrospectionCustomRule);
+ *                         - a token limit, so that a huge document is refused while it is parsed;
+ *                         - resolver bugs masked, logged with the id the client gets
+ *   anything else       404
+ *
+ * createServer() returns an unstarted server, so `npm run serve` can start it with no arguments.
+ */
+import http from "node:http";
+import { NoSchemaIntrospectionCustomRule, type ValidationRule } from "graphql";
+import { createStore, type Store } from "#reference/lesson-08-rest/store.ts";
+import { createGraphQLHandler } from "./handler.ts";
+import { costLimit, depthLimit, maskError } from "./limits.ts";
+import { createLoaders } from "./loaders.ts";
+import { createSchema, type GraphQLContext } from "./schema.ts";
+import { todo } from "#shared/todo.ts";
+
+export interface ServerOptions {
+  /** The data; default a fresh store with the course's data set. */
+  store?: Store;
+  /** A DataLoader per request (Step 2). Default true: false shows the N+1 queries. */
+  dataloader?: boolean;
+  /** Whether `__schema` and `__type` may be queried. Default true; turn it off in production. */
+  introspection?: boolean;
+  /** The deepest a query may nest its fields. Default 8. */
+  maxDepth?: number;
+  /** The most a query may cost, by costLimit's model. Default 10,000. */
+  maxCost?: number;
+  /** The most tokens a document may have; past it, parsing stops. Default 1,000. */
+  maxTokens?: number;
+  /** Where a resolver's bug goes, with the id its masked error names. Default console.error. */
+  log?: (error: unknown, id: string) => void;
+}
+
+export const SERVER_DEFAULTS = {
+  // The deepest screen of this schema (users > edges > node > orders > items > productName) is 6.
+  maxDepth: 8,
+  // 20 users with all their orders, items and reviews costs about 5,000 by costLimit's model.
+  maxCost: 10_000,
+  maxTokens: 1_000,
+} satisfies Required<Pick<ServerOptions, "maxDepth" | "maxCost" | "maxTokens">>;
+
+export function createServer(options: ServerOptions = {}): http.Server {
+  // TODO: An http.Server whose /graphql (the path alone; a GET's query string is the handler's)
+  // goes to createGraphQLHandler, and whose every other path is 404. The handler gets the schema;
+  // a context made for each request, with new loaders unless dataloader is false; depthLimit and
+  // costLimit (the options over SERVER_DEFAULTS) as validation rules, and graphql-js's
+  // NoSchemaIntrospectionCustomRule too when introspection is false; maxTokens; and maskError
+  // with options.log (default console.error) as its formatError. Resolvers run only for a
+  // document that parsed and validated (GraphQL spec §6.1, "Executing Requests").
+  return todo("lesson-09-graphql", "createServer()", "Step 5");
+}

@@ -1,0 +1,440 @@
+import {
+  buildSchema,
+  graphql,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type ValidationRule,
+} from "graphql";
+import { describe, expect, test } from "vitest";
+import { createStore } from "#reference/lesson-08-rest/store.ts";
+import { createSchema } from "#reference/lesson-09-graphql/schema.ts";
+import { costLimit, depthLimit, maskError } from "#lesson/lesson-09-graphql/limits.ts";
+
+// The rules are checked on the reference's schema: what is tested here is the limits, whatever
+// state the learner's schema is in.
+const schema = createSchema();
+
+/** What validation says of `query` with the spec's rules and `rule`, as `code: message` lines. */
+function validated(query: string, rule: ValidationRule): string[] {
+  let errors: readonly GraphQLError[];
+  try {
+    errors = validate(schema, parse(query), [...specifiedRules, rule]);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new Error(
+        `Validation never finished (${error.message}): a fragment that spreads itself, directly or ` +
+          "through another, must be followed once, not round and round. The query was:\n" +
+          query,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  return errors.map((e) => `${String(e.extensions.code ?? "(no code)")}: ${e.message}`);
+}
+
+/** The errors of one limit: the spec's own rules may report others. */
+function limitErrors(query: string, rule: ValidationRule, code: string): string[] {
+  return validated(query, rule).filter((line) => line.startsWith(`${code}:`));
+}
+
+const USERS_SCREEN = /* GraphQL */ `
+  {
+    users(first: 20) {
+      edges {
+        node {
+          name
+          orders {
+            id
+            total
+            items {
+              productName
+              quantity
+            }
+          }
+          reviews {
+            rating
+            comment
+          }
+        }
+      }
+    }
+  }
+`; // users > edges > node > orders > items > productName: depth 6
+
+describe("Step 5: Limits, and the server you ship", () => {
+  describe("depthLimit", () => {
+    test("a query nested deeper than the limit is refused, the error naming its depth and the limit", () => {
+      const errors = limitErrors(USERS_SCREEN, depthLimit(5), "DEPTH_LIMIT_EXCEEDED");
+      expect(
+        errors,
+        "one DEPTH_LIMIT_EXCEEDED error for the operation; users > edges > node > orders > items > productName is 6 fields deep",
+      ).toHaveLength(1);
+      expect(errors[0]).toContain("depth 6 exceeds the limit of 5");
+    });
+
+    test("a query exactly as deep as the limit passes", () => {
+      expect(
+        validated(USERS_SCREEN, depthLimit(6)),
+        "depth 6 is within a limit of 6: only deeper is refused",
+      ).toEqual([]);
+      expect(validated(`{ user(id: "123") { name } }`, depthLimit(2))).toEqual([]);
+    });
+
+    test("the fields of a fragment count at the depth where it is spread", () => {
+      const query = /* GraphQL */ `
+        {
+          users {
+            ...Page
+          }
+        }
+        fragment Page on UserConnection {
+          edges {
+            node {
+              ...Person
+            }
+          }
+        }
+        fragment Person on User {
+          ... on User {
+            orders {
+              items {
+                productName
+              }
+            }
+          }
+        }
+      `;
+      expect(
+        limitErrors(query, depthLimit(5), "DEPTH_LIMIT_EXCEEDED"),
+        "a spread is its fragment's fields written in place: users > edges > node > orders > items > productName is depth 6, however it is split into fragments",
+      ).toEqual([expect.stringContaining("depth 6 exceeds the limit of 5")]);
+    });
+
+    test("a fragment that spreads itself is the spec's error, and the depth is still measured", () => {
+      const query = /* GraphQL */ `
+        {
+          user(id: "123") {
+            ...A
+          }
+        }
+        fragment A on User {
+          name
+          orders {
+            ...B
+          }
+        }
+        fragment B on Order {
+          items {
+            productName
+          }
+          ...C
+        }
+        fragment C on Order {
+          ...B
+        }
+      `;
+      const errors = validated(query, depthLimit(2));
+      expect(
+        errors,
+        "NoFragmentCyclesRule (spec §5.5.2.2) reports the cycle; the limit reports the depth it found (user > orders > items > productName), following each fragment once",
+      ).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('Cannot spread fragment "B" within itself'),
+          expect.stringContaining("depth 4 exceeds the limit of 2"),
+        ]),
+      );
+    });
+
+    test("every operation of a document is measured", () => {
+      const query = /* GraphQL */ `
+        query Small {
+          user(id: "123") {
+            name
+          }
+        }
+        query Deep {
+          user(id: "123") {
+            orders {
+              items {
+                productName
+              }
+            }
+          }
+        }
+      `;
+      const errors = limitErrors(query, depthLimit(3), "DEPTH_LIMIT_EXCEEDED");
+      expect(errors).toEqual([expect.stringContaining("depth 4 exceeds the limit of 3")]);
+      expect(errors[0], "the error names the operation it is about").toContain('"Deep"');
+    });
+  });
+
+  describe("costLimit", () => {
+    test("a list's fields count as many times as its first or last asks for", () => {
+      // users 1 + edges (1 + 100 × (node 1 + name 1)) = 202
+      const hundred = `{ users(first: 100) { edges { node { name } } } }`;
+      expect(
+        limitErrors(hundred, costLimit(100), "COST_LIMIT_EXCEEDED"),
+        "users(first: 100) pages 100 nodes: edges costs 1 + 100 × 2, the query 202",
+      ).toEqual([expect.stringContaining("cost 202 exceeds the limit of 100")]);
+      expect(validated(`{ users(first: 5) { edges { node { name } } } }`, costLimit(100))).toEqual(
+        [],
+      );
+
+      // user 1 + orders (1 + 50 × total 1) = 52
+      expect(
+        limitErrors(
+          `{ user(id: "123") { orders(last: 50) { total } } }`,
+          costLimit(51),
+          "COST_LIMIT_EXCEEDED",
+        ),
+        "orders(last: 50) is a list of up to 50 orders, whatever listSize says",
+      ).toEqual([expect.stringContaining("cost 52 exceeds the limit of 51")]);
+      expect(validated(`{ user(id: "123") { orders(last: 5) { total } } }`, costLimit(51))).toEqual(
+        [],
+      );
+    });
+
+    test("a list the query gives no size counts listSize times, and an argument left out its default", () => {
+      // user 1 + reviews (1 + 25 × 2) = 52
+      const reviews = `{ user(id: "123") { reviews { rating comment } } }`;
+      expect(limitErrors(reviews, costLimit(51, { listSize: 25 }), "COST_LIMIT_EXCEEDED")).toEqual([
+        expect.stringContaining("cost 52 exceeds the limit of 51"),
+      ]);
+      expect(
+        validated(reviews, costLimit(22)),
+        "listSize is 10 unless given: 1 + 1 + 10 × 2",
+      ).toEqual([]);
+      // users takes first: Int = 20: users 1 + edges (1 + 20 × 2) + pageInfo (1 + 1) = 44
+      expect(
+        limitErrors(
+          `{ users { edges { node { name } } pageInfo { hasNextPage } } }`,
+          costLimit(43),
+          "COST_LIMIT_EXCEEDED",
+        ),
+        "users without first gets the schema's default, 20; pageInfo is not a list and is counted once",
+      ).toEqual([expect.stringContaining("cost 44 exceeds the limit of 43")]);
+    });
+
+    test("a first or last given by a variable counts as listSize: validation runs before its value is known", () => {
+      // user 1 + orders (1 + 10 × total 1) = 12
+      const query = `query Recent($n: Int) { user(id: "123") { orders(last: $n) { total } } }`;
+      expect(
+        limitErrors(query, costLimit(11), "COST_LIMIT_EXCEEDED"),
+        "a document is validated once for any variables (spec §6.1), so $n is a list of unknown size: listSize",
+      ).toEqual([expect.stringContaining("cost 12 exceeds the limit of 11")]);
+    });
+
+    test("a page of one is a page of one: the lists under it keep their own size", () => {
+      // user 1 + orders (1 + 1 × (total 1 + items (1 + 10 × 2))) = 24
+      const query = `{ user(id: "123") { orders(last: 1) { total items { productName quantity } } } }`;
+      expect(
+        limitErrors(query, costLimit(23), "COST_LIMIT_EXCEEDED"),
+        "orders(last: 1) is one order, and that order's items are still a list of listSize",
+      ).toEqual([expect.stringContaining("cost 24 exceeds the limit of 23")]);
+    });
+
+    test("a negative first or last makes nothing cheaper", () => {
+      // users alone: 1 + (1 + 100 × 2) = 202, over 100 whatever the other field says.
+      const query = `{ a: user(id: "123") { orders(last: -1000000) { total } } users(first: 100) { edges { node { name } } } }`;
+      expect(
+        limitErrors(query, costLimit(100), "COST_LIMIT_EXCEEDED"),
+        "a size below 0 must count as 0: a negative cost would let any query through beside it",
+      ).toEqual([expect.stringContaining("exceeds the limit of 100")]);
+    });
+
+    test("the arguments are found by name, in any order, and an inline fragment costs its fields", () => {
+      const reordered = `{ users(after: "dXNlcjoxMDA", first: 100) { edges { node { name } } } }`;
+      expect(limitErrors(reordered, costLimit(100), "COST_LIMIT_EXCEEDED")).toEqual([
+        expect.stringContaining("cost 202 exceeds the limit of 100"),
+      ]);
+      // user 1 + (orders 1 + 5 × 1) = 7, written inside `... on User`
+      const inline = `{ user(id: "123") { ... on User { orders(last: 5) { total } } } }`;
+      expect(limitErrors(inline, costLimit(6), "COST_LIMIT_EXCEEDED")).toEqual([
+        expect.stringContaining("cost 7 exceeds the limit of 6"),
+      ]);
+    });
+
+    test("the default of first or last is the schema's, found by the argument's name", () => {
+      const paged = buildSchema(`
+        type Query { page(after: String, last: Int = 3): [Item!]!, all(first: Int): [Item!]! }
+        type Item { name: String! }
+      `);
+      const cost = (query: string): string[] =>
+        validate(paged, parse(query), [...specifiedRules, costLimit(0)]).map((e) => e.message);
+      expect(cost(`{ page { name } }`), "page(last: Int = 3): 1 + 3 × 1").toEqual([
+        expect.stringContaining("cost 4 exceeds"),
+      ]);
+      expect(
+        cost(`{ all { name } }`),
+        "all(first: Int) has no default: listSize, 1 + 10 × 1",
+      ).toEqual([expect.stringContaining("cost 11 exceeds")]);
+    });
+
+    test("introspection fields cost like any other", () => {
+      // __schema 1 + (types 1 + 10 × name 1) = 12
+      expect(
+        limitErrors(`{ __schema { types { name } } }`, costLimit(11), "COST_LIMIT_EXCEEDED"),
+        "__schema and __type are fields of the query type too, and their lists are lists",
+      ).toEqual([expect.stringContaining("cost 12 exceeds the limit of 11")]);
+      // __type 1 + (fields 1 + 10 × (name 1 + type (1 + name 1))) = 32
+      expect(
+        limitErrors(
+          `{ __type(name: "User") { fields { name type { name } } } }`,
+          costLimit(31),
+          "COST_LIMIT_EXCEEDED",
+        ),
+      ).toEqual([expect.stringContaining("cost 32 exceeds the limit of 31")]);
+    });
+
+    test("each alias of a field costs its own", () => {
+      const one = `u0: user(id: "101") { orders(last: 5) { total } }`; // 1 + (1 + 5) = 7
+      const ten = `{ ${Array.from({ length: 10 }, (_, i) => one.replace("u0", `u${i}`)).join(" ")} }`;
+      expect(
+        limitErrors(ten, costLimit(50), "COST_LIMIT_EXCEEDED"),
+        "ten aliases are ten fields to resolve: 10 × 7",
+      ).toEqual([expect.stringContaining("cost 70 exceeds the limit of 50")]);
+      expect(validated(`{ ${one} }`, costLimit(50))).toEqual([]);
+    });
+
+    test("a fragment costs its fields each time it is spread, and a cycle does not stop the count", () => {
+      const twice = /* GraphQL */ `
+        {
+          user(id: "123") {
+            ...Orders
+          }
+          other: user(id: "124") {
+            ...Orders
+          }
+        }
+        fragment Orders on User {
+          orders(last: 5) {
+            total
+          }
+        }
+      `; // 2 × (1 + (1 + 5))
+      expect(limitErrors(twice, costLimit(13), "COST_LIMIT_EXCEEDED")).toEqual([
+        expect.stringContaining("cost 14 exceeds the limit of 13"),
+      ]);
+      const cyclic = /* GraphQL */ `
+        {
+          users(first: 100) {
+            ...A
+          }
+        }
+        fragment A on UserConnection {
+          edges {
+            node {
+              name
+            }
+          }
+          ...B
+        }
+        fragment B on UserConnection {
+          ...A
+        }
+      `;
+      expect(
+        validated(cyclic, costLimit(100)),
+        "the spec's rule reports the cycle; the cost is counted following each fragment once (1 + 1 + 100 × 2)",
+      ).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining("Cannot spread fragment"),
+          expect.stringContaining("cost 202 exceeds the limit of 100"),
+        ]),
+      );
+    });
+
+    test("a normal screen is within a sensible limit", () => {
+      const screen = `{ user(id: "123") { name orders(last: 5) { id total items { productName quantity } } reviews { rating comment } } }`;
+      expect(validated(screen, costLimit(1_000))).toEqual([]);
+      expect(validated(USERS_SCREEN, costLimit(10_000))).toEqual([]);
+    });
+  });
+
+  describe("maskError", () => {
+    /** The errors of running `query` over a store whose every query throws `failure`. */
+    async function errorsWhenStoreFails(
+      query: string,
+      failure: Error,
+    ): Promise<readonly GraphQLError[]> {
+      const store = createStore({
+        onQuery: () => {
+          throw failure;
+        },
+      });
+      const result = await graphql({ schema, source: query, contextValue: { store } });
+      expect(result.errors, "the store's failure is an error of the result").toBeDefined();
+      return result.errors ?? [];
+    }
+
+    test("a resolver's bug reaches the client as Internal server error with an id, and the log gets the bug under that id", async () => {
+      const failure = new Error("connect ECONNREFUSED db-7.internal:5432");
+      const [error] = await errorsWhenStoreFails(`{ user(id: "123") { name } }`, failure);
+      const logged: [unknown, string][] = [];
+      const masked = maskError((e, id) => logged.push([e, id]))(error as GraphQLError);
+
+      const seen = JSON.stringify(masked.toJSON());
+      expect(masked.message, seen).toBe("Internal server error");
+      expect(Object.keys(masked.extensions).sort(), `only a code and an id: ${seen}`).toEqual([
+        "code",
+        "errorId",
+      ]);
+      expect(masked.extensions.code).toBe("INTERNAL_SERVER_ERROR");
+      expect(typeof masked.extensions.errorId, seen).toBe("string");
+      expect(seen, "nothing of the bug's message reaches the client").not.toContain("db-7");
+      expect(seen, "no stack frame reaches the client").not.toMatch(/\bat \S+ \(|\.ts:\d+/);
+      expect(
+        masked.originalError,
+        "the masked error carries no cause a later formatter could print",
+      ).toBeUndefined();
+      expect(masked.path, "where it happened stays: it gives nothing away").toEqual(["user"]);
+
+      expect(logged, "log is called once, with the bug and the id the client got").toHaveLength(1);
+      const [original, id] = logged[0] as [unknown, string];
+      expect(original, "the log gets the error as it was thrown, stack and all").toBe(failure);
+      expect(id).toBe(masked.extensions.errorId);
+    });
+
+    test("each bug gets its own id", async () => {
+      const [error] = await errorsWhenStoreFails(`{ user(id: "123") { name } }`, new Error("boom"));
+      const ids: string[] = [];
+      const mask = maskError((_e, id) => ids.push(id));
+      const first = mask(error as GraphQLError);
+      const second = mask(error as GraphQLError);
+      expect(first.extensions.errorId, "an id finds one failure in the log").not.toBe(
+        second.extensions.errorId,
+      );
+      expect(ids).toEqual([first.extensions.errorId, second.extensions.errorId]);
+    });
+
+    test("an error a resolver throws on purpose, with its code, passes as it is", async () => {
+      const result = await graphql({
+        schema,
+        source: `{ users(first: 0) { edges { cursor } } }`,
+        contextValue: { store: createStore() },
+      });
+      const [error] = result.errors ?? [];
+      expect(error?.extensions.code, "the schema refuses first: 0 with BAD_USER_INPUT").toBe(
+        "BAD_USER_INPUT",
+      );
+      const logged: unknown[] = [];
+      const masked = maskError((e) => logged.push(e))(error as GraphQLError);
+      expect(
+        masked.toJSON(),
+        "a GraphQLError thrown on purpose is meant for the client: its message and code tell what to fix",
+      ).toEqual((error as GraphQLError).toJSON());
+      expect(logged, "it is not a bug, so nothing is logged").toEqual([]);
+    });
+
+    test("parse and validation errors pass as they are", () => {
+      const [error] = validate(schema, parse(`{ user(id: "123") { password } }`));
+      const logged: unknown[] = [];
+      const masked = maskError((e) => logged.push(e))(error as GraphQLError);
+      expect(masked.message).toBe('Cannot query field "password" on type "User".');
+      expect(logged).toEqual([]);
+    });
+  });
+});
