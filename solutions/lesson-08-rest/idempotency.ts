@@ -116,9 +116,7 @@ export function idempotency(options: IdempotencyOptions): express.RequestHandler
  */
 function parseKey(field: string): string {
   if (field === "" || field === '""') {
-    throw new ApiError(400, "validation", "Idempotency-Key is empty", {
-      errors: [{ pointer: "Idempotency-Key", reason: "an idempotency key is not empty" }],
-    });
+    throw new ApiError(400, "validation", "Idempotency-Key is empty: a key names one request");
   }
   return field;
 }
