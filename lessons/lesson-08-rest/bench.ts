@@ -16,7 +16,7 @@ import { createStore } from "#lesson/lesson-08-rest/store.ts";
 import { printTable } from "../../shared/bench/wire.ts";
 import { measureRestScreen, SCREEN_PATHS, type ScreenOptions } from "./screen.ts";
 
-const LOADS = Number(process.env.BENCH_LOADS ?? 21);
+const LOADS = Number(process.env.BENCH_LOADS ?? 101);
 const app = (store: ReturnType<typeof createStore>) => createApp({ store });
 
 const rows: Omit<ScreenOptions, "createApp" | "createStore">[] = [

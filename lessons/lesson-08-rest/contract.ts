@@ -70,7 +70,8 @@ export function contractFor(
   /** Which document it is, for the messages. */
   source = "the reference's OpenAPI document",
 ): Check {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  // verbose: each error carries the schema object it came from, which `places` can name.
+  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   addFormats(ajv);
   // The document's paths and components are added as one schema, under a name of its own, so
   // that every "#/components/..." in them resolves inside them. To ajv the two are keywords with
@@ -78,6 +79,7 @@ export function contractFor(
   ajv.addKeyword("paths");
   ajv.addKeyword("components");
   ajv.addSchema({ paths: document.paths, components: document.components }, "urn:contract:openapi");
+  const places = placesOf(document);
   const compiled = new Map<string, ValidateFunction>();
   const validatorAt = (pointer: string): ValidateFunction => {
     let validate = compiled.get(pointer);
@@ -151,14 +153,16 @@ export function contractFor(
       if (header.required === true && !reply.headers.has(name)) {
         fail(
           `the ${name} header is missing`,
-          `a ${name} header (${String(header.description ?? "required")})`,
+          `the ${name} header (${String(header.description ?? "required")})`,
         );
       }
     }
     if (head) return; // HEAD: the same head as GET (RFC 9110 §9.3.2), and never a body
     const content = isObject(response.content) ? response.content : undefined;
     if (content === undefined) {
-      if (reply.text !== "") fail("the body should be empty", `no body for ${reply.status}`);
+      if (reply.text !== "") {
+        fail(`a body came, but ${reply.status} is documented without content`, "no body");
+      }
       return;
     }
     const mediaTypes = Object.keys(content);
@@ -181,7 +185,7 @@ export function contractFor(
           ? media.schema.$ref
           : `#${pointer}`;
       fail(
-        `the body does not match its schema:\n${describe(validate.errors ?? [], schema)}`,
+        `the body does not match its schema:\n${describe(validate.errors ?? [], places)}`,
         `a body valid against ${schema}`,
       );
     }
@@ -261,7 +265,8 @@ export function contractFor(
         .split(",")
         .map((m) => m.trim().toLowerCase())
         .filter(Boolean);
-      const missing = documented.filter((m) => !sent.includes(m));
+      // OPTIONS is the reference's courtesy, not a method a client needs to be told of.
+      const missing = documented.filter((m) => m !== "options" && !sent.includes(m));
       const extra = sent.filter(
         (m) => !(METHODS as readonly string[]).includes(m) || !allow.includes(m.toUpperCase()),
       );
@@ -306,10 +311,22 @@ function score(template: Template): number {
 }
 
 /**
- * ajv's errors as lines: where in the body (a JSON Pointer), what was wrong, and which rule of
- * the schema said so. ajv gives a rule inside the schema a $ref named relative to that schema.
+ * Where each object of the document is, as a JSON Pointer: ajv names a rule relative to the schema
+ * it is in, and a schema reached by $ref is not where the reply's pointer started.
  */
-function describe(errors: ErrorObject[], schema: string): string {
+function placesOf(document: Json): WeakMap<object, string> {
+  const places = new WeakMap<object, string>();
+  const visit = (node: unknown, pointer: string): void => {
+    if (typeof node !== "object" || node === null || places.has(node)) return;
+    places.set(node, pointer);
+    for (const [key, value] of Object.entries(node)) visit(value, `${pointer}/${token(key)}`);
+  };
+  visit(document, "");
+  return places;
+}
+
+/** ajv's errors as lines: where in the body (a JSON Pointer), what was wrong, which rule said so. */
+function describe(errors: ErrorObject[], places: WeakMap<object, string>): string {
   return errors
     .slice(0, 8)
     .map((e) => {
@@ -317,9 +334,8 @@ function describe(errors: ErrorObject[], schema: string): string {
         e.keyword === "additionalProperties"
           ? ` (${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)})`
           : "";
-      const rule = /^#\/(components|paths)\//.test(e.schemaPath)
-        ? e.schemaPath
-        : `${schema}${e.schemaPath.slice(1)}`;
+      const parent = e.parentSchema === undefined ? undefined : places.get(e.parentSchema);
+      const rule = parent === undefined ? e.schemaPath : `#${parent}/${e.keyword}`;
       return `    body ${e.instancePath === "" ? "itself" : `at ${e.instancePath}`}: ${e.message ?? e.keyword}${extra} (rule ${rule})`;
     })
     .join("\n");

@@ -79,7 +79,7 @@ function get(origin: string, path: string, agent: http.Agent, ifNoneMatch?: stri
 
 /** Loads the screen `loads` times against a server of its own; one load's figures. */
 export async function measureRestScreen(options: ScreenOptions): Promise<ScreenResult> {
-  const loads = options.loads ?? 21;
+  const loads = options.loads ?? 101;
   const store = options.createStore();
   const server = await startMetered(http.createServer(options.createApp(store)));
   try {

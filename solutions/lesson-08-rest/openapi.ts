@@ -72,7 +72,7 @@ function componentSchemas(): Json {
     const picked: Record<string, Json> = {};
     for (const schema of schemas) {
       // Each component is a schema inside this document, not a document of its own: no $schema
-      // (jsonSchemaDialect says it once) and no $id (it would make "#/components/..." its own).
+      // (jsonSchemaDialect says it once) and no $id (an $id has no fragment, 2020-12 §8.2.1).
       const { $schema: _dialect, $id: _id, ...rest } = all[idOf(schema)] as Json;
       picked[idOf(schema)] = rest;
     }
@@ -338,12 +338,12 @@ function headers(): Json {
     Location: text("The URL of the user just created (RFC 9110 §10.2.2)", true),
     Link: text('The next page, as <url>; rel="next" (RFC 8288), absent on the last page', false),
     Allow: text("The methods this resource has (RFC 9110 §10.2.1)", true),
-    "Accept-Post": text("The media type a POST body is read in (W3C LDP §7.1)", true),
-    "Accept-Patch": text("The media type a PATCH body is read in (RFC 5789 §3.1)", true),
+    "Accept-Post": text("The media type a POST body is read in (W3C LDP §7.1)", false),
+    "Accept-Patch": text("The media type a PATCH body is read in (RFC 5789 §3.1)", false),
     Accept: text("The media type this operation reads its body in", false),
     CurrentETag: text(
       "The ETag of the representation as it is now: read it again before retrying",
-      true,
+      false,
     ),
   };
 }
