@@ -36,7 +36,7 @@ export interface IdempotencyOptions {
 /** A response as it was sent, to send again. */
 interface StoredResponse {
   status: number;
-  headers: Record<string, string | string[]>;
+  headers: Record<string, number | string | string[]>;
   body: Buffer;
 }
 

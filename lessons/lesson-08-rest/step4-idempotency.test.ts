@@ -78,6 +78,18 @@ async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
   app.post("/a", middleware, handler);
   app.post("/b", middleware, handler);
   app.patch("/a", middleware, handler);
+  // Answers written otherwise than with res.json: no body at all, and a body in two writes.
+  app.post("/empty", middleware, (req, res) => {
+    runs.set("POST /empty", (runs.get("POST /empty") ?? 0) + 1);
+    res.status(202).end();
+  });
+  app.post("/pieces", middleware, (req, res) => {
+    const run = (runs.get("POST /pieces") ?? 0) + 1;
+    runs.set("POST /pieces", run);
+    res.status(201).type("json");
+    res.write('{"run":');
+    res.end(Buffer.from(`${run}}`));
+  });
   app.use(problemHandler((error) => logged.push(error)));
   const server = http.createServer(app);
   const { host, port } = await listen(server);
@@ -178,6 +190,15 @@ describe("Step 4: Retries made safe", () => {
       email: "alan@example.com",
     });
     expect(other.status, "with a key of its own the same request is created").toBe(201);
+  });
+
+  test("an empty Idempotency-Key names nothing: 400, and nothing is created", async () => {
+    const api = await startApi();
+    for (const key of ["", '""']) {
+      const reply = await postUser(api, key);
+      expectProblem(reply, 400, "validation", `Idempotency-Key: ${key}`);
+    }
+    expect(creates(api)).toBe(0);
   });
 
   test("a retry after the connection broke gets the 201 its client never saw, and nothing is created twice", async () => {
@@ -303,6 +324,19 @@ describe("Step 4: Retries made safe", () => {
         `${method} ${path} with a key used on another route: ${reply.text}`,
       ).toBe(201);
       expect(app.runs.get(`${method} ${path}`), `${method} ${path} ran its handler`).toBe(1);
+    }
+  });
+
+  test("an answer with no body, or written in pieces, is replayed byte for byte", async () => {
+    const app = await startSlowApp({ ttlMs: 60_000 });
+    for (const path of ["/empty", "/pieces"]) {
+      const first = await send(app, "POST", path, "k1", { n: 1 });
+      const retry = await send(app, "POST", path, "k1", { n: 1 });
+      expect(retry.status, `the retry of POST ${path} gets the first one's status`).toBe(
+        first.status,
+      );
+      expect(retry.text, `and its body, every write of it: ${first.text}`).toBe(first.text);
+      expect(app.runs.get(`POST ${path}`), `POST ${path} ran once`).toBe(1);
     }
   });
 

@@ -37,7 +37,7 @@ export interface IdempotencyOptions {
 /** A response as it was sent, to send again. */
 interface StoredResponse {
   status: number;
-  headers: Record<string, string | string[]>;
+  headers: Record<string, number | string | string[]>;
   body: Buffer;
 }
 
@@ -109,31 +109,25 @@ export function idempotency(options: IdempotencyOptions): express.RequestHandler
 }
 
 /**
- * The key: an sf-string (RFC 8941 §3.3.3) as the draft defines it, `"8e03978e-..."`; a bare token
- * is taken as it is, as several payment APIs send it. An empty key names nothing: 400.
+ * The key, compared as it was sent. The draft makes it a Structured Field string (RFC 8941
+ * §3.3.3), `"8e03978e-..."` with its quotes; the server only compares keys, so it needs to look
+ * no further inside (and a bare token, as some payment APIs send, works the same). An empty key
+ * names nothing: 400.
  */
 function parseKey(field: string): string {
-  let key = field.trim();
-  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) {
-    key = key.slice(1, -1).replace(/\\(["\\])/g, "$1");
+  if (field === "" || field === '""') {
+    throw new ApiError(400, "validation", "Idempotency-Key is empty: a key names one request");
   }
-  if (key === "") {
-    throw new ApiError(400, "validation", "Idempotency-Key is empty", {
-      errors: [{ pointer: "Idempotency-Key", reason: "an idempotency key is not empty" }],
-    });
-  }
-  return key;
+  return field;
 }
 
 /**
  * The draft's "idempotency fingerprint": a checksum of the request payload, so that a key reused
  * for another request is told apart from a retry. It runs after the body is parsed, so it hashes
- * the body as the handler sees it, with the media type it came as.
+ * the body as the handler sees it.
  */
 function fingerprintOf(req: express.Request): string {
   return createHash("sha256")
-    .update(req.get("Content-Type") ?? "")
-    .update("\n")
     .update(JSON.stringify(req.body) ?? "")
     .digest("base64url");
 }
@@ -153,33 +147,24 @@ function forgetExpired(records: Map<string, KeyRecord>, time: number): void {
  */
 function recordAnswer(res: express.Response, done: (response: StoredResponse) => void): void {
   const chunks: Buffer[] = [];
+  // Strings are kept as UTF-8, the encoding express and sendRepresentation write them in.
+  const keep = (chunk: unknown): void => {
+    if (typeof chunk === "string" || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
   const write = res.write.bind(res) as (...args: unknown[]) => boolean;
   const end = res.end.bind(res) as (...args: unknown[]) => express.Response;
-  const keep = (chunk: unknown, encoding: unknown): void => {
-    if (typeof chunk === "string") {
-      chunks.push(
-        Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8"),
-      );
-    } else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
-  };
   res.write = function (chunk: unknown, ...rest: unknown[]) {
-    keep(chunk, rest[0]);
+    keep(chunk);
     return write(chunk, ...rest);
   } as express.Response["write"];
   res.end = function (chunk?: unknown, ...rest: unknown[]) {
-    if (typeof chunk !== "function") keep(chunk, rest[0]);
-    done({ status: res.statusCode, headers: headersOf(res), body: Buffer.concat(chunks) });
+    keep(chunk);
+    // getHeaders() is a copy, its names in lower case (a header's name has no case), and it
+    // holds only the headers that were set: none is undefined.
+    const headers = res.getHeaders() as StoredResponse["headers"];
+    done({ status: res.statusCode, headers, body: Buffer.concat(chunks) });
     return end(chunk, ...rest);
   } as express.Response["end"];
-}
-
-/** The headers the handler set (their names in lower case: a header's name has no case). */
-function headersOf(res: express.Response): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = Object.create(null);
-  for (const [name, value] of Object.entries(res.getHeaders())) {
-    if (value !== undefined) headers[name] = typeof value === "number" ? String(value) : value;
-  }
-  return headers;
 }
 
 /** The stored answer, sent again as it was: the same 201, the same Location, the same bytes. */
