@@ -76,7 +76,7 @@ export async function request(
   const stub = api.log.map((entry) => entry.error).find(isNotWritten);
   if (stub) throw stub;
   // A stub reached in an error handler ends in express's own handler, whose page shows the error.
-  const unwritten = /\S+ is not written yet\. Read Step \d+ in \S+/.exec(text);
+  const unwritten = /[^\s>]+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
   if (response.status === 500 && unwritten) throw new Error(unwritten[0]);
   let json: unknown;
   try {
