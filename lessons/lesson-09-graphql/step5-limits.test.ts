@@ -167,7 +167,10 @@ describe("Step 5: Limits, and the server you ship", () => {
       `;
       const errors = limitErrors(query, depthLimit(3), "DEPTH_LIMIT_EXCEEDED");
       expect(errors).toEqual([expect.stringContaining("depth 4 exceeds the limit of 3")]);
-      expect(errors[0], "the error names the operation it is about").toContain('"Deep"');
+      expect(
+        errors[0],
+        'the error names the operation it is about, in double quotes: DEPTH_LIMIT_EXCEEDED: Query "Deep": depth 4 exceeds the limit of 3',
+      ).toContain('"Deep"');
     });
   });
 
