@@ -362,6 +362,36 @@ describe("Step 3: GraphQL over HTTP", () => {
       rethrowStub(Number(bytes.toString("latin1").slice(9, 12)));
       expect(bytes.toString("latin1").slice(0, 12), show(bytes)).toBe("HTTP/1.1 413");
     });
+    for (const [framing, head, body] of [
+      ["a declared length", "Content-Length: 1000000\r\n\r\n", ""],
+      ["a chunked body", "Transfer-Encoding: chunked\r\n\r\n", `400\r\n${"x".repeat(0x400)}\r\n`],
+    ] as const) {
+      test(`a 413 for ${framing} says Connection: close, and the connection is closed`, async () => {
+        const { url } = await startGraphQL({ maxBodyBytes: 1_000 });
+        const { hostname, port } = new URL(url);
+        const client = await RawClient.open({ host: hostname, port: Number(port) });
+        const sent = `POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n${head}`;
+        await client.send(sent, body);
+        const bytes = await within(
+          client.until((b) => b.includes("\r\n\r\n"), "a response's head"),
+          () =>
+            `a 413 for a body over 1000 bytes\n  sent:     ${show(client.sent)}\n  received: ${show(client.received)}`,
+        );
+        const response = bytes.toString("latin1");
+        rethrowStub(Number(response.slice(9, 12)));
+        const shownHead = show(response.slice(0, response.indexOf("\r\n\r\n") + 4));
+        expect(response.slice(0, 12), shownHead).toBe("HTTP/1.1 413");
+        expect(
+          response.slice(0, response.indexOf("\r\n\r\n") + 2),
+          `the rest of the body was not read, so the connection cannot carry another request: the 413 says Connection: close (RFC 9112 §9.6)\n  received: ${shownHead}`,
+        ).toMatch(/\r\nconnection: *close *\r\n/i);
+        await within(
+          client.closed(),
+          () =>
+            `the server closes the connection after its 413 with Connection: close\n  received: ${show(client.received)}`,
+        );
+      });
+    }
   });
 
   describe("status codes", () => {
