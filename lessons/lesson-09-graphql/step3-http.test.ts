@@ -180,14 +180,38 @@ describe("Step 3: GraphQL over HTTP", () => {
       }
     });
 
-    test("negotiate() gives the media type, or undefined when neither is acceptable", () => {
-      expect(negotiate(undefined)).toBe(JSON_TYPE);
-      expect(negotiate(`${GRAPHQL_RESPONSE}, ${JSON_TYPE}`)).toBe(GRAPHQL_RESPONSE);
-      expect(negotiate(`application/*;q=0.8, ${GRAPHQL_RESPONSE};q=0.2`)).toBe(JSON_TYPE);
-      expect(negotiate(`*/*;q=0.1, ${JSON_TYPE};q=0`), "the most specific range decides").toBe(
-        undefined,
-      );
-      expect(negotiate("image/png")).toBe(undefined);
+    test("negotiate(): the new type only when named, application/json also through a wildcard, undefined when neither", () => {
+      const cases: [accept: string | undefined, expected: string | undefined, why: string][] = [
+        [undefined, JSON_TYPE, "no Accept is a client from before the new type"],
+        [
+          `${GRAPHQL_RESPONSE}, ${JSON_TYPE}`,
+          GRAPHQL_RESPONSE,
+          "the new type named, as high as application/json",
+        ],
+        [
+          `${GRAPHQL_RESPONSE};q=0.5, ${JSON_TYPE};q=0.5`,
+          GRAPHQL_RESPONSE,
+          "named at the same weight: the new type",
+        ],
+        [
+          `application/*;q=0.8, ${GRAPHQL_RESPONSE};q=0.2`,
+          JSON_TYPE,
+          "application/json weighs 0.8 through application/*, above the new type's 0.2",
+        ],
+        ["*/*", JSON_TYPE, "a wildcard alone is an old client: application/json"],
+        [
+          `*/*;q=0.1, ${JSON_TYPE};q=0`,
+          undefined,
+          "application/json is refused by its own range, q=0, the most specific one; */* would accept the new type, but it is sent only to a client that names it",
+        ],
+        ["image/png", undefined, "neither type is acceptable"],
+      ];
+      for (const [accept, expected, why] of cases) {
+        expect(
+          negotiate(accept),
+          `Accept: ${accept ?? "(none)"} gives ${expected ?? "undefined (406)"}: ${why}`,
+        ).toBe(expected);
+      }
     });
   });
 
