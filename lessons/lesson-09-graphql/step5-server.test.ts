@@ -175,6 +175,38 @@ describe("Step 5: Limits, and the server you ship", () => {
       expect(normal.body.errors).toBeUndefined();
     });
 
+    test("with the default limits, a query that follows reviews back to their authors, deeper than 8, is refused before any store query", async () => {
+      // users > edges > node > reviews > author > reviews > author > reviews > author > name: 10
+      // deep; its cost is only 2,224 (users(first: 1) is one node), so the depth alone refuses it.
+      const deep = `{ users(first: 1) { edges { node { reviews { author { reviews { author { reviews { author { name } } } } } } } } } }`;
+      const open = await serve({ maxDepth: 20 });
+      const answered = await open.post(deep);
+      expect(
+        [answered.status, answered.body.errors],
+        `the query is valid: Review.author leads back to a User, so it can go as deep as its author types it\n${answered.text}`,
+      ).toEqual([200, undefined]);
+      const { store, post } = await serve();
+      expectRefused(
+        await post(deep),
+        store,
+        "DEPTH_LIMIT_EXCEEDED",
+        "depth 10 exceeds the limit of 8",
+      );
+    });
+
+    test("with the default limits, a wide query through the reviews' authors is refused by its cost before any store query", async () => {
+      // Depth 7, within 8; but users 1 + edges (1 + 100 × node (1 + reviews (1 + 10 × author
+      // (1 + name 1 + reviews (1 + 10 × comment 1))))) = 13,202
+      const wide = `{ users(first: 100) { edges { node { reviews { author { name reviews { comment } } } } } } }`;
+      const { store, post } = await serve();
+      expectRefused(
+        await post(wide),
+        store,
+        "COST_LIMIT_EXCEEDED",
+        "cost 13202 exceeds the limit of 10000",
+      );
+    });
+
     test("a query over the default cost is refused, however it is split into aliases and fragments", async () => {
       const { store, post } = await serve();
       // 1 + (1 + 100 × (1 + orders (1 + 10 × items (1 + 10)) + reviews (1 + 10))) = 12,302
