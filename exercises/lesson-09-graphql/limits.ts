@@ -23,9 +23,10 @@ export function depthLimit(maxDepth: number): ValidationRule {
   // operation, find the depth of its deepest field, following inline fragments and fragment spreads
   // (context.getFragment) as if their fields were written in place. Fragment spreads must not form
   // cycles (spec §5.5.2.2), but all rules see the document together, so a cycle must not make this
-  // walk go on forever. Over the limit, report (context.reportError) a GraphQLError whose message
-  // reads "depth <depth> exceeds the limit of <maxDepth>" and whose extensions.code is
-  // "DEPTH_LIMIT_EXCEEDED".
+  // walk go on forever. Over the limit, report (context.reportError) a GraphQLError whose
+  // extensions.code is "DEPTH_LIMIT_EXCEEDED" and whose message names the operation, then the
+  // figures: `Query: depth 6 exceeds the limit of 5` for an anonymous query, and the name in
+  // double quotes for a named one, `Query "Deep": depth 4 exceeds the limit of 3`.
   return todo("lesson-09-graphql", "depthLimit()", "Step 5");
 }
 
@@ -40,9 +41,9 @@ export interface CostOptions {
  * - Every field costs 1, plus the cost of its selections times its size.
  * - A field that returns a list has the size of its `first` or `last` argument, as written in the
  *   query or, when the query leaves it out, the argument's default in the schema. A list with
- *   neither has the size of the `first`/`last` of the field just above it, which is how a
- *   connection is paged (`users(first: 20) { edges { ... } }`: the 20 is the size of `edges`), or
- *   else `listSize`. A variable's value is not known before execution: it counts as `listSize`.
+ *   neither has the size of the `first`/`last` of the field just above it when that field is not
+ *   itself a list, which is how a connection is paged (`users(first: 20) { edges { ... } }`: the
+ *   20 is the size of `edges`), or else `listSize`: under `orders(last: 5)`, `items` is `listSize`. A variable's value is not known before execution: it counts as `listSize`.
  *   A negative size counts as 0.
  * - Any other field has size 1.
  *
@@ -51,8 +52,9 @@ export interface CostOptions {
 export function costLimit(maxCost: number, options: CostOptions = {}): ValidationRule {
   // TODO: For each operation, add up the cost above from the root type down, knowing each field's
   // type from the schema (a list or not, its arguments' defaults), and following fragments as
-  // depthLimit does. Over the limit, report a GraphQLError whose message reads
-  // "cost <cost> exceeds the limit of <maxCost>" and whose extensions.code is "COST_LIMIT_EXCEEDED".
+  // depthLimit does. Over the limit, report a GraphQLError whose extensions.code is
+  // "COST_LIMIT_EXCEEDED" and whose message names the operation as depthLimit's does:
+  // `Query: cost 12302 exceeds the limit of 10000`, `Query "Screen": cost 52 exceeds the limit of 51`.
   return todo("lesson-09-graphql", "costLimit()", "Step 5");
 }
 

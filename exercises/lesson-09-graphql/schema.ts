@@ -77,6 +77,8 @@ export const typeDefs = /* GraphQL */ `
     "1 to 5."
     rating: Int!
     comment: String!
+    "Who wrote it: the way back from a review to a user, and so to their reviews again."
+    author: User!
   }
 `;
 
@@ -92,8 +94,8 @@ export function createSchema(): GraphQLSchema {
   // TODO: The SDL joined with its resolvers (@graphql-tools/schema's makeExecutableSchema): a
   // resolver for each field whose value is not the property of the same name on its parent
   // object, that is Query.user, Query.users, Mutation.createUser, Mutation.addReview,
-  // User.orders and User.reviews. A resolver gets (parent, args, context), and reads the store
-  // in its context.
+  // User.orders, User.reviews and Review.author (the store's review holds its writer's userId).
+  // A resolver gets (parent, args, context), and reads the store in its context.
   // TODO: An error a client can act on is a GraphQLError with extensions.code (GraphQL spec
   // §7.1.2): BAD_USER_INPUT for an argument or input field the rules below refuse, EMAIL_TAKEN
   // for an email another user has (the store throws StoreError STORE_EMAIL_TAKEN), NOT_FOUND for
@@ -109,8 +111,8 @@ export function createSchema(): GraphQLSchema {
   // 5 (Int! lets any whole number through).
   // TODO: User.orders(last): the most recent last orders, oldest first; last: 0 is none, a
   // negative last is BAD_USER_INPUT, last left out or null is all of them.
-  // TODO (Step 2): When the context has loaders, Query.user, User.orders and User.reviews load
-  // through them, so that the fields of a list are one batch; without loaders, they query the
-  // store directly, as in Step 1.
+  // TODO (Step 2): When the context has loaders, Query.user, User.orders, User.reviews and
+  // Review.author load through them, so that the fields of a list are one batch; without
+  // loaders, they query the store directly, as in Step 1.
   return todo("lesson-09-graphql", "createSchema()", "Step 1");
 }

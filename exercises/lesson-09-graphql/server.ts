@@ -38,7 +38,8 @@ export interface ServerOptions {
 }
 
 export const SERVER_DEFAULTS = {
-  // The deepest screen of this schema (users > edges > node > orders > items > productName) is 6.
+  // The course's deepest screen (users > edges > node > orders > items > productName) is 6;
+  // Review.author leads back to User, so a query can go as deep as its author types it.
   maxDepth: 8,
   // 20 users with all their orders, items and reviews costs about 5,000 by costLimit's model.
   maxCost: 10_000,

@@ -29,6 +29,7 @@ describe("Step 1: The schema and its resolvers", () => {
       ["OrderItem", "quantity", "Int!", [], ""],
       ["Review", "rating", "Int!", [], ""],
       ["Review", "comment", "String!", [], ""],
+      ["Review", "author", "User!", [], "every review has the user who wrote it"],
     ])("%s.%s is %s", (typeName, fieldName, type, args, why) => {
       const field = fieldOf(typeName, fieldName);
       expect(
@@ -45,6 +46,29 @@ describe("Step 1: The schema and its resolvers", () => {
       expect(result, shown(result)).toEqual({
         data: { user: { id: "123", name: "Ada Lovelace", email: "ada.lovelace.123@example.com" } },
       });
+    });
+
+    test("a review's author is the user who wrote it, read from the store by the review's userId", async () => {
+      const store = freshStore();
+      const result = await run(`{ user(id: "124") { reviews { comment author { id name } } } }`, {
+        store,
+      });
+      const writer = store.getUser("124");
+      const expected = store
+        .reviewsOf("124")
+        .map(({ comment }) => ({ comment, author: { id: "124", name: writer?.name } }));
+      expect(
+        result,
+        `each of user 124's reviews has userId "124": its author is that user\n${shown(result)}`,
+      ).toEqual({ data: { user: { reviews: expected } } });
+      const deeper = await run(
+        `{ user(id: "124") { reviews { author { reviews { author { name } } } } } }`,
+        { store },
+      );
+      expect(
+        deeper.data?.user?.reviews?.[0]?.author?.reviews?.[0]?.author,
+        `and from the author back to their reviews, and their author again\n${shown(deeper)}`,
+      ).toEqual({ name: writer?.name });
     });
 
     test("a user the store does not have is null, and not an error", async () => {

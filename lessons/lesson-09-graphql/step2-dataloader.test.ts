@@ -72,6 +72,25 @@ describe("Step 2: N+1 queries, and DataLoader", () => {
       },
     );
 
+    test("the authors of every review of 20 users are one batch of users", async () => {
+      const store = freshStore();
+      const query = `{ users(first: 20) { edges { node { reviews { comment author { id name } } } } } }`;
+      const without = await run(query, { store });
+      expect(without.errors, shown(without)).toBeUndefined();
+      const reviews = store.reviewsOfUsers(store.listUsers({ limit: 20 }).map((u) => u.id)).flat();
+      store.resetQueries();
+      const withLoaders = await run(query, { store, loaders: "fresh" });
+      expect(withLoaders.errors, shown(withLoaders)).toBeUndefined();
+      expect(
+        [...store.queryLog].sort(),
+        `with ctx.loaders, Review.author loads through the user loader: the writers of all ` +
+          `${reviews.length} reviews are one getUsers. Yours made: ${tally(store.queryLog)}`,
+      ).toEqual(["getUsers", "listUsers", "reviewsOfUsers"]);
+      expect(withLoaders.data, "the loaders change the queries, not the answer").toEqual(
+        without.data,
+      );
+    });
+
     test("orders(last:) with a different last on each user is still one batch, each user keeping its own last", async () => {
       const store = freshStore();
       const expected = {

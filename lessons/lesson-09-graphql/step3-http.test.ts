@@ -180,14 +180,38 @@ describe("Step 3: GraphQL over HTTP", () => {
       }
     });
 
-    test("negotiate() gives the media type, or undefined when neither is acceptable", () => {
-      expect(negotiate(undefined)).toBe(JSON_TYPE);
-      expect(negotiate(`${GRAPHQL_RESPONSE}, ${JSON_TYPE}`)).toBe(GRAPHQL_RESPONSE);
-      expect(negotiate(`application/*;q=0.8, ${GRAPHQL_RESPONSE};q=0.2`)).toBe(JSON_TYPE);
-      expect(negotiate(`*/*;q=0.1, ${JSON_TYPE};q=0`), "the most specific range decides").toBe(
-        undefined,
-      );
-      expect(negotiate("image/png")).toBe(undefined);
+    test("negotiate(): the new type only when named, application/json also through a wildcard, undefined when neither", () => {
+      const cases: [accept: string | undefined, expected: string | undefined, why: string][] = [
+        [undefined, JSON_TYPE, "no Accept is a client from before the new type"],
+        [
+          `${GRAPHQL_RESPONSE}, ${JSON_TYPE}`,
+          GRAPHQL_RESPONSE,
+          "the new type named, as high as application/json",
+        ],
+        [
+          `${GRAPHQL_RESPONSE};q=0.5, ${JSON_TYPE};q=0.5`,
+          GRAPHQL_RESPONSE,
+          "named at the same weight: the new type",
+        ],
+        [
+          `application/*;q=0.8, ${GRAPHQL_RESPONSE};q=0.2`,
+          JSON_TYPE,
+          "application/json weighs 0.8 through application/*, above the new type's 0.2",
+        ],
+        ["*/*", JSON_TYPE, "a wildcard alone is an old client: application/json"],
+        [
+          `*/*;q=0.1, ${JSON_TYPE};q=0`,
+          undefined,
+          "application/json is refused by its own range, q=0, the most specific one; */* would accept the new type, but it is sent only to a client that names it",
+        ],
+        ["image/png", undefined, "neither type is acceptable"],
+      ];
+      for (const [accept, expected, why] of cases) {
+        expect(
+          negotiate(accept),
+          `Accept: ${accept ?? "(none)"} gives ${expected ?? "undefined (406)"}: ${why}`,
+        ).toBe(expected);
+      }
     });
   });
 
@@ -362,6 +386,36 @@ describe("Step 3: GraphQL over HTTP", () => {
       rethrowStub(Number(bytes.toString("latin1").slice(9, 12)));
       expect(bytes.toString("latin1").slice(0, 12), show(bytes)).toBe("HTTP/1.1 413");
     });
+    for (const [framing, head, body] of [
+      ["a declared length", "Content-Length: 1000000\r\n\r\n", ""],
+      ["a chunked body", "Transfer-Encoding: chunked\r\n\r\n", `400\r\n${"x".repeat(0x400)}\r\n`],
+    ] as const) {
+      test(`a 413 for ${framing} says Connection: close, and the connection is closed`, async () => {
+        const { url } = await startGraphQL({ maxBodyBytes: 1_000 });
+        const { hostname, port } = new URL(url);
+        const client = await RawClient.open({ host: hostname, port: Number(port) });
+        const sent = `POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n${head}`;
+        await client.send(sent, body);
+        const bytes = await within(
+          client.until((b) => b.includes("\r\n\r\n"), "a response's head"),
+          () =>
+            `a 413 for a body over 1000 bytes\n  sent:     ${show(client.sent)}\n  received: ${show(client.received)}`,
+        );
+        const response = bytes.toString("latin1");
+        rethrowStub(Number(response.slice(9, 12)));
+        const shownHead = show(response.slice(0, response.indexOf("\r\n\r\n") + 4));
+        expect(response.slice(0, 12), shownHead).toBe("HTTP/1.1 413");
+        expect(
+          response.slice(0, response.indexOf("\r\n\r\n") + 2),
+          `the rest of the body was not read, so the connection cannot carry another request: the 413 says Connection: close (RFC 9112 §9.6)\n  received: ${shownHead}`,
+        ).toMatch(/\r\nconnection: *close *\r\n/i);
+        await within(
+          client.closed(),
+          () =>
+            `the server closes the connection after its 413 with Connection: close\n  received: ${show(client.received)}`,
+        );
+      });
+    }
   });
 
   describe("status codes", () => {

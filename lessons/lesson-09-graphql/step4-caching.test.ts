@@ -105,6 +105,30 @@ describe("Step 4: HTTP caching for queries", () => {
       );
     });
 
+    test("the media type is in the ETag: the same bytes under each Accept are two representations", async () => {
+      const { url } = await startGraphQL();
+      const asNew = await ask(url, {
+        params: { query: REVIEWS },
+        headers: { Accept: GRAPHQL_RESPONSE },
+      });
+      const asJson = await ask(url, { params: { query: REVIEWS }, headers: { Accept: JSON_TYPE } });
+      expect(asJson.text, `one query, one answer, whatever the type${asJson.shown}`).toBe(
+        asNew.text,
+      );
+      expect(
+        [
+          mediaTypeOf(asNew.headers.get("content-type")),
+          mediaTypeOf(asJson.headers.get("content-type")),
+        ],
+        `each Accept gets the type it asked for${asNew.shown}${asJson.shown}`,
+      ).toEqual([GRAPHQL_RESPONSE, JSON_TYPE]);
+      expect(
+        asJson.headers.get("etag"),
+        `the same bytes as ${JSON_TYPE} are another representation than as ${GRAPHQL_RESPONSE} (RFC 9110 §8.8.3): hash the media type with the bytes: a cache holding both may revalidate with either's tag, and the 304's tag must pick the right copy (RFC 9111 §4.3.4) (${GRAPHQL_RESPONSE}: ${asNew.headers.get("etag") ?? "(none)"}, ${JSON_TYPE}: ${asJson.headers.get("etag") ?? "(none)"})`,
+      ).not.toBe(asNew.headers.get("etag"));
+      expect(asJson.headers.get("etag"), cacheHeaders(asJson)).toMatch(/^"/);
+    });
+
     test("If-None-Match with the current tag is 304, no body, with the ETag and Cache-Control", async () => {
       const { url } = await startGraphQL();
       const first = await ask(url, { params: { query: REVIEWS } });

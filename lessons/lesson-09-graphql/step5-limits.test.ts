@@ -4,7 +4,9 @@ import {
   GraphQLError,
   parse,
   specifiedRules,
+  Kind,
   validate,
+  type DocumentNode,
   type ValidationRule,
 } from "graphql";
 import { describe, expect, test } from "vitest";
@@ -38,6 +40,36 @@ function validated(query: string, rule: ValidationRule): string[] {
 /** The errors of one limit: the spec's own rules may report others. */
 function limitErrors(query: string, rule: ValidationRule, code: string): string[] {
   return validated(query, rule).filter((line) => line.startsWith(`${code}:`));
+}
+
+/**
+ * `{ user { ...F0 } }` where each fragment spreads the next one twice, down to F12: 4,096 spreads
+ * of F12, and thirteen fragments. Each fragment's selectionSet is a getter that counts how many
+ * times a walk opened it.
+ */
+function fragmentTree(): { document: DocumentNode; opened: Map<string, number> } {
+  const levels = 12;
+  const fragments = Array.from(
+    { length: levels },
+    (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`,
+  );
+  const document = parse(
+    `{ user(id: "123") { ...F0 } } ${fragments.join(" ")} fragment F${levels} on User { name }`,
+  );
+  const opened = new Map<string, number>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    const name = definition.name.value;
+    const selectionSet = definition.selectionSet;
+    opened.set(name, 0);
+    Object.defineProperty(definition, "selectionSet", {
+      get: () => {
+        opened.set(name, (opened.get(name) ?? 0) + 1);
+        return selectionSet;
+      },
+    });
+  }
+  return { document, opened };
 }
 
 const USERS_SCREEN = /* GraphQL */ `
@@ -167,7 +199,21 @@ describe("Step 5: Limits, and the server you ship", () => {
       `;
       const errors = limitErrors(query, depthLimit(3), "DEPTH_LIMIT_EXCEEDED");
       expect(errors).toEqual([expect.stringContaining("depth 4 exceeds the limit of 3")]);
-      expect(errors[0], "the error names the operation it is about").toContain('"Deep"');
+      expect(
+        errors[0],
+        'the error names the operation it is about, in double quotes: DEPTH_LIMIT_EXCEEDED: Query "Deep": depth 4 exceeds the limit of 3',
+      ).toContain('"Deep"');
+    });
+    test("each fragment is walked once, however many times it is spread", () => {
+      const { document, opened } = fragmentTree();
+      const errors = validate(schema, document, [depthLimit(1)]).map((e) => e.message);
+      expect(errors, "user > name is depth 2, spread through thirteen fragments").toEqual([
+        expect.stringContaining("depth 2 exceeds the limit of 1"),
+      ]);
+      expect(
+        Math.max(...opened.values()),
+        `F0 spreads F1 twice, F1 spreads F2 twice, and so on: F12 is spread 4,096 times. Keep each fragment's depth once you have it, and twelve levels of spreads are thirteen walks, not 8,191 (how often each fragment's selections were read: ${JSON.stringify(Object.fromEntries(opened))})`,
+      ).toBeLessThanOrEqual(4);
     });
   });
 
@@ -345,6 +391,19 @@ describe("Step 5: Limits, and the server you ship", () => {
           expect.stringContaining("cost 202 exceeds the limit of 100"),
         ]),
       );
+    });
+
+    test("each fragment is walked once, however many times it is spread", () => {
+      const { document, opened } = fragmentTree();
+      // user 1 + F0, where F12 is name (1) and each fragment above costs twice the one below: 4,096
+      const errors = validate(schema, document, [costLimit(4_096)]).map((e) => e.message);
+      expect(errors, "1 + 2^12: each spread costs its fragment's fields").toEqual([
+        expect.stringContaining("cost 4097 exceeds the limit of 4096"),
+      ]);
+      expect(
+        Math.max(...opened.values()),
+        `F12 is spread 4,096 times: keep each fragment's cost once you have it (for the page size it was spread under), and twelve levels of spreads are thirteen walks, not 8,191 (how often each fragment's selections were read: ${JSON.stringify(Object.fromEntries(opened))})`,
+      ).toBeLessThanOrEqual(4);
     });
 
     test("a normal screen is within a sensible limit", () => {

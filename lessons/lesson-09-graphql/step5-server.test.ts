@@ -1,9 +1,11 @@
+import { graphql } from "graphql";
 import { describe, expect, test } from "vitest";
 import { createStore, type Store } from "#reference/lesson-08-rest/store.ts";
 import { listen } from "#shared/testing/net.ts";
 import { within } from "#shared/testing/patience.ts";
 import { isNotWritten, serverLog, watchServerLog } from "#shared/testing/server-log.ts";
 import { run, testWithTool } from "#shared/testing/tools.ts";
+import { createSchema } from "#lesson/lesson-09-graphql/schema.ts";
 import { createServer, type ServerOptions } from "#lesson/lesson-09-graphql/server.ts";
 
 interface GraphQLBody {
@@ -171,6 +173,38 @@ describe("Step 5: Limits, and the server you ship", () => {
       const normal = await post(USER_123);
       expect(normal.status, `a query within the limit is answered: ${normal.text}`).toBe(200);
       expect(normal.body.errors).toBeUndefined();
+    });
+
+    test("with the default limits, a query that follows reviews back to their authors, deeper than 8, is refused before any store query", async () => {
+      // users > edges > node > reviews > author > reviews > author > reviews > author > name: 10
+      // deep; its cost is only 2,224 (users(first: 1) is one node), so the depth alone refuses it.
+      const deep = `{ users(first: 1) { edges { node { reviews { author { reviews { author { reviews { author { name } } } } } } } } } }`;
+      const open = await serve({ maxDepth: 20 });
+      const answered = await open.post(deep);
+      expect(
+        [answered.status, answered.body.errors],
+        `the query is valid: Review.author leads back to a User, so it can go as deep as its author types it\n${answered.text}`,
+      ).toEqual([200, undefined]);
+      const { store, post } = await serve();
+      expectRefused(
+        await post(deep),
+        store,
+        "DEPTH_LIMIT_EXCEEDED",
+        "depth 10 exceeds the limit of 8",
+      );
+    });
+
+    test("with the default limits, a wide query through the reviews' authors is refused by its cost before any store query", async () => {
+      // Depth 7, within 8; but users 1 + edges (1 + 100 × node (1 + reviews (1 + 10 × author
+      // (1 + name 1 + reviews (1 + 10 × comment 1))))) = 13,202
+      const wide = `{ users(first: 100) { edges { node { reviews { author { name reviews { comment } } } } } } }`;
+      const { store, post } = await serve();
+      expectRefused(
+        await post(wide),
+        store,
+        "COST_LIMIT_EXCEEDED",
+        "cost 13202 exceeds the limit of 10000",
+      );
     });
 
     test("a query over the default cost is refused, however it is split into aliases and fragments", async () => {
@@ -359,10 +393,29 @@ describe("Step 5: Limits, and the server you ship", () => {
     });
 
     test("an error thrown on purpose, BAD_USER_INPUT, reaches the client as it is", async () => {
+      const query = `{ users(first: 0) { edges { cursor } } }`;
+      // The schema's own answer, executed with no server in between: whatever its wording, the
+      // client must get the same message and code.
+      const direct = await within(
+        Promise.resolve(
+          graphql({
+            schema: createSchema(),
+            source: query,
+            contextValue: { store: createStore() },
+          }),
+        ),
+        `the result of ${query} from your createSchema()`,
+      );
+      const own = (direct.errors ?? []).map(
+        (e) => `${String(e.extensions.code ?? "(no code)")}: ${e.message}`,
+      );
+      expect(own, `your schema refuses first: 0 with BAD_USER_INPUT (Step 1)`).toEqual([
+        expect.stringMatching(/^BAD_USER_INPUT: /),
+      ]);
       const { post, log } = await serve();
-      const reply = await post(`{ users(first: 0) { edges { cursor } } }`);
+      const reply = await post(query);
       expect(errorsOf(reply), `the schema's own message and code, unmasked: ${reply.text}`).toEqual(
-        [expect.stringMatching(/^BAD_USER_INPUT: first is 1 to 100/)],
+        own,
       );
       expect(log, "an error meant for the client is not a bug: nothing logged").toEqual([]);
     });

@@ -141,9 +141,9 @@ export interface CostOptions {
  * - Every field costs 1, plus the cost of its selections times its size.
  * - A field that returns a list has the size of its `first` or `last` argument, as written in the
  *   query or, when the query leaves it out, the argument's default in the schema. A list with
- *   neither has the size of the `first`/`last` of the field just above it, which is how a
- *   connection is paged (`users(first: 20) { edges { ... } }`: the 20 is the size of `edges`), or
- *   else `listSize`. A variable's value is not known before execution: it counts as `listSize`.
+ *   neither has the size of the `first`/`last` of the field just above it when that field is not
+ *   itself a list, which is how a connection is paged (`users(first: 20) { edges { ... } }`: the
+ *   20 is the size of `edges`), or else `listSize`: under `orders(last: 5)`, `items` is `listSize`. A variable's value is not known before execution: it counts as `listSize`.
  *   A negative size counts as 0.
  * - Any other field has size 1.
  *

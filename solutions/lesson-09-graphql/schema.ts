@@ -24,6 +24,7 @@ import type { z } from "zod";
 import { UserInputSchema } from "#reference/lesson-08-rest/schemas.ts";
 import {
   StoreError,
+  type Review,
   type ReviewInput,
   type Store,
   type User,
@@ -73,6 +74,8 @@ export const typeDefs = /* GraphQL */ `
     "1 to 5."
     rating: Int!
     comment: String!
+    "Who wrote it: the way back from a review to a user, and so to their reviews again."
+    author: User!
   }
 
   type UserConnection {
@@ -218,6 +221,13 @@ const resolvers = {
 
     reviews(user: User, _: unknown, ctx: GraphQLContext) {
       return ctx.loaders ? ctx.loaders.reviewsByUser.load(user.id) : ctx.store.reviewsOf(user.id);
+    },
+  },
+
+  Review: {
+    // The store's review holds the id of its writer; the writers of many reviews are one batch.
+    author(review: Review, _: unknown, { store, loaders }: GraphQLContext) {
+      return loaders ? loaders.user.load(review.userId) : store.getUser(review.userId);
     },
   },
 };
