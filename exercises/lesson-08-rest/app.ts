@@ -86,7 +86,8 @@ export function createApp(options: AppOptions): express.Express {
   // /users/:id/reviews: 404 for a user that does not exist, not an empty list.
   // TODO: Every refusal is an ApiError (given, problem.ts) thrown from the handler: 404 "not-found"
   // for a user that is not there, 400 "validation" for a body or query zod refuses, 409 "conflict"
-  // for an email another user has (the store's STORE_EMAIL_TAKEN).
+  // for an email another user has (the store's STORE_EMAIL_TAKEN). In this step an ApiError needs
+  // only its status, type and detail: the per-field `errors` are Step 2's (invalidParams()).
   //
   // TODO: Step 2. Before the routes: an Accept that takes neither application/json nor
   // application/problem+json is 406 (RFC 9110 §12.5.1, §15.5.7; media types compared without
