@@ -95,7 +95,9 @@ export function createApp(options: AppOptions): express.Express {
   // and, for POST, Accept-Post (W3C LDP §7.1), for PATCH, Accept-Patch (RFC 5789 §2.2); no body at
   // all (Content-Length: 0) is for validation to refuse. After each route's methods: any other is
   // 405 with Allow (§15.5.6), and OPTIONS 204 with Allow. After the routes: any other path is 404.
-  // Last: problemHandler(log), with log defaulting to console.error.
+  // Last: problemHandler(log), with log defaulting to console.error. Each 400 "validation" gets
+  // its `errors` from invalidParams(); for a query, its detail names the parameters too
+  // ("The query parameter limit is not valid").
   // TODO: Step 3. Every representation goes out through sendRepresentation() with the
   // CACHE_CONTROL of its kind (201 for the POST); PUT, PATCH and DELETE call checkPreconditions()
   // with etagOf() the current user before they write.

@@ -290,7 +290,10 @@ describe("Step 2: Errors as problem details", () => {
         problem.errors?.map((e) => e.pointer),
         `the entry names the query parameter.\n${why}`,
       ).toEqual([parameter]);
-      expect(problem.detail, `the detail names it too.\n${why}`).toContain(parameter);
+      expect(
+        problem.detail,
+        `A bad query's detail names its parameter as well (README Step 2: "The query parameter ${parameter} is not valid"), so that a client reading only the detail knows what to fix.\n${why}`,
+      ).toContain(parameter);
     }
     await stillServing(api, "a bad query");
   });
