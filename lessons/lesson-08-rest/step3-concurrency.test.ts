@@ -184,6 +184,21 @@ describe("Step 3: Caching and concurrency control", () => {
     expect(any.status, "PUT with If-Match: * on a user that exists").toBe(200);
   });
 
+  test("If-Match reads a comma inside a tag as part of it: one tag around the current one's characters is not the current tag", async () => {
+    const api = await startApi();
+    const { etag } = await read(api, "123");
+    const field = `"${etag.slice(1, -1)},stale"`;
+    const reply = await request(api, "PUT", "/users/123", {
+      headers: { "If-Match": field },
+      body: { ...ADA, name: "Ada King" },
+    });
+    expect412(
+      reply,
+      `PUT with If-Match: ${field}, one tag (RFC 9110 §8.8.3: a comma is an etagc), not ${etag} and "stale"`,
+    );
+    await expectUnchanged(api, "Ada Lovelace", `PUT with If-Match: ${field}`);
+  });
+
   test("If-None-Match: * on a PUT to a user that exists is 412: it means only if there is none yet", async () => {
     const api = await startApi();
     const reply = await request(api, "PUT", "/users/123", {
