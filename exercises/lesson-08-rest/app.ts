@@ -86,7 +86,8 @@ export function createApp(options: AppOptions): express.Express {
   // /users/:id/reviews: 404 for a user that does not exist, not an empty list.
   // TODO: Every refusal is an ApiError (given, problem.ts) thrown from the handler: 404 "not-found"
   // for a user that is not there, 400 "validation" for a body or query zod refuses, 409 "conflict"
-  // for an email another user has (the store's STORE_EMAIL_TAKEN).
+  // for an email another user has (the store's STORE_EMAIL_TAKEN). In this step an ApiError needs
+  // only its status, type and detail: the per-field `errors` are Step 2's (invalidParams()).
   //
   // TODO: Step 2. Before the routes: an Accept that takes neither application/json nor
   // application/problem+json is 406 (RFC 9110 §12.5.1, §15.5.7; media types compared without
@@ -94,7 +95,9 @@ export function createApp(options: AppOptions): express.Express {
   // and, for POST, Accept-Post (W3C LDP §7.1), for PATCH, Accept-Patch (RFC 5789 §2.2); no body at
   // all (Content-Length: 0) is for validation to refuse. After each route's methods: any other is
   // 405 with Allow (§15.5.6), and OPTIONS 204 with Allow. After the routes: any other path is 404.
-  // Last: problemHandler(log), with log defaulting to console.error.
+  // Last: problemHandler(log), with log defaulting to console.error. Each 400 "validation" gets
+  // its `errors` from invalidParams(); for a query, its detail names the parameters too
+  // ("The query parameter limit is not valid").
   // TODO: Step 3. Every representation goes out through sendRepresentation() with the
   // CACHE_CONTROL of its kind (201 for the POST); PUT, PATCH and DELETE call checkPreconditions()
   // with etagOf() the current user before they write.

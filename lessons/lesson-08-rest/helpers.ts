@@ -46,6 +46,28 @@ export interface Reply {
   text: string;
   /** The body parsed as JSON, or undefined when it is empty or not JSON. */
   json: unknown;
+  /**
+   * The request headers a failure should show, as fetch sent them: Accept, Content-Type and the
+   * conditional and idempotency fields, in `Name: value` form (fetch's own defaults included).
+   */
+  sent?: string[];
+}
+
+/** The request headers that decide this API's answers, as a failure message shows them. */
+const SHOWN_HEADERS = ["Accept", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"];
+
+/** What fetch sends of SHOWN_HEADERS: those the test set, and fetch's own Accept and Content-Type. */
+function shownHeaders(headers: Headers, body: string | undefined): string[] {
+  return SHOWN_HEADERS.flatMap((name) => {
+    const value = headers.get(name);
+    if (value !== null) return [`${name}: ${value}`];
+    // The Fetch standard's defaults: Accept */*, and a string body as text/plain.
+    if (name === "Accept") return ["Accept: */* (fetch's default)"];
+    if (name === "Content-Type" && body !== undefined) {
+      return ["Content-Type: text/plain;charset=UTF-8 (fetch's default)"];
+    }
+    return [];
+  });
 }
 
 export interface RequestInit {
@@ -84,7 +106,13 @@ export async function request(
   } catch {
     json = undefined;
   }
-  const reply: Reply = { status: response.status, headers: response.headers, text, json };
+  const reply: Reply = {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json,
+    sent: shownHeaders(headers, body),
+  };
   checkContract(method, path, reply);
   return reply;
 }

@@ -10,10 +10,15 @@ import { within } from "../../shared/testing/patience.ts";
 import { connect, Inbox } from "../../shared/testing/net.ts";
 import type { Api, Reply } from "./helpers.ts";
 
-/** "sent: ... / received: 404 application/json ... {body}", for a failure message. */
+/**
+ * "sent: GET /users/123 / Accept: ... / received: 404 ... {body}", for a failure message: the
+ * request with the headers that decide the answer (Accept, Content-Type, If-Match, If-None-Match,
+ * Idempotency-Key), then the reply's status, headers and body.
+ */
 export function described(sent: string, reply: Reply): string {
   const headers = [...reply.headers].map(([name, value]) => `${name}: ${value}`).join("\n    ");
-  return `  sent:     ${sent}\n  received: ${reply.status}\n    ${headers}\n  body:     ${show(reply.text, 600)}`;
+  const asked = (reply.sent ?? []).map((line) => `\n    ${line}`).join("");
+  return `  sent:     ${sent}${asked}\n  received: ${reply.status}\n    ${headers}\n  body:     ${show(reply.text, 600)}`;
 }
 
 /**

@@ -290,7 +290,10 @@ describe("Step 2: Errors as problem details", () => {
         problem.errors?.map((e) => e.pointer),
         `the entry names the query parameter.\n${why}`,
       ).toEqual([parameter]);
-      expect(problem.detail, `the detail names it too.\n${why}`).toContain(parameter);
+      expect(
+        problem.detail,
+        `A bad query's detail names its parameter as well (README Step 2: "The query parameter ${parameter} is not valid"), so that a client reading only the detail knows what to fix.\n${why}`,
+      ).toContain(parameter);
     }
     await stillServing(api, "a bad query");
   });
@@ -309,7 +312,7 @@ describe("Step 2: Errors as problem details", () => {
     for (const leak of [secret, "db.internal", "Error:", "    at ", "store.ts", "onQuery"]) {
       expect(
         reply.text,
-        `Nothing of the error may reach the client: ${JSON.stringify(leak)}.\n${why}`,
+        `Nothing of the error may reach the client: ${JSON.stringify(leak)}. A 500's detail must not carry the error's message or stack: it names the id in instance, and the log alone has the error (RFC 9457 §5).\n${why}`,
       ).not.toContain(leak);
     }
     expect(
@@ -348,10 +351,14 @@ describe("Step 2: Errors as problem details", () => {
       },
     });
     const api = await startApi({ store });
-    const { reply } = await problemOf(api, "POST", "/users", 500, "internal", {
+    const { reply, sent } = await problemOf(api, "POST", "/users", 500, "internal", {
       body: { name: "Grace", email: "grace@example.com" },
     });
-    expect(reply.headers.get("location"), "no Location: nothing was created").toBeNull();
-    expect(reply.text).not.toContain("write failed");
+    const why = described(sent, reply);
+    expect(reply.headers.get("location"), `no Location: nothing was created.\n${why}`).toBeNull();
+    expect(
+      reply.text,
+      `A 500's detail must not carry the error's message ("write failed"): the client gets an id in instance, and the message goes to the log only, under that id (RFC 9457 §5).\n${why}`,
+    ).not.toContain("write failed");
   });
 });

@@ -25,6 +25,21 @@ function expect412(reply: Reply, what: string): void {
   expect((reply.json as { type?: string }).type, "its type").toMatch(/precondition-failed/);
 }
 
+/**
+ * After a 412: user 123 is still as it was, named `name`. A server that checks the precondition
+ * after writing answers 412 all the same, but the write it was meant to stop has happened.
+ */
+async function expectUnchanged(api: Api, name: string, what: string): Promise<void> {
+  const rule =
+    "the precondition is checked before the write (RFC 9110 §13.2.1: just before the server performs the method), so that a 412 leaves the resource as it was";
+  const reply = await request(api, "GET", "/users/123");
+  expect(reply.status, `${what}: user 123 is gone although the answer was 412: ${rule}`).toBe(200);
+  expect(
+    (reply.json as { name?: unknown }).name,
+    `${what}: the user changed although the answer was 412: ${rule}`,
+  ).toBe(name);
+}
+
 /** A request with just these headers, as checkPreconditions reads it (req.get). */
 function withHeaders(headers: Record<string, string>): express.Request {
   const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -95,7 +110,7 @@ describe("Step 3: Caching and concurrency control", () => {
       body: { ...bob.user, email: "ada@example.org" },
     });
     expect412(second, `Bob's PUT with If-Match: ${bob.etag}, the ETag before Alice's write`);
-    expect((await read(api, "123")).user.name, "the 412 changed nothing").toBe("Ada King");
+    await expectUnchanged(api, "Ada King", "Bob's PUT with the ETag before Alice's write");
 
     const fresh = await read(api, "123");
     const merged = await request(api, "PUT", "/users/123", {
@@ -119,10 +134,11 @@ describe("Step 3: Caching and concurrency control", () => {
       body: JSON.stringify({ name: "Countess of Lovelace" }),
     });
     expect412(patch, "PATCH with an outdated If-Match");
+    await expectUnchanged(api, "Ada King", "PATCH with an outdated If-Match");
     const del = await request(api, "DELETE", "/users/123", { headers: { "If-Match": old.etag } });
     expect412(del, "DELETE with an outdated If-Match");
+    await expectUnchanged(api, "Ada King", "DELETE with an outdated If-Match");
     const still = await read(api, "123");
-    expect(still.user.name, "neither the PATCH nor the DELETE happened").toBe("Ada King");
 
     const patched = await request(api, "PATCH", "/users/123", {
       headers: { "If-Match": still.etag, "Content-Type": "application/merge-patch+json" },
@@ -150,7 +166,7 @@ describe("Step 3: Caching and concurrency control", () => {
       reply,
       `PUT with If-Match: W/${etag} (RFC 9110 §13.1.1: a weak tag never matches strongly)`,
     );
-    expect((await read(api, "123")).user.name).toBe("Ada Lovelace");
+    await expectUnchanged(api, "Ada Lovelace", `PUT with If-Match: W/${etag}`);
   });
 
   test("If-Match takes a list, and * for any current representation", async () => {
@@ -168,6 +184,21 @@ describe("Step 3: Caching and concurrency control", () => {
     expect(any.status, "PUT with If-Match: * on a user that exists").toBe(200);
   });
 
+  test("If-Match reads a comma inside a tag as part of it: one tag around the current one's characters is not the current tag", async () => {
+    const api = await startApi();
+    const { etag } = await read(api, "123");
+    const field = `"${etag.slice(1, -1)},stale"`;
+    const reply = await request(api, "PUT", "/users/123", {
+      headers: { "If-Match": field },
+      body: { ...ADA, name: "Ada King" },
+    });
+    expect412(
+      reply,
+      `PUT with If-Match: ${field}, one tag (RFC 9110 §8.8.3: a comma is an etagc), not ${etag} and "stale"`,
+    );
+    await expectUnchanged(api, "Ada Lovelace", `PUT with If-Match: ${field}`);
+  });
+
   test("If-None-Match: * on a PUT to a user that exists is 412: it means only if there is none yet", async () => {
     const api = await startApi();
     const reply = await request(api, "PUT", "/users/123", {
@@ -175,7 +206,7 @@ describe("Step 3: Caching and concurrency control", () => {
       body: { ...ADA, name: "Ada King" },
     });
     expect412(reply, "PUT with If-None-Match: * (RFC 9110 §13.1.2)");
-    expect((await read(api, "123")).user.name).toBe("Ada Lovelace");
+    await expectUnchanged(api, "Ada Lovelace", "PUT with If-None-Match: *");
   });
 
   test("a write is answered with its representation, never a 304, whatever If-None-Match names", async () => {

@@ -123,6 +123,25 @@ describe("Step 3: Caching and concurrency control", () => {
     }
   });
 
+  test("a comma inside an entity tag is part of it: a tag that holds the current one's characters around a comma is another tag", async () => {
+    const api = await startApi();
+    const first = await request(api, "GET", "/users/123");
+    const etag = first.headers.get("etag") ?? "";
+    const opaque = etag.slice(1, -1);
+    // RFC 9110 §8.8.3: etagc includes ",", so each of these is one tag, and none is the current.
+    // Cut at the commas and unquoted, each would yield a piece that reads as the current tag.
+    for (const field of [`"${opaque},stale"`, `"stale,${opaque}"`, `"stale", W/"${opaque},x"`]) {
+      const reply = await request(api, "GET", "/users/123", {
+        headers: { "If-None-Match": field },
+      });
+      expect(
+        reply.status,
+        `If-None-Match: ${field} names no tag equal to the current ${etag}: read the list tag by tag (a quoted string may hold a comma), not cut at each comma.\n  received: ${head(reply)}`,
+      ).toBe(200);
+      expect(reply.headers.get("etag")).toBe(etag);
+    }
+  });
+
   test("HEAD with If-None-Match is answered 304 too, and a HEAD otherwise has the GET's ETag", async () => {
     const api = await startApi();
     const etag = (await request(api, "GET", "/users/123")).headers.get("etag") ?? "";

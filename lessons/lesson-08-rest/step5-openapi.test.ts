@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
@@ -53,7 +54,7 @@ function deref(document: Json, value: unknown): Json {
   return isObject(node) ? node : {};
 }
 
-const METHODS = ["get", "put", "post", "delete", "patch"] as const;
+const METHODS = ["get", "put", "post", "delete", "patch", "options"] as const;
 
 /** Every operation of the document: `GET /users/{}`, parameter names left out. */
 function documentedOperations(document: Json): Set<string> {
@@ -76,8 +77,9 @@ interface RouterLayer {
 
 /**
  * Every route of an express 5 app, walked from its router's stack (mounted routers too), in the
- * document's form: `GET /users/{}` for `app.get("/users/:id")`. HEAD and OPTIONS are left out:
- * express answers them for any GET route, and `.all()` is a catch-all, not a method.
+ * document's form: `GET /users/{}` for `app.get("/users/:id")`. HEAD is left out: express answers
+ * it from the GET route, and OpenAPI has it as GET without the content. OPTIONS is in, once per
+ * path: every route answers it (204 with Allow, Step 2), so it is an operation the document owes.
  */
 function appOperations(): Set<string> {
   const app = createApp({ store: createStore(), log: () => {} }) as unknown as {
@@ -92,6 +94,7 @@ function appOperations(): Set<string> {
             "string",
           );
           const template = `${prefix}${String(path)}`.replace(/:[A-Za-z0-9_]+/g, "{}");
+          operations.add(`OPTIONS ${template}`);
           for (const [method, on] of Object.entries(layer.route.methods)) {
             if (!on || method === "_all" || method === "head" || method === "options") continue;
             operations.add(`${method.toUpperCase()} ${template}`);
@@ -143,11 +146,17 @@ function schemaPointers(document: Json): string[] {
   return pointers;
 }
 
-/** Each component the document must have, with values zod accepts and values it refuses. */
-const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
+/**
+ * Each component the document must have, with values zod accepts and values it refuses, and the
+ * side of zod it describes. A request body is what a client may send: zod's input, anything zod
+ * accepts. A reply is what the server sends: zod's output, what zod returns from a parse, so a
+ * value zod would change on the way (a member it strips) is not one a reply can carry.
+ */
+const SAMPLES: { id: string; zod: z.ZodType; side: "input" | "output"; values: unknown[] }[] = [
   {
     id: "UserInput",
     zod: UserInputSchema,
+    side: "input",
     values: [
       { name: "Ada", email: "ada@example.com" },
       { name: "Ada" },
@@ -161,13 +170,16 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
   {
     id: "UserPatch",
     zod: UserPatchSchema,
+    side: "input",
     values: [{}, { name: "Ada" }, { email: null }, { email: "nope" }, { admin: true }, []],
   },
   {
     id: "User",
     zod: UserSchema,
+    side: "output",
     values: [
       { id: "123", name: "Ada", email: "ada@example.com" },
+      { id: "123", name: "Ada", email: "ada@example.com", age: 3 },
       { id: 123, name: "Ada", email: "ada@example.com" },
       { id: "abc", name: "Ada", email: "ada@example.com" },
       { id: "123", name: "Ada" },
@@ -176,6 +188,7 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
   {
     id: "Order",
     zod: OrderSchema,
+    side: "output",
     values: [
       {
         id: "5001",
@@ -191,6 +204,21 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
         total: 89,
         items: [{ productName: "Mechanical keyboard", quantity: 0 }],
       },
+      {
+        id: "5001",
+        userId: "123",
+        placedAt: "2026-01-07T00:00:00.000Z",
+        total: 89,
+        items: [{ productName: "Mechanical keyboard", quantity: 1, sku: "K-1" }],
+      },
+      {
+        id: "5001",
+        userId: "123",
+        placedAt: "2026-01-07T00:00:00.000Z",
+        total: 89,
+        items: [],
+        coupon: "SPRING",
+      },
       { id: "5001", userId: "123", placedAt: "yesterday", total: 89, items: [] },
       { id: "5001", userId: "123", placedAt: "2026-01-07T00:00:00.000Z", total: -1, items: [] },
     ],
@@ -198,8 +226,10 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
   {
     id: "Review",
     zod: ReviewSchema,
+    side: "output",
     values: [
       { id: "9001", userId: "123", rating: 5, comment: "Would buy again." },
+      { id: "9001", userId: "123", rating: 5, comment: "Would buy again.", helpful: 2 },
       { id: "9001", userId: "123", rating: 6, comment: "Would buy again." },
       { id: "9001", userId: "123", rating: 4.5, comment: "Would buy again." },
     ],
@@ -207,8 +237,10 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
   {
     id: "UserPage",
     zod: UserPageSchema,
+    side: "output",
     values: [
       { data: [{ id: "123", name: "Ada", email: "ada@example.com" }], next: "abc" },
+      { data: [], next: null, total: 40 },
       { data: [], next: null },
       { data: [] },
       { data: [{ id: 123, name: "Ada", email: "ada@example.com" }], next: null },
@@ -217,6 +249,7 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
   {
     id: "Problem",
     zod: ProblemSchema,
+    side: "output",
     values: [
       {
         type: "https://example.com/problems/validation",
@@ -228,6 +261,7 @@ const SAMPLES: { id: string; zod: z.ZodType; values: unknown[] }[] = [
       { type: "about:blank", title: "Not found", status: 404 },
       { type: "about:blank", title: "OK", status: 200, detail: "not a problem" },
       { type: "about:blank", title: "Bad", status: 400, detail: "x", errors: [{ pointer: "/a" }] },
+      { type: "about:blank", title: "Not found", status: 404, detail: "x", stack: "at store.ts" },
     ],
   },
 ];
@@ -261,6 +295,16 @@ async function successes(send: Send): Promise<void> {
     body: JSON.stringify({ name: "Amazing Grace" }),
   });
   await send("DELETE", path, 204);
+  // Every route answers OPTIONS (RFC 9110 §9.3.7), so each path documents it.
+  for (const target of [
+    "/users",
+    "/users/123",
+    "/users/123/orders",
+    "/users/123/reviews",
+    "/openapi.json",
+  ]) {
+    await send("OPTIONS", target, 204);
+  }
 }
 
 /** A request for each refusal the API answers with (Steps 2 to 4), and its status. */
@@ -327,6 +371,9 @@ function sender(api: Api, check: Check): Send {
 }
 
 const YOURS = "your OpenAPI document, GET /openapi.json";
+const JSON_SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema";
+/** The dialect of a Schema Object that names none, in a document that names none (OAS 3.1). */
+const OAS_BASE_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base";
 
 /**
  * The OpenAPI validator compiles the OpenAPI 3.1 schema the first time it validates, which takes
@@ -372,7 +419,7 @@ describe("Step 5: The OpenAPI document", () => {
     const missing = [...routes].filter((route) => !documented.has(route));
     expect(
       missing,
-      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths.\n  documented: ${[...documented].join(", ")}`,
+      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths, OPTIONS too: every route answers it (204 with Allow, RFC 9110 §9.3.7).\n  documented: ${[...documented].join(", ")}`,
     ).toEqual([]);
     const extra = [...documented].filter((operation) => !routes.has(operation));
     expect(
@@ -381,7 +428,7 @@ describe("Step 5: The OpenAPI document", () => {
     ).toEqual([]);
   });
 
-  test("every schema of the document compiles as JSON Schema 2020-12", async () => {
+  test("every schema of the document is valid JSON Schema 2020-12 (its meta-schema) and compiles", async () => {
     const api = await startApi();
     const document = await documentOf(api);
     const pointers = schemaPointers(document);
@@ -391,6 +438,11 @@ describe("Step 5: The OpenAPI document", () => {
     ).toBeGreaterThan(7);
     const ajv = ajvFor(document);
     for (const pointer of pointers) {
+      const schema = at(document, pointer);
+      expect(
+        ajv.validateSchema(schema as Json),
+        `The schema at #${pointer} must be valid against JSON Schema 2020-12's meta-schema: ${ajv.errorsText(ajv.errors)}. An "$id" has no fragment (2020-12 §8.2.1): the "$id" zod writes on each schema of a registry, "#/components/schemas/...", is for a schema of its own; a component is a part of this document, so drop it.\n  schema: ${JSON.stringify(schema).slice(0, 400)}`,
+      ).toBe(true);
       let problem = "";
       try {
         if (ajv.getSchema(`urn:step5:openapi#${pointer}`) === undefined) problem = "not found";
@@ -401,6 +453,22 @@ describe("Step 5: The OpenAPI document", () => {
         problem,
         `The schema at #${pointer} must compile with ajv's JSON Schema 2020-12 (and ajv-formats): ${problem}\n  schema: ${JSON.stringify(at(document, pointer)).slice(0, 400)}`,
       ).toBe("");
+    }
+  });
+
+  test("every schema is read in the dialect zod wrote it in, JSON Schema 2020-12: the document says so in jsonSchemaDialect", async () => {
+    const api = await startApi();
+    const document = await documentOf(api);
+    for (const pointer of schemaPointers(document)) {
+      const schema = at(document, pointer);
+      // How a tool finds a Schema Object's dialect: its own $schema, else the document's
+      // jsonSchemaDialect, else OpenAPI's base dialect (OAS 3.1 §4.8.24, "Specifying Schema Dialects").
+      const own = isObject(schema) ? schema.$schema : undefined;
+      const dialect = own ?? document.jsonSchemaDialect ?? OAS_BASE_DIALECT;
+      expect(
+        dialect,
+        `#${pointer} is read as ${JSON.stringify(dialect)}${own === undefined ? (document.jsonSchemaDialect === undefined ? ": it has no $schema, and the document no jsonSchemaDialect, so OpenAPI's base dialect applies" : ", the document's jsonSchemaDialect") : ", its own $schema"}. zod wrote it in JSON Schema 2020-12: with the $schema of each component dropped, say "jsonSchemaDialect": "${JSON_SCHEMA_2020_12}" once, at the top of the document`,
+      ).toBe(JSON_SCHEMA_2020_12);
     }
   });
 
@@ -419,7 +487,7 @@ describe("Step 5: The OpenAPI document", () => {
         `#${pointer} is a $ref to components.schemas.${id}, not a copy of it`,
       ).toEqual({ $ref: `#/components/schemas/${id}` });
     }
-    for (const { id, zod, values } of SAMPLES) {
+    for (const { id, zod, side, values } of SAMPLES) {
       const pointer = `/components/schemas/${id}`;
       expect(
         isObject(at(document, pointer)),
@@ -427,11 +495,21 @@ describe("Step 5: The OpenAPI document", () => {
       ).toBe(true);
       const validate = ajv.getSchema(`urn:step5:openapi#${pointer}`);
       for (const value of values) {
-        const zodSays = zod.safeParse(value).success;
+        const parsed = zod.safeParse(value);
+        const zodSays = parsed.success;
+        // The output side: only what a parse returns as it is. zod strips an unknown member.
+        const unchanged = parsed.success && isDeepStrictEqual(parsed.data, value);
+        const expected = side === "input" ? zodSays : unchanged;
+        const why =
+          side === "input"
+            ? `zod's ${id}Schema ${zodSays ? "accepts" : "refuses"} it, and a request body is what zod accepts (its input side, io: "input")`
+            : zodSays && !unchanged
+              ? `zod's ${id}Schema accepts it but strips what it does not know, so the server never sends it: a reply is what zod produces (its output side, io: "output", which says "additionalProperties": false)`
+              : `zod's ${id}Schema ${zodSays ? "produces" : "refuses"} it, and a reply is what zod produces (its output side, io: "output")`;
         expect(
           validate?.(value),
-          `${JSON.stringify(value)}: zod's ${id}Schema ${zodSays ? "accepts" : "refuses"} it, so #${pointer} must ${zodSays ? "accept" : "refuse"} it too (z.toJSONSchema makes it; a schema written by hand drifts). ajv: ${ajv.errorsText(validate?.errors)}`,
-        ).toBe(zodSays);
+          `${JSON.stringify(value)}: ${why}, so #${pointer} must ${expected ? "accept" : "refuse"} it (z.toJSONSchema makes it; a schema written by hand drifts). ajv: ${ajv.errorsText(validate?.errors)}`,
+        ).toBe(expected);
       }
     }
   });
