@@ -219,6 +219,42 @@ describe("Step 2: Errors as problem details", () => {
     await stillServing(api, "a 405");
   });
 
+  test("every problem says Cache-Control: no-store: it describes one request, and no cache may answer another with it", async () => {
+    const store = createStore({
+      onQuery(name) {
+        if (name === "listUsers") throw new Error("the disk is full");
+      },
+    });
+    const api = await startApi({ store });
+    const cases: [
+      method: string,
+      path: string,
+      status: number,
+      type: string,
+      init?: RequestInit,
+    ][] = [
+      ["POST", "/users", 400, "validation", { body: { name: "" } }],
+      ["GET", "/users/999", 404, "not-found"],
+      ["DELETE", "/users", 405, "method-not-allowed"],
+      ["GET", "/users/123", 406, "not-acceptable", { headers: { accept: "text/html" } }],
+      [
+        "PUT",
+        "/users/123",
+        415,
+        "unsupported-media-type",
+        { headers: { "content-type": "text/plain" }, body: "Ada" },
+      ],
+      ["GET", "/users", 500, "internal"],
+    ];
+    for (const [method, path, status, type, init] of cases) {
+      const { reply, sent } = await problemOf(api, method, path, status, type, init);
+      expect(
+        reply.headers.get("cache-control"),
+        `A problem is about the request it answers: Cache-Control: no-store (RFC 9111 §5.2.2.5), so that no cache keeps it and answers the next request with it.\n${described(sent, reply)}`,
+      ).toMatch(/(^|,)\s*no-store\s*(,|$)/i);
+    }
+  });
+
   test("a missing resource and an unknown path are 404 problems", async () => {
     const api = await startApi();
     await problemOf(api, "GET", "/users/999", 404, "not-found");
