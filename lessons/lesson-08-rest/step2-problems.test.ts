@@ -3,6 +3,7 @@ import { invalidParams } from "#lesson/lesson-08-rest/problem.ts";
 import { UserInputSchema } from "#lesson/lesson-08-rest/schemas.ts";
 import { createStore, type User } from "#lesson/lesson-08-rest/store.ts";
 import { request, startApi, type Api, type RequestInit } from "./helpers.ts";
+import { show } from "../../shared/testing/bytes.ts";
 import { described, expectProblem, rawExchange } from "./replies.ts";
 
 const ADA: User = { id: "123", name: "Ada Lovelace", email: "ada.lovelace.123@example.com" };
@@ -136,6 +137,20 @@ describe("Step 2: Errors as problem details", () => {
     );
     expect(reply).toMatch(/\r\ncontent-type: application\/problem\+json/i);
     expect(api.store.findUserByEmail("grace@example.com")).toBeUndefined();
+  });
+
+  test("an empty body (Content-Length: 0), with or without a Content-Type, is 400 validation, not 415", async () => {
+    const api = await startApi();
+    const host = new URL(api.base).host;
+    for (const type of ["", "\r\nContent-Type: application/json"]) {
+      const head = `POST /users HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0${type}`;
+      const reply = await rawExchange(api, head);
+      const why = `README Step 2: a request with no body at all is a missing user, for validation to refuse (400); there is no media type to be wrong.\n  sent:     ${show(`${head}\r\nConnection: close\r\n\r\n`)}\n  received: ${show(reply, 600)}`;
+      expect(reply, why).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply, why).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(reply, why).toMatch(/"type":"[^"]*\/validation"/);
+    }
+    await stillServing(api, "an empty body");
   });
 
   test("a media type is matched without case: Application/JSON; charset=UTF-8 is JSON (RFC 9110 §8.3.1)", async () => {
