@@ -270,6 +270,26 @@ describe("Step 2: Errors as problem details", () => {
     }
   });
 
+  test("OPTIONS is 204 with an Allow listing exactly the resource's methods, HEAD and OPTIONS among them, and Accept-Patch where PATCH is one", async () => {
+    const api = await startApi();
+    const cases: [path: string, has: string[]][] = [
+      ["/users", ["GET", "HEAD", "POST", "OPTIONS"]],
+      ["/users/123", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"]],
+      ["/users/123/orders", ["GET", "HEAD", "OPTIONS"]],
+      ["/users/123/reviews", ["GET", "HEAD", "OPTIONS"]],
+    ];
+    for (const [path, has] of cases) {
+      const reply = await request(api, "OPTIONS", path);
+      const why = `RFC 9110 §9.3.7: OPTIONS asks what the resource can do; the answer is 204 with Allow, the same list a 405 on it gives (HEAD wherever GET is, §9.3.2, and OPTIONS itself): ${has.join(", ")}.\n${described(`OPTIONS ${path}`, reply)}`;
+      expect(reply.status, why).toBe(204);
+      expect(allowed(reply.headers.get("allow")).sort(), why).toEqual([...has].sort());
+      expect(
+        reply.headers.get("accept-patch"),
+        `RFC 5789 §3.1: Accept-Patch "SHOULD appear in the OPTIONS response" of a resource that takes PATCH, naming the patch formats it takes.\n${described(`OPTIONS ${path}`, reply)}`,
+      ).toBe(has.includes("PATCH") ? "application/merge-patch+json" : null);
+    }
+  });
+
   test("a missing resource and an unknown path are 404 problems", async () => {
     const api = await startApi();
     await problemOf(api, "GET", "/users/999", 404, "not-found");
