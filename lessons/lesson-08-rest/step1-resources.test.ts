@@ -96,7 +96,12 @@ describe("Step 1: Resources and representations", () => {
     expect(link, `Link: <target>; rel="next" (RFC 8288 §3), rel quoted or not`).toMatch(
       /^<[^>]+>\s*;\s*rel="?next"?$/,
     );
-    const next = linkTarget(link, "next", `${api.base}/users?limit=5`) as string;
+    const url = `${api.base}/users?limit=5`;
+    const next = linkTarget(link, "next", url) as string;
+    expect(
+      next.startsWith(`${api.base}/users?`),
+      `The Link target, resolved against ${url} (RFC 3986 §5), must be this API's /users: ${next}\n${described("GET /users?limit=5", reply)}`,
+    ).toBe(true);
     const second = await request(api, "GET", next.slice(api.base.length));
     const page2 = representation<Page>(`GET ${next}`, second);
     expect(
