@@ -363,7 +363,11 @@ describe("Step 1: Resources and representations", () => {
         `${api.base}/users`,
       ]);
       expect(created.stdout, "curl printed").toMatch(/^HTTP\/1\.1 201 /);
-      expect(created.stdout).toMatch(/\r\nLocation: \/users\/141\r\n/i);
+      const location = /\r\nLocation: (.*)\r\n/i.exec(created.stdout)?.[1];
+      expect(
+        location && new URL(location, `${api.base}/users`).href,
+        `201 Created names the new user in Location, resolved against the request's URL (RFC 9110 §10.2.2): ${api.base}/users/141.\ncurl printed:\n${created.stdout}`,
+      ).toBe(`${api.base}/users/141`);
       expect(created.stdout).toMatch(
         /\r\n\r\n\{"id":"141","name":"Grace Hopper","email":"grace@example.com"\}$/,
       );
