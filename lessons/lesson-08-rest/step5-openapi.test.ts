@@ -56,13 +56,17 @@ function deref(document: Json, value: unknown): Json {
 
 const METHODS = ["get", "put", "post", "delete", "patch", "options"] as const;
 
-/** Every operation of the document: `GET /users/{}`, parameter names left out. */
-function documentedOperations(document: Json): Set<string> {
-  const operations = new Set<string>();
+/**
+ * Every operation of the document, keyed `GET /users/{}` (parameter names left out, so that
+ * `{id}` and `{userId}` are the same template), each as the document writes it: `GET /users/{id}`.
+ */
+function documentedOperations(document: Json): Map<string, string> {
+  const operations = new Map<string, string>();
   for (const [path, item] of Object.entries(isObject(document.paths) ? document.paths : {})) {
     for (const method of METHODS) {
       if (isObject(deref(document, item)[method])) {
-        operations.add(`${method.toUpperCase()} ${path.replace(/\{[^}]*\}/g, "{}")}`);
+        const name = method.toUpperCase();
+        operations.set(`${name} ${path.replace(/\{[^}]*\}/g, "{}")}`, `${name} ${path}`);
       }
     }
   }
@@ -76,16 +80,17 @@ interface RouterLayer {
 }
 
 /**
- * Every route of an express 5 app, walked from its router's stack (mounted routers too), in the
- * document's form: `GET /users/{}` for `app.get("/users/:id")`. HEAD is left out: express answers
+ * Every route of an express 5 app, walked from its router's stack (mounted routers too), keyed as
+ * documentedOperations() keys them and written in the document's form: `GET /users/{id}` for
+ * `app.get("/users/:id")`. HEAD is left out: express answers
  * it from the GET route, and OpenAPI has it as GET without the content. OPTIONS is in, once per
  * path: every route answers it (204 with Allow, Step 2), so it is an operation the document owes.
  */
-function appOperations(): Set<string> {
+function appOperations(): Map<string, string> {
   const app = createApp({ store: createStore(), log: () => {} }) as unknown as {
     router: { stack: RouterLayer[] };
   };
-  const operations = new Set<string>();
+  const operations = new Map<string, string>();
   const walk = (stack: RouterLayer[], prefix: string): void => {
     for (const layer of stack) {
       if (layer.route !== undefined) {
@@ -93,11 +98,13 @@ function appOperations(): Set<string> {
           expect(typeof path, "every route's path is a string the document can name").toBe(
             "string",
           );
-          const template = `${prefix}${String(path)}`.replace(/:[A-Za-z0-9_]+/g, "{}");
-          operations.add(`OPTIONS ${template}`);
+          const route = `${prefix}${String(path)}`;
+          const key = route.replace(/:[A-Za-z0-9_]+/g, "{}");
+          const template = route.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+          operations.set(`OPTIONS ${key}`, `OPTIONS ${template}`);
           for (const [method, on] of Object.entries(layer.route.methods)) {
             if (!on || method === "_all" || method === "head" || method === "options") continue;
-            operations.add(`${method.toUpperCase()} ${template}`);
+            operations.set(`${method.toUpperCase()} ${key}`, `${method.toUpperCase()} ${template}`);
           }
         }
       } else if (layer.handle?.stack !== undefined) {
@@ -416,15 +423,19 @@ describe("Step 5: The OpenAPI document", () => {
     const api = await startApi();
     const documented = documentedOperations(await documentOf(api));
     const routes = appOperations();
-    const missing = [...routes].filter((route) => !documented.has(route));
+    const missing = [...routes]
+      .filter(([key]) => !documented.has(key))
+      .map(([, operation]) => operation);
     expect(
       missing,
-      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths, OPTIONS too: every route answers it (204 with Allow, RFC 9110 §9.3.7).\n  documented: ${[...documented].join(", ")}`,
+      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths, OPTIONS too: every route answers it (204 with Allow, RFC 9110 §9.3.7).\n  documented: ${[...documented.values()].join(", ")}`,
     ).toEqual([]);
-    const extra = [...documented].filter((operation) => !routes.has(operation));
+    const extra = [...documented]
+      .filter(([key]) => !routes.has(key))
+      .map(([, operation]) => operation);
     expect(
       extra,
-      `The document describes only what the app answers: these operations are not routes of createApp().\n  routes: ${[...routes].join(", ")}`,
+      `The document describes only what the app answers: these operations are not routes of createApp().\n  routes: ${[...routes.values()].join(", ")}`,
     ).toEqual([]);
   });
 
