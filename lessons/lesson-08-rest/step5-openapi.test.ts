@@ -585,7 +585,7 @@ describe("Step 5: The OpenAPI document", () => {
   test("representations document ETag and Cache-Control, every GET its 304, the new user its Location, the list its Link", async () => {
     const api = await startApi();
     const document = await documentOf(api);
-    const headersOf = (method: string, path: string, status: string): string[] => {
+    const responseHeaders = (method: string, path: string, status: string): Json => {
       const operation = deref(
         document,
         deref(document, at(document, `/paths/${path.replaceAll("/", "~1")}`))[method],
@@ -595,9 +595,19 @@ describe("Step 5: The OpenAPI document", () => {
         Object.keys(response).length,
         `${method.toUpperCase()} ${path} documents its ${status}`,
       ).toBeGreaterThan(0);
-      return Object.keys(isObject(response.headers) ? response.headers : {}).map((h) =>
-        h.toLowerCase(),
-      );
+      return isObject(response.headers) ? response.headers : {};
+    };
+    const headersOf = (method: string, path: string, status: string): string[] =>
+      Object.keys(responseHeaders(method, path, status)).map((h) => h.toLowerCase());
+    /** The header is sent on every such answer, and its Header Object says so itself. */
+    const expectRequired = (method: string, path: string, status: string, name: string): void => {
+      const headers = responseHeaders(method, path, status);
+      const key = Object.keys(headers).find((h) => h.toLowerCase() === name.toLowerCase());
+      const header = key === undefined ? undefined : headers[key];
+      expect(
+        deref(document, header).required,
+        `${method.toUpperCase()} ${path} always sends ${name} on its ${status}: its Header Object says "required": true itself, in components.headers, since OpenAPI 3.1 ignores anything beside a $ref but a summary and a description (§4.8.23).\n  documented: ${JSON.stringify(header)}`,
+      ).toBe(true);
     };
     const paths = Object.keys(isObject(document.paths) ? document.paths : {});
     const path = (template: string): string =>
@@ -614,6 +624,8 @@ describe("Step 5: The OpenAPI document", () => {
           `GET ${template} documents Cache-Control on its ${status} (RFC 9111 §5.2)`,
         ).toContain("cache-control");
       }
+      expectRequired("get", path(template), "200", "ETag");
+      expectRequired("get", path(template), "200", "Cache-Control");
     }
     expect(
       headersOf("get", path("/users"), "200"),
@@ -623,6 +635,7 @@ describe("Step 5: The OpenAPI document", () => {
       headersOf("post", path("/users"), "201"),
       `POST /users documents Location (RFC 9110 §10.2.2) on its 201`,
     ).toContain("location");
+    expectRequired("post", path("/users"), "201", "Location");
   });
 
   test("every success the app answers with is described by the document: status, media type, headers and body", async () => {
