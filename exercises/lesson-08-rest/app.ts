@@ -81,6 +81,8 @@ export function createApp(options: AppOptions): express.Express {
   // TODO: PATCH /users/:id: a JSON Merge Patch (RFC 7396), only as
   // application/merge-patch+json, through UserPatchSchema: each member replaces that field, a member
   // left out keeps it, and null, which would remove it (§2), is refused, since a user needs both.
+  // The store has no patch of its own: read the user, merge the patch into it, and write the
+  // whole result with replaceUser().
   // TODO: DELETE /users/:id: 204 No Content (RFC 9110 §9.3.5); a user that is not there is 404, so
   // a second DELETE is 404. GET /users/:id/orders (?last=N, OrdersQuerySchema) and
   // /users/:id/reviews: 404 for a user that does not exist, not an empty list.

@@ -84,7 +84,7 @@ export function checkPreconditions(req: express.Request, currentETag: string | u
   // current ETag under the strong comparison (a W/ tag never does). If-Unmodified-Since is
   // ignored: these resources have no modification date (§13.1.4). If-None-Match (§13.1.2) fails a
   // write when it is `*` and there is a current representation, or lists the current tag (weak
-  // comparison). A condition that fails is ApiError 412 "precondition-failed", thrown before
-  // anything is written.
+  // comparison). A condition that fails is ApiError 412 "precondition-failed" (ApiError is in
+  // ./problem.ts), thrown before anything is written.
   return todo("lesson-08-rest", "checkPreconditions()", "Step 3");
 }

@@ -96,7 +96,12 @@ describe("Step 1: Resources and representations", () => {
     expect(link, `Link: <target>; rel="next" (RFC 8288 §3), rel quoted or not`).toMatch(
       /^<[^>]+>\s*;\s*rel="?next"?$/,
     );
-    const next = linkTarget(link, "next", `${api.base}/users?limit=5`) as string;
+    const url = `${api.base}/users?limit=5`;
+    const next = linkTarget(link, "next", url) as string;
+    expect(
+      next.startsWith(`${api.base}/users?`),
+      `The Link target, resolved against ${url} (RFC 3986 §5), must be this API's /users: ${next}\n${described("GET /users?limit=5", reply)}`,
+    ).toBe(true);
     const second = await request(api, "GET", next.slice(api.base.length));
     const page2 = representation<Page>(`GET ${next}`, second);
     expect(
@@ -358,7 +363,11 @@ describe("Step 1: Resources and representations", () => {
         `${api.base}/users`,
       ]);
       expect(created.stdout, "curl printed").toMatch(/^HTTP\/1\.1 201 /);
-      expect(created.stdout).toMatch(/\r\nLocation: \/users\/141\r\n/i);
+      const location = /\r\nLocation: (.*)\r\n/i.exec(created.stdout)?.[1];
+      expect(
+        location && new URL(location, `${api.base}/users`).href,
+        `201 Created names the new user in Location, resolved against the request's URL (RFC 9110 §10.2.2): ${api.base}/users/141.\ncurl printed:\n${created.stdout}`,
+      ).toBe(`${api.base}/users/141`);
       expect(created.stdout).toMatch(
         /\r\n\r\n\{"id":"141","name":"Grace Hopper","email":"grace@example.com"\}$/,
       );

@@ -3,6 +3,7 @@ import { invalidParams } from "#lesson/lesson-08-rest/problem.ts";
 import { UserInputSchema } from "#lesson/lesson-08-rest/schemas.ts";
 import { createStore, type User } from "#lesson/lesson-08-rest/store.ts";
 import { request, startApi, type Api, type RequestInit } from "./helpers.ts";
+import { show } from "../../shared/testing/bytes.ts";
 import { described, expectProblem, rawExchange } from "./replies.ts";
 
 const ADA: User = { id: "123", name: "Ada Lovelace", email: "ada.lovelace.123@example.com" };
@@ -138,6 +139,20 @@ describe("Step 2: Errors as problem details", () => {
     expect(api.store.findUserByEmail("grace@example.com")).toBeUndefined();
   });
 
+  test("an empty body (Content-Length: 0), with or without a Content-Type, is 400 validation, not 415", async () => {
+    const api = await startApi();
+    const host = new URL(api.base).host;
+    for (const type of ["", "\r\nContent-Type: application/json"]) {
+      const head = `POST /users HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0${type}`;
+      const reply = await rawExchange(api, head);
+      const why = `README Step 2: a request with no body at all is a missing user, for validation to refuse (400); there is no media type to be wrong.\n  sent:     ${show(`${head}\r\nConnection: close\r\n\r\n`)}\n  received: ${show(reply, 600)}`;
+      expect(reply, why).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply, why).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(reply, why).toMatch(/"type":"[^"]*\/validation"/);
+    }
+    await stillServing(api, "an empty body");
+  });
+
   test("a media type is matched without case: Application/JSON; charset=UTF-8 is JSON (RFC 9110 §8.3.1)", async () => {
     const api = await startApi();
     const reply = await request(api, "POST", "/users", {
@@ -217,6 +232,62 @@ describe("Step 2: Errors as problem details", () => {
     }
     expect(api.store.getUser("123")).toEqual(ADA);
     await stillServing(api, "a 405");
+  });
+
+  test("every problem says Cache-Control: no-store: it describes one request, and no cache may answer another with it", async () => {
+    const store = createStore({
+      onQuery(name) {
+        if (name === "listUsers") throw new Error("the disk is full");
+      },
+    });
+    const api = await startApi({ store });
+    const cases: [
+      method: string,
+      path: string,
+      status: number,
+      type: string,
+      init?: RequestInit,
+    ][] = [
+      ["POST", "/users", 400, "validation", { body: { name: "" } }],
+      ["GET", "/users/999", 404, "not-found"],
+      ["DELETE", "/users", 405, "method-not-allowed"],
+      ["GET", "/users/123", 406, "not-acceptable", { headers: { accept: "text/html" } }],
+      [
+        "PUT",
+        "/users/123",
+        415,
+        "unsupported-media-type",
+        { headers: { "content-type": "text/plain" }, body: "Ada" },
+      ],
+      ["GET", "/users", 500, "internal"],
+    ];
+    for (const [method, path, status, type, init] of cases) {
+      const { reply, sent } = await problemOf(api, method, path, status, type, init);
+      expect(
+        reply.headers.get("cache-control"),
+        `A problem is about the request it answers: Cache-Control: no-store (RFC 9111 §5.2.2.5), so that no cache keeps it and answers the next request with it.\n${described(sent, reply)}`,
+      ).toMatch(/(^|,)\s*no-store\s*(,|$)/i);
+    }
+  });
+
+  test("OPTIONS is 204 with an Allow listing exactly the resource's methods, HEAD and OPTIONS among them, and Accept-Patch where PATCH is one", async () => {
+    const api = await startApi();
+    const cases: [path: string, has: string[]][] = [
+      ["/users", ["GET", "HEAD", "POST", "OPTIONS"]],
+      ["/users/123", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"]],
+      ["/users/123/orders", ["GET", "HEAD", "OPTIONS"]],
+      ["/users/123/reviews", ["GET", "HEAD", "OPTIONS"]],
+    ];
+    for (const [path, has] of cases) {
+      const reply = await request(api, "OPTIONS", path);
+      const why = `RFC 9110 §9.3.7: OPTIONS asks what the resource can do; the answer is 204 with Allow, the same list a 405 on it gives (HEAD wherever GET is, §9.3.2, and OPTIONS itself): ${has.join(", ")}.\n${described(`OPTIONS ${path}`, reply)}`;
+      expect(reply.status, why).toBe(204);
+      expect(allowed(reply.headers.get("allow")).sort(), why).toEqual([...has].sort());
+      expect(
+        reply.headers.get("accept-patch"),
+        `RFC 5789 §3.1: Accept-Patch "SHOULD appear in the OPTIONS response" of a resource that takes PATCH, naming the patch formats it takes.\n${described(`OPTIONS ${path}`, reply)}`,
+      ).toBe(has.includes("PATCH") ? "application/merge-patch+json" : null);
+    }
   });
 
   test("a missing resource and an unknown path are 404 problems", async () => {

@@ -14,11 +14,13 @@ async function read(api: Api, id: string): Promise<{ user: typeof ADA; etag: str
   return { user: { name, email }, etag: reply.headers.get("etag") ?? "" };
 }
 
-function expect412(reply: Reply, what: string): void {
-  expect(
-    reply.status,
-    `${what}: the resource changed since that ETag, so 412 Precondition Failed`,
-  ).toBe(412);
+/** `reply` is the 412 problem; `because` says why the precondition is false. */
+function expect412(
+  reply: Reply,
+  what: string,
+  because = "the resource changed since that ETag",
+): void {
+  expect(reply.status, `${what}: ${because}, so 412 Precondition Failed`).toBe(412);
   expect(reply.headers.get("content-type"), "a 412 is a problem document").toMatch(
     /^application\/problem\+json/,
   );
@@ -164,7 +166,8 @@ describe("Step 3: Caching and concurrency control", () => {
     });
     expect412(
       reply,
-      `PUT with If-Match: W/${etag} (RFC 9110 §13.1.1: a weak tag never matches strongly)`,
+      `PUT with If-Match: W/${etag}`,
+      `the resource has not changed: W/${etag} is the weak form of the current ETag ${etag}, and If-Match uses the strong comparison (RFC 9110 §13.1.1: a weak tag never matches strongly): the precondition is false`,
     );
     await expectUnchanged(api, "Ada Lovelace", `PUT with If-Match: W/${etag}`);
   });
@@ -194,7 +197,8 @@ describe("Step 3: Caching and concurrency control", () => {
     });
     expect412(
       reply,
-      `PUT with If-Match: ${field}, one tag (RFC 9110 §8.8.3: a comma is an etagc), not ${etag} and "stale"`,
+      `PUT with If-Match: ${field}`,
+      `that is one tag (RFC 9110 §8.8.3: a comma is an etagc), not the current ETag ${etag} and "stale"; split on commas it would match, read tag by tag it does not: the precondition is false`,
     );
     await expectUnchanged(api, "Ada Lovelace", `PUT with If-Match: ${field}`);
   });
@@ -205,7 +209,11 @@ describe("Step 3: Caching and concurrency control", () => {
       headers: { "If-None-Match": "*" },
       body: { ...ADA, name: "Ada King" },
     });
-    expect412(reply, "PUT with If-None-Match: * (RFC 9110 §13.1.2)");
+    expect412(
+      reply,
+      "PUT with If-None-Match: *",
+      'user 123 exists, and * matches any current representation (RFC 9110 §13.1.2): the condition "none yet" is false',
+    );
     await expectUnchanged(api, "Ada Lovelace", "PUT with If-None-Match: *");
   });
 

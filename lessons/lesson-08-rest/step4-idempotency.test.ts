@@ -313,22 +313,28 @@ describe("Step 4: Retries made safe", () => {
 
   test("a key belongs to one resource and one method: the same key elsewhere is another request", async () => {
     const app = await startSlowApp({ ttlMs: 60_000 });
+    const before: string[] = [];
     for (const [method, path] of [
       ["POST", "/a"],
       ["POST", "/b"],
       ["PATCH", "/a"],
     ] as const) {
+      const route = `${method} ${path}`;
       const reply = await send(app, method, path, "shared", { n: 1 });
+      expect(reply.status, `${route} with a key used on another route: ${reply.text}`).toBe(201);
       expect(
-        reply.status,
-        `${method} ${path} with a key used on another route: ${reply.text}`,
-      ).toBe(201);
-      expect(app.runs.get(`${method} ${path}`), `${method} ${path} ran its handler`).toBe(1);
+        app.runs.get(route) ?? 0,
+        before.length === 0
+          ? `${route} ran its handler`
+          : `${route} with Idempotency-Key: shared, already used on ${before.join(" and ")}, must run its own handler: a key is scoped to its method and path, and the same key on another route is another request. It ran 0 times: it got the answer stored for ${before.join(" or ")} (${reply.text})`,
+      ).toBe(1);
+      before.push(route);
     }
   });
 
   test("an answer with no body, or written in pieces, is replayed byte for byte", async () => {
     const app = await startSlowApp({ ttlMs: 60_000 });
+    let before: string | undefined;
     for (const path of ["/empty", "/pieces"]) {
       const first = await send(app, "POST", path, "k1", { n: 1 });
       const retry = await send(app, "POST", path, "k1", { n: 1 });
@@ -336,7 +342,15 @@ describe("Step 4: Retries made safe", () => {
         first.status,
       );
       expect(retry.text, `and its body, every write of it: ${first.text}`).toBe(first.text);
-      expect(app.runs.get(`POST ${path}`), `POST ${path} ran once`).toBe(1);
+      const stored =
+        before === undefined
+          ? ""
+          : `; if it never ran, it got the answer stored for POST ${before} under the same key k1 (${first.status} ${show(first.text)}), but a key is scoped to its method and path`;
+      expect(
+        app.runs.get(`POST ${path}`) ?? 0,
+        `POST ${path} runs its handler once, and its retry gets the stored answer${stored}`,
+      ).toBe(1);
+      before = path;
     }
   });
 

@@ -56,13 +56,17 @@ function deref(document: Json, value: unknown): Json {
 
 const METHODS = ["get", "put", "post", "delete", "patch", "options"] as const;
 
-/** Every operation of the document: `GET /users/{}`, parameter names left out. */
-function documentedOperations(document: Json): Set<string> {
-  const operations = new Set<string>();
+/**
+ * Every operation of the document, keyed `GET /users/{}` (parameter names left out, so that
+ * `{id}` and `{userId}` are the same template), each as the document writes it: `GET /users/{id}`.
+ */
+function documentedOperations(document: Json): Map<string, string> {
+  const operations = new Map<string, string>();
   for (const [path, item] of Object.entries(isObject(document.paths) ? document.paths : {})) {
     for (const method of METHODS) {
       if (isObject(deref(document, item)[method])) {
-        operations.add(`${method.toUpperCase()} ${path.replace(/\{[^}]*\}/g, "{}")}`);
+        const name = method.toUpperCase();
+        operations.set(`${name} ${path.replace(/\{[^}]*\}/g, "{}")}`, `${name} ${path}`);
       }
     }
   }
@@ -76,16 +80,17 @@ interface RouterLayer {
 }
 
 /**
- * Every route of an express 5 app, walked from its router's stack (mounted routers too), in the
- * document's form: `GET /users/{}` for `app.get("/users/:id")`. HEAD is left out: express answers
+ * Every route of an express 5 app, walked from its router's stack (mounted routers too), keyed as
+ * documentedOperations() keys them and written in the document's form: `GET /users/{id}` for
+ * `app.get("/users/:id")`. HEAD is left out: express answers
  * it from the GET route, and OpenAPI has it as GET without the content. OPTIONS is in, once per
  * path: every route answers it (204 with Allow, Step 2), so it is an operation the document owes.
  */
-function appOperations(): Set<string> {
+function appOperations(): Map<string, string> {
   const app = createApp({ store: createStore(), log: () => {} }) as unknown as {
     router: { stack: RouterLayer[] };
   };
-  const operations = new Set<string>();
+  const operations = new Map<string, string>();
   const walk = (stack: RouterLayer[], prefix: string): void => {
     for (const layer of stack) {
       if (layer.route !== undefined) {
@@ -93,11 +98,13 @@ function appOperations(): Set<string> {
           expect(typeof path, "every route's path is a string the document can name").toBe(
             "string",
           );
-          const template = `${prefix}${String(path)}`.replace(/:[A-Za-z0-9_]+/g, "{}");
-          operations.add(`OPTIONS ${template}`);
+          const route = `${prefix}${String(path)}`;
+          const key = route.replace(/:[A-Za-z0-9_]+/g, "{}");
+          const template = route.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+          operations.set(`OPTIONS ${key}`, `OPTIONS ${template}`);
           for (const [method, on] of Object.entries(layer.route.methods)) {
             if (!on || method === "_all" || method === "head" || method === "options") continue;
-            operations.add(`${method.toUpperCase()} ${template}`);
+            operations.set(`${method.toUpperCase()} ${key}`, `${method.toUpperCase()} ${template}`);
           }
         }
       } else if (layer.handle?.stack !== undefined) {
@@ -416,15 +423,19 @@ describe("Step 5: The OpenAPI document", () => {
     const api = await startApi();
     const documented = documentedOperations(await documentOf(api));
     const routes = appOperations();
-    const missing = [...routes].filter((route) => !documented.has(route));
+    const missing = [...routes]
+      .filter(([key]) => !documented.has(key))
+      .map(([, operation]) => operation);
     expect(
       missing,
-      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths, OPTIONS too: every route answers it (204 with Allow, RFC 9110 §9.3.7).\n  documented: ${[...documented].join(", ")}`,
+      `Each of the app's routes (express writes /users/:id, OpenAPI /users/{id}) and each method on it is an operation of paths, OPTIONS too: every route answers it (204 with Allow, RFC 9110 §9.3.7).\n  documented: ${[...documented.values()].join(", ")}`,
     ).toEqual([]);
-    const extra = [...documented].filter((operation) => !routes.has(operation));
+    const extra = [...documented]
+      .filter(([key]) => !routes.has(key))
+      .map(([, operation]) => operation);
     expect(
       extra,
-      `The document describes only what the app answers: these operations are not routes of createApp().\n  routes: ${[...routes].join(", ")}`,
+      `The document describes only what the app answers: these operations are not routes of createApp().\n  routes: ${[...routes.values()].join(", ")}`,
     ).toEqual([]);
   });
 
@@ -574,7 +585,7 @@ describe("Step 5: The OpenAPI document", () => {
   test("representations document ETag and Cache-Control, every GET its 304, the new user its Location, the list its Link", async () => {
     const api = await startApi();
     const document = await documentOf(api);
-    const headersOf = (method: string, path: string, status: string): string[] => {
+    const responseHeaders = (method: string, path: string, status: string): Json => {
       const operation = deref(
         document,
         deref(document, at(document, `/paths/${path.replaceAll("/", "~1")}`))[method],
@@ -584,9 +595,19 @@ describe("Step 5: The OpenAPI document", () => {
         Object.keys(response).length,
         `${method.toUpperCase()} ${path} documents its ${status}`,
       ).toBeGreaterThan(0);
-      return Object.keys(isObject(response.headers) ? response.headers : {}).map((h) =>
-        h.toLowerCase(),
-      );
+      return isObject(response.headers) ? response.headers : {};
+    };
+    const headersOf = (method: string, path: string, status: string): string[] =>
+      Object.keys(responseHeaders(method, path, status)).map((h) => h.toLowerCase());
+    /** The header is sent on every such answer, and its Header Object says so itself. */
+    const expectRequired = (method: string, path: string, status: string, name: string): void => {
+      const headers = responseHeaders(method, path, status);
+      const key = Object.keys(headers).find((h) => h.toLowerCase() === name.toLowerCase());
+      const header = key === undefined ? undefined : headers[key];
+      expect(
+        deref(document, header).required,
+        `${method.toUpperCase()} ${path} always sends ${name} on its ${status}: its Header Object says "required": true itself, in components.headers, since OpenAPI 3.1 ignores anything beside a $ref but a summary and a description (§4.8.23).\n  documented: ${JSON.stringify(header)}`,
+      ).toBe(true);
     };
     const paths = Object.keys(isObject(document.paths) ? document.paths : {});
     const path = (template: string): string =>
@@ -603,6 +624,8 @@ describe("Step 5: The OpenAPI document", () => {
           `GET ${template} documents Cache-Control on its ${status} (RFC 9111 §5.2)`,
         ).toContain("cache-control");
       }
+      expectRequired("get", path(template), "200", "ETag");
+      expectRequired("get", path(template), "200", "Cache-Control");
     }
     expect(
       headersOf("get", path("/users"), "200"),
@@ -612,6 +635,7 @@ describe("Step 5: The OpenAPI document", () => {
       headersOf("post", path("/users"), "201"),
       `POST /users documents Location (RFC 9110 §10.2.2) on its 201`,
     ).toContain("location");
+    expectRequired("post", path("/users"), "201", "Location");
   });
 
   test("every success the app answers with is described by the document: status, media type, headers and body", async () => {

@@ -193,6 +193,7 @@ function patchUser(store: Store, req: Request<{ id: string }>, res: Response): v
   const patch = parse(UserPatchSchema, req.body, "body");
   const current = store.getUser(id) ?? noSuchUser(id);
   checkPreconditions(req, etagOf(current));
+  // The store has no patch of its own: the merged user is written whole.
   const merged = { name: patch.name ?? current.name, email: patch.email ?? current.email };
   const user = emailChecked(() => store.replaceUser(id, merged)) ?? noSuchUser(id);
   sendRepresentation(req, res, user, { cacheControl: CACHE_CONTROL.user });
