@@ -568,6 +568,26 @@ describe("Step 3: GraphQL over HTTP", () => {
       });
       expect(reply.json.errors?.[0]?.message, reply.shown).toMatch(/^seen: /);
     });
+
+    test("formatError sees parse and validation errors too, not only those from execution", async () => {
+      const { url } = await startGraphQL({
+        formatError: (error) =>
+          new GraphQLError(error.message, { extensions: { ...error.extensions, seen: true } }),
+      });
+      for (const [what, query] of [
+        ["a syntax error", "{ user(id: "],
+        ["a validation error", '{ user(id: "123") { nope } }'],
+      ] as const) {
+        const reply = await ask(url, { body: { query }, headers: { Accept: GRAPHQL_RESPONSE } });
+        expect(reply.status, reply.shown).toBe(400);
+        expect(
+          reply.json.errors?.map(
+            (error: { extensions?: { seen?: unknown } }) => error.extensions?.seen,
+          ),
+          `${what}: every error goes out through formatError, a request error as much as one from a resolver${reply.shown}`,
+        ).toEqual([true]);
+      }
+    });
   });
 });
 
