@@ -115,6 +115,27 @@ describe("Step 2: N+1 queries, and DataLoader", () => {
       ).toEqual(["getUsers", "ordersOfUsers"]);
     });
 
+    test.each([5, 1, 0, 20, null])(
+      "orders(last: %s) through the loaders is what it is without them",
+      async (last) => {
+        const store = freshStore();
+        const query = `query Orders($last: Int) { user(id: "123") { orders(last: $last) { id } } }`;
+        const result = await run(query, { store, variables: { last }, loaders: "fresh" });
+        const expected = freshStore()
+          .ordersOf("123", last === null ? {} : { last })
+          .map((o) => o.id);
+        expect(
+          result.data?.user?.orders?.map((o: { id: string }) => o.id),
+          `user 123 has 8 orders (${freshStore()
+            .ordersOf("123")
+            .map((o) => o.id)}): the last ${last} ` +
+            `of them are ${JSON.stringify(expected)}, with loaders as in Step 1 without them` +
+            (last === 0 ? ` (list.slice(-0) is the whole list, not none of it)` : ``) +
+            `\n${shown(result)}`,
+        ).toEqual(expected);
+      },
+    );
+
     test("two orders fields with different lasts on every user of a list are one batch", async () => {
       const store = freshStore();
       const result = await run(
