@@ -28,16 +28,25 @@ function counted(log: readonly QueryName[]): string {
 }
 
 /**
- * The same, for a request with loaders. One that made no batch query on this store at all was
- * most likely made over another one, earlier.
+ * The same, for a request with loaders, with what the log shows. One-key queries on this store
+ * and no batch query: the loaders reached this store, and asked it once per key. No query of
+ * either kind: loaders made over another store, earlier, answered instead.
  */
 function tally(log: readonly QueryName[]): string {
   const batched = log.some((name) => name.endsWith("Users") && name !== "listUsers");
-  return batched
-    ? counted(log)
+  if (batched) return counted(log);
+  const perKey = [...new Set(log.filter((name) => ONE_KEY.has(name)))];
+  return perKey.length > 0
+    ? `${counted(log)} (no batch query: this request's store was asked once per key, with ` +
+        `${perKey.join(" and ")}; a resolver that skips its loader, or a batch function that ` +
+        `calls ${perKey.join(" or ")} for each key, is N+1 again: a batch function makes one ` +
+        `getUsers, ordersOfUsers or reviewsOfUsers for all its keys)`
     : `${counted(log)} (no batch query on this request's store: loaders kept from an earlier ` +
         `createLoaders() call query that call's store, and answer from its cache)`;
 }
+
+/** The store's queries of one user each, which a batch function turns into one for many. */
+const ONE_KEY: ReadonlySet<QueryName> = new Set(["getUser", "ordersOf", "reviewsOf"]);
 
 describe("Step 2: N+1 queries, and DataLoader", () => {
   describe("the query count", () => {
