@@ -7,7 +7,7 @@
  *                           off when asked (graphql-js's NoSchemaIntrospectionCustomRule);
  *                         - a token limit, so that a huge document is refused while it is parsed;
  *                         - resolver bugs masked, logged with the id the client gets
- *   anything else       404
+ *   anything else       404, with {"errors":[{"message":"No such path: ..."}]} as JSON
  *
  * createServer() returns an unstarted server, so `npm run serve` can start it with no arguments.
  */
@@ -48,7 +48,8 @@ export const SERVER_DEFAULTS = {
 
 export function createServer(options: ServerOptions = {}): http.Server {
   // TODO: An http.Server whose /graphql (the path alone; a GET's query string is the handler's)
-  // goes to createGraphQLHandler, and whose every other path is 404. The handler gets the schema;
+  // goes to createGraphQLHandler, and whose every other path is 404 with a JSON body,
+  // {"errors":[{"message":"No such path: /users/123"}]}. The handler gets the schema;
   // a context made for each request, with new loaders unless dataloader is false; depthLimit and
   // costLimit (the options over SERVER_DEFAULTS) as validation rules, and graphql-js's
   // NoSchemaIntrospectionCustomRule too when introspection is false; maxTokens; and maskError

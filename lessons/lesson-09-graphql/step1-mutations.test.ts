@@ -39,6 +39,17 @@ describe("Step 1: The schema and its resolvers", () => {
       expect(store.findUserByEmail("grace@example.com")?.name).toBe("Grace Hopper");
     });
 
+    test("createUser stores the input as the check parsed it: the name trimmed", async () => {
+      const store = freshStore();
+      const input = { name: "  Ada  ", email: "ada@example.com" };
+      const result = await run(CREATE, { store, variables: { input } });
+      expect(
+        result.data?.createUser?.name,
+        `UserInputSchema trims the name: store what it parsed (parsed.data), not the raw input\n${shown(result)}`,
+      ).toBe("Ada");
+      expect(store.findUserByEmail("ada@example.com")?.name, "the stored name").toBe("Ada");
+    });
+
     test.each([
       ["an email that is not one", { name: "Grace Hopper", email: "grace" }],
       ["an empty name", { name: "", email: "grace@example.com" }],

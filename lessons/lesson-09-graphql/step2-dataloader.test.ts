@@ -28,16 +28,25 @@ function counted(log: readonly QueryName[]): string {
 }
 
 /**
- * The same, for a request with loaders. One that made no batch query on this store at all was
- * most likely made over another one, earlier.
+ * The same, for a request with loaders, with what the log shows. One-key queries on this store
+ * and no batch query: the loaders reached this store, and asked it once per key. No query of
+ * either kind: loaders made over another store, earlier, answered instead.
  */
 function tally(log: readonly QueryName[]): string {
   const batched = log.some((name) => name.endsWith("Users") && name !== "listUsers");
-  return batched
-    ? counted(log)
+  if (batched) return counted(log);
+  const perKey = [...new Set(log.filter((name) => ONE_KEY.has(name)))];
+  return perKey.length > 0
+    ? `${counted(log)} (no batch query: this request's store was asked once per key, with ` +
+        `${perKey.join(" and ")}; a resolver that skips its loader, or a batch function that ` +
+        `calls ${perKey.join(" or ")} for each key, is N+1 again: a batch function makes one ` +
+        `getUsers, ordersOfUsers or reviewsOfUsers for all its keys)`
     : `${counted(log)} (no batch query on this request's store: loaders kept from an earlier ` +
         `createLoaders() call query that call's store, and answer from its cache)`;
 }
+
+/** The store's queries of one user each, which a batch function turns into one for many. */
+const ONE_KEY: ReadonlySet<QueryName> = new Set(["getUser", "ordersOf", "reviewsOf"]);
 
 describe("Step 2: N+1 queries, and DataLoader", () => {
   describe("the query count", () => {
@@ -114,6 +123,27 @@ describe("Step 2: N+1 queries, and DataLoader", () => {
           `by the user and last together makes a batch per last. Yours made: ${tally(store.queryLog)}`,
       ).toEqual(["getUsers", "ordersOfUsers"]);
     });
+
+    test.each([5, 1, 0, 20, null])(
+      "orders(last: %s) through the loaders is what it is without them",
+      async (last) => {
+        const store = freshStore();
+        const query = `query Orders($last: Int) { user(id: "123") { orders(last: $last) { id } } }`;
+        const result = await run(query, { store, variables: { last }, loaders: "fresh" });
+        const expected = freshStore()
+          .ordersOf("123", last === null ? {} : { last })
+          .map((o) => o.id);
+        expect(
+          result.data?.user?.orders?.map((o: { id: string }) => o.id),
+          `user 123 has 8 orders (${freshStore()
+            .ordersOf("123")
+            .map((o) => o.id)}): the last ${last} ` +
+            `of them are ${JSON.stringify(expected)}, with loaders as in Step 1 without them` +
+            (last === 0 ? ` (list.slice(-0) is the whole list, not none of it)` : ``) +
+            `\n${shown(result)}`,
+        ).toEqual(expected);
+      },
+    );
 
     test("two orders fields with different lasts on every user of a list are one batch", async () => {
       const store = freshStore();

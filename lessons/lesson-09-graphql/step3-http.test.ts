@@ -110,6 +110,36 @@ describe("Step 3: GraphQL over HTTP", () => {
       });
     }
 
+    for (const [what, query, operationName] of [
+      [
+        "a mutation picked by operationName from a document that also holds a query",
+        'query A { user(id: "123") { id } } mutation B { createUser(input: { name: "Eve", email: "eve@example.com" }) { id } }',
+        "B",
+      ],
+      [
+        "a mutation after a comment line",
+        '# a new user\nmutation { createUser(input: { name: "Eve", email: "eve@example.com" }) { id } }',
+        undefined,
+      ],
+    ] as const) {
+      test(`${what}, by GET, is 405 and runs nothing`, async () => {
+        const { url, store } = await startGraphQL();
+        const reply = await ask(url, {
+          params: operationName === undefined ? { query } : { query, operationName },
+          headers: { Accept: GRAPHQL_RESPONSE },
+        });
+        expect(
+          reply.status,
+          `the operation to run is a mutation: read its type from the parsed document (the operation operationName picks), not from the text, which may begin with a comment or another operation${reply.shown}`,
+        ).toBe(405);
+        expect(
+          store.queryLog,
+          `nothing runs on a GET that is refused: the store was asked for ${store.queryLog.join(", ")}`,
+        ).toEqual([]);
+        expect(store.findUserByEmail("eve@example.com"), "the mutation ran").toBeUndefined();
+      });
+    }
+
     test("the same mutation by POST runs", async () => {
       const { url, store } = await startGraphQL();
       const reply = await ask(url, {
@@ -460,6 +490,23 @@ describe("Step 3: GraphQL over HTTP", () => {
       });
     }
 
+    test(`an error that nulls data itself is 200 with "data": null beside the errors (Accept: ${GRAPHQL_RESPONSE})`, async () => {
+      const { url } = await startGraphQL();
+      const reply = await ask(url, {
+        body: { query: "{ users(first: 0) { edges { cursor } } }" },
+        headers: { Accept: GRAPHQL_RESPONSE },
+      });
+      expect(
+        summary(reply),
+        `the operation ran, and its error moved the null up to data: data is null, not absent, so this is no request error but a result, 200 (ask "data" in result, not !result.data)${reply.shown}`,
+      ).toEqual({ status: 200, type: GRAPHQL_RESPONSE });
+      expect("data" in reply.json, `"data": null is sent beside the errors${reply.shown}`).toBe(
+        true,
+      );
+      expect(reply.json.data, reply.shown).toBeNull();
+      expect(reply.json.errors?.length, reply.shown).toBeGreaterThan(0);
+    });
+
     test("a bug is 500 with no detail for the client, and logged", async () => {
       serverLog(); // the bug below is expected: keep it out of the test's output
       const { url } = await startGraphQL({
@@ -520,6 +567,26 @@ describe("Step 3: GraphQL over HTTP", () => {
         },
       });
       expect(reply.json.errors?.[0]?.message, reply.shown).toMatch(/^seen: /);
+    });
+
+    test("formatError sees parse and validation errors too, not only those from execution", async () => {
+      const { url } = await startGraphQL({
+        formatError: (error) =>
+          new GraphQLError(error.message, { extensions: { ...error.extensions, seen: true } }),
+      });
+      for (const [what, query] of [
+        ["a syntax error", "{ user(id: "],
+        ["a validation error", '{ user(id: "123") { nope } }'],
+      ] as const) {
+        const reply = await ask(url, { body: { query }, headers: { Accept: GRAPHQL_RESPONSE } });
+        expect(reply.status, reply.shown).toBe(400);
+        expect(
+          reply.json.errors?.map(
+            (error: { extensions?: { seen?: unknown } }) => error.extensions?.seen,
+          ),
+          `${what}: every error goes out through formatError, a request error as much as one from a resolver${reply.shown}`,
+        ).toEqual([true]);
+      }
     });
   });
 });

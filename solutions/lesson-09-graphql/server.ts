@@ -7,7 +7,7 @@
  *                           off when asked (graphql-js's NoSchemaIntrospectionCustomRule);
  *                         - a token limit, so that a huge document is refused while it is parsed;
  *                         - resolver bugs masked, logged with the id the client gets
- *   anything else       404
+ *   anything else       404, with {"errors":[{"message":"No such path: ..."}]} as JSON
  *
  * createServer() returns an unstarted server, so `npm run serve` can start it with no arguments.
  */
