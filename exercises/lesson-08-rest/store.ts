@@ -12,6 +12,7 @@
  * The data is the same on every run: users 101 to 140 (user 123 is Ada Lovelace), each with a few
  * orders and reviews, made by a seeded generator so that tests and benches see the same screens.
  */
+import { seededRandom } from "#shared/random.ts";
 
 export interface User {
   id: string;
@@ -173,17 +174,6 @@ const COMMENTS = [
   "Not what the photos suggested.",
 ];
 
-/** Mulberry32: a small seeded generator, so that the data is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Tables {
   users: Map<string, User>;
   orders: Map<string, Order[]>;
@@ -194,7 +184,7 @@ interface Tables {
 }
 
 function seedTables(): Tables {
-  const random = seeded(2026);
+  const random = seededRandom(2026);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const tables: Tables = {
     users: new Map(),

@@ -19,10 +19,10 @@
  * strategies and putting its own beside them: each row brings its own server, so the rows need
  * not share one. Figures are printed, never asserted: they depend on the machine.
  */
-import { once } from "node:events";
-import http from "node:http";
 import type net from "node:net";
 import { performance } from "node:perf_hooks";
+import { seededRandom } from "../random.ts";
+import { startMetered, type Metered } from "./wire.ts";
 
 /** A server under test, with a message store of its own. */
 export interface DeliveryTarget {
@@ -78,18 +78,6 @@ export interface DeliveryResult {
   latencies: number[];
 }
 
-/** A small seeded generator (mulberry32): numbers in [0, 1), the same sequence for a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** When each message is published, in ms from the start: exponential gaps with the given mean. */
 export function arrivalSchedule({ messages, meanGapMs, seed }: DeliveryOptions): number[] {
   const random = seededRandom(seed);
@@ -102,53 +90,12 @@ export function arrivalSchedule({ messages, meanGapMs, seed }: DeliveryOptions):
   return times;
 }
 
-/** A server and what the harness counts on it: connections, requests, bytes on its sockets. */
-interface Meter {
-  server: net.Server;
-  sockets: Set<net.Socket>;
-  read(): { connections: number; requests: number; bytes: number };
-}
-
-function meter(server: net.Server): Meter {
-  const sockets = new Set<net.Socket>();
-  let requests = 0;
-  // Closed sockets stay in the set: their bytesRead and bytesWritten still count.
-  server.on("connection", (socket: net.Socket) => sockets.add(socket));
-  server.on("request", () => requests++);
-  server.on("upgrade", () => requests++);
-  return {
-    server,
-    sockets,
-    read: () => ({
-      connections: sockets.size,
-      requests,
-      bytes: [...sockets].reduce((sum, s) => sum + s.bytesRead + s.bytesWritten, 0),
-    }),
-  };
-}
-
-async function start(server: net.Server): Promise<string> {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  return `http://127.0.0.1:${port}`;
-}
-
-/** Closes a server and every connection it still has. */
-async function stop({ server, sockets }: Meter): Promise<void> {
-  const closed = once(server, "close");
-  server.close();
-  if (server instanceof http.Server) server.closeAllConnections();
-  for (const socket of sockets) socket.destroy();
-  await closed;
-}
-
 /** One strategy's run: its target, its two servers, and what it has seen so far. */
 interface Lane {
   strategy: DeliveryStrategy;
   target: DeliveryTarget;
-  measured: Meter;
-  publishing: Meter;
+  measured: Metered;
+  publishing: Metered;
   /** Where the publisher posts. */
   publishOrigin: string;
   acceptedAt: Map<number, number>;
@@ -163,10 +110,10 @@ interface Lane {
 /** Starts a strategy's servers and its consumer; the consumer waits for the first message. */
 async function openLane(strategy: DeliveryStrategy, messages: number): Promise<Lane> {
   const target = strategy.target();
-  const measured = meter(target.createServer());
-  const publishing = meter(target.createServer());
-  const origin = await start(measured.server);
-  const publishOrigin = await start(publishing.server);
+  const measured = await startMetered(target.createServer());
+  const publishing = await startMetered(target.createServer());
+  const { origin } = measured;
+  const publishOrigin = publishing.origin;
   let allDelivered!: () => void;
   const lane: Lane = {
     strategy,
@@ -200,7 +147,8 @@ async function openLane(strategy: DeliveryStrategy, messages: number): Promise<L
 }
 
 function result(lane: Lane): DeliveryResult {
-  const { connections, requests, bytes } = lane.measured.read();
+  const { connections, requests, bytesIn, bytesOut } = lane.measured.read();
+  const bytes = bytesIn + bytesOut;
   const latencies = [...lane.deliveredAt].map(([id, at]) => at - (lane.acceptedAt.get(id) ?? at));
   latencies.sort((a, b) => a - b);
   const { name } = lane.strategy;
@@ -247,7 +195,7 @@ export async function runDelivery(
   const results = lanes.map(result);
   for (const lane of lanes) lane.stop.abort();
   await Promise.all(lanes.map((lane) => lane.consuming));
-  await Promise.all(lanes.flatMap((lane) => [stop(lane.measured), stop(lane.publishing)]));
+  await Promise.all(lanes.flatMap((lane) => [lane.measured.close(), lane.publishing.close()]));
   return results;
 }
 

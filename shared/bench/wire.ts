@@ -10,7 +10,8 @@
  * a socket does not see them. A meter only counts; `since()` turns two readings into what
  * happened between them, so one server can measure one screen after another.
  *
- * Used by lesson 08's bench (the REST screen) and lesson 09's (the same screen over GraphQL).
+ * Used by the delivery benches of lessons 05 to 07, lesson 08's bench (the REST screen) and lesson
+ * 09's (the same screen over GraphQL).
  */
 import { once } from "node:events";
 import http from "node:http";
