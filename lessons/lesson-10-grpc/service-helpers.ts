@@ -111,6 +111,15 @@ export function statusOf(outcome: Outcome<unknown>, what: string): grpc.ServiceE
   return outcome.error;
 }
 
+/**
+ * A client stream whose failure is read from its status: an "error" event with no listener
+ * would be an uncaught exception, apart from the test that made the call.
+ */
+export function quiet<S extends NodeJS.EventEmitter>(stream: S): S {
+  stream.on("error", () => {});
+  return stream;
+}
+
 /** Everything a server-streaming call delivers, and its final status. */
 export async function collect<T>(
   served: Pick<ServedGrpc, "failed">,

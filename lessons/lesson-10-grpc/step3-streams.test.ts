@@ -5,6 +5,7 @@ import type { ChatMessage, ImportUsersReply, User } from "#reference/lesson-10-g
 import { within } from "#shared/testing/patience.ts";
 import {
   collect,
+  quiet,
   ended,
   largeStore,
   replyOf,
@@ -51,7 +52,7 @@ describe("Step 3: The UserService on grpc-js", () => {
   describe("ListUsers (server streaming)", () => {
     test("streams every user in id order, one message each, then ends with OK", async () => {
       const s = await startService();
-      const { messages, status } = await collect(s, "ListUsers({})", s.client.ListUsers({}));
+      const { messages, status } = await collect(s, "ListUsers({})", quiet(s.client.ListUsers({})));
       expect(statusName(status.code), status.details).toBe(statusName(grpc.status.OK));
       expect(ids(messages)).toEqual(range(101, 140));
       expect(messages.find((u) => u.id === "123")?.name).toBe("Ada Lovelace");
@@ -59,9 +60,17 @@ describe("Step 3: The UserService on grpc-js", () => {
 
     test("limit sends at most that many users; 0 sends them all", async () => {
       const s = await startService();
-      const five = await collect(s, "ListUsers({ limit: 5 })", s.client.ListUsers({ limit: 5 }));
+      const five = await collect(
+        s,
+        "ListUsers({ limit: 5 })",
+        quiet(s.client.ListUsers({ limit: 5 })),
+      );
       expect(ids(five.messages), "limit: 5").toEqual(range(101, 105));
-      const all = await collect(s, "ListUsers({ limit: 0 })", s.client.ListUsers({ limit: 0 }));
+      const all = await collect(
+        s,
+        "ListUsers({ limit: 0 })",
+        quiet(s.client.ListUsers({ limit: 0 })),
+      );
       expect(all.messages, "limit: 0 is proto3's default: no limit").toHaveLength(40);
     });
 
@@ -69,7 +78,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       "a client that reads late gets all 10,040 users in order, and the server never wrote while write() said its buffer was full",
       async () => {
         const s = await startService({ store: largeStore() });
-        const stream = s.client.ListUsers({});
+        const stream = quiet(s.client.ListUsers({}));
         const [seen] = await within(s.reached("ListUsers"), "the ListUsers call at the server");
         // Nobody reads yet: the client's buffer and HTTP/2's flow-control window fill, and the
         // server's write() starts returning false.
@@ -104,7 +113,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       async () => {
         const s = await startService({ store: largeStore() });
         const deadline = Date.now() + 600;
-        const stream = s.client.ListUsers({}, new grpc.Metadata(), { deadline });
+        const stream = quiet(s.client.ListUsers({}, new grpc.Metadata(), { deadline }));
         const status = new Promise<grpc.StatusObject>((resolve) => stream.on("status", resolve));
         stream.on("error", () => {});
         const [seen] = await within(s.reached("ListUsers"), "the ListUsers call at the server");
@@ -143,7 +152,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       "a client that cancels stops the stream: the server sees it, writes nothing more and ends its work",
       async () => {
         const s = await startService({ store: largeStore() });
-        const stream = s.client.ListUsers({});
+        const stream = quiet(s.client.ListUsers({}));
         const status = new Promise<grpc.StatusObject>((resolve) => stream.on("status", resolve));
         const first = await firstMessages(s, stream, 5, "ListUsers");
         expect(ids(first)).toEqual(range(101, 105));
@@ -172,7 +181,7 @@ describe("Step 3: The UserService on grpc-js", () => {
     test("one summary when the client ends its stream: created, and each refusal with its index, code and message", async () => {
       const s = await startService();
       const outcome = await ended<ImportUsersReply>(s, "ImportUsers", (cb) => {
-        const call = s.client.ImportUsers(withToken(), {}, cb);
+        const call = quiet(s.client.ImportUsers(withToken(), {}, cb));
         call.write({ name: "Grace Hopper", email: "grace@example.com" });
         call.write({ name: "", email: "nameless@example.com" });
         call.write({ name: "Ada Again", email: "ada.lovelace.123@example.com" });
@@ -197,7 +206,7 @@ describe("Step 3: The UserService on grpc-js", () => {
     test("an empty stream is a summary of nothing", async () => {
       const s = await startService();
       const outcome = await ended<ImportUsersReply>(s, "ImportUsers", (cb) => {
-        s.client.ImportUsers(withToken(), {}, cb).end();
+        quiet(s.client.ImportUsers(withToken(), {}, cb)).end();
       });
       expect(replyOf(outcome, "ImportUsers of no users")).toEqual({ created: 0, failures: [] });
     });
@@ -205,7 +214,7 @@ describe("Step 3: The UserService on grpc-js", () => {
     test("without a token it is UNAUTHENTICATED (16), and nothing is created", async () => {
       const s = await startService();
       const outcome = await ended<ImportUsersReply>(s, "ImportUsers without a token", (cb) => {
-        const call = s.client.ImportUsers(new grpc.Metadata(), {}, cb);
+        const call = quiet(s.client.ImportUsers(new grpc.Metadata(), {}, cb));
         call.on("error", () => {});
         call.write({ name: "Eve", email: "eve@example.com" });
         call.end();
@@ -224,7 +233,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       });
       const s = await startService({ store });
       const outcome = ended<ImportUsersReply>(s, "ImportUsers, cancelled", (cb) => {
-        const call = s.client.ImportUsers(withToken(), {}, cb);
+        const call = quiet(s.client.ImportUsers(withToken(), {}, cb));
         call.write({ name: "One", email: "one@example.com" });
         call.write({ name: "Two", email: "two@example.com" });
         void twoCreated.then(() => call.cancel());
