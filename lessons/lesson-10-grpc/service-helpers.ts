@@ -3,9 +3,17 @@
  * of it, both closed when the test ends; and each kind of call as a promise bounded in time, so
  * that a handler that never answers fails with a sentence instead of a bare timeout.
  */
+import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
+import protobuf from "protobufjs";
+import { onTestFinished } from "vitest";
 import { createStore, type Store } from "#reference/lesson-08-rest/store.ts";
-import { createUserClient, type UserServiceClient } from "#reference/lesson-10-grpc/user-proto.ts";
+import {
+  createUserClient,
+  userProtoPath,
+  type User,
+  type UserServiceClient,
+} from "#reference/lesson-10-grpc/user-proto.ts";
 import { closeAfterTest, serveGrpc, statusName, type ServedGrpc } from "#shared/testing/grpc.ts";
 import { within } from "#shared/testing/patience.ts";
 import type { CallOutcome, MethodName, ServiceOptions } from "#lesson/lesson-10-grpc/service.ts";
@@ -157,4 +165,89 @@ export function largeStore(): Store {
   }
   large.resetQueries();
   return large;
+}
+
+/**
+ * A ListUsers call made with node:http2's client, as Step 2 makes calls by hand: POST
+ * /users.v1.UserService/ListUsers with one length-prefixed ListUsersRequest. Unlike grpc-js's
+ * client, which keeps reading whatever arrives, a paused node:http2 stream stops sending
+ * WINDOW_UPDATE, so HTTP/2's flow control (RFC 9113 §5.2) holds the server back once the stream's
+ * window is used up: the client that does not read, exactly.
+ */
+export interface RawListUsers {
+  stream: http2.ClientHttp2Stream;
+  /** Resolves once the stream's flow-control window is used up: the server cannot send more. */
+  windowUsedUp(): Promise<void>;
+  /** Resumes reading, and resolves with every user and the trailers once the stream ends. */
+  readAll(ms?: number): Promise<{ users: User[]; trailers: http2.IncomingHttpHeaders }>;
+}
+
+export function rawListUsers(s: Pick<ServedGrpc, "address" | "failed">, limit = 0): RawListUsers {
+  const session = http2.connect(`http://${s.address}`);
+  session.on("error", () => {}); // a forced shutdown resets it; the test reads the stream's end
+  onTestFinished(() => {
+    session.destroy();
+  });
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/users.v1.UserService/ListUsers",
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
+  stream.on("error", () => {});
+  stream.pause();
+  const body = ListUsersRequestType.encode({ limit }).finish();
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(body.length, 1);
+  stream.end(Buffer.concat([prefix, body]));
+  let trailers: http2.IncomingHttpHeaders = {};
+  stream.on("trailers", (headers) => (trailers = headers));
+  return {
+    stream,
+    windowUsedUp: () =>
+      within(
+        Promise.race([until(() => stream.state.localWindowSize === 0), s.failed]),
+        () =>
+          `the stream's flow-control window to be used up by the server's messages (a 10,040-user stream is far more than its 65,535 bytes); it has ${stream.state.localWindowSize} bytes left`,
+      ),
+    readAll(ms) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const done = new Promise<void>((resolve) => stream.on("close", () => resolve()));
+      stream.resume();
+      return within(
+        Promise.race([done, s.failed]),
+        () => `the end of the ListUsers stream once read; ${chunks.length} chunk(s) came`,
+        ms,
+      ).then(() => ({ users: decodeUsers(Buffer.concat(chunks)), trailers }));
+    },
+  };
+}
+
+const userProto = protobuf.loadSync(userProtoPath());
+const UserType = userProto.lookupType("users.v1.User");
+const ListUsersRequestType = userProto.lookupType("users.v1.ListUsersRequest");
+
+/** The User messages of a gRPC response body: each a 5-byte prefix (flag, length) and its bytes. */
+function decodeUsers(body: Buffer): User[] {
+  const users: User[] = [];
+  let offset = 0;
+  while (offset + 5 <= body.length) {
+    const length = body.readUInt32BE(offset + 1);
+    const message = body.subarray(offset + 5, offset + 5 + length);
+    users.push(UserType.toObject(UserType.decode(message), { defaults: true }) as User);
+    offset += 5 + length;
+  }
+  return users;
+}
+
+/** Resolves once `condition()` holds, checking after each turn of the event loop. */
+function until(condition: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (condition()) resolve();
+      else setTimeout(check, 5);
+    };
+    check();
+  });
 }

@@ -50,6 +50,25 @@ describe("Step 3: The UserService on grpc-js", () => {
       );
       expect(replyOf(after, "GetUser after a call past its deadline").name).toBe("Ada Lovelace");
     });
+    test("a Chat whose deadline passes ends with DEADLINE_EXCEEDED and leaves the room: nothing more is written to it", async () => {
+      const s = await startService();
+      const late = quiet(s.client.Chat(withToken(), { deadline: Date.now() + 300 }));
+      const lateStatus = new Promise<grpc.StatusObject>((resolve) => late.on("status", resolve));
+      const [lateAtServer] = await within(
+        Promise.race([s.reached("Chat"), s.failed]),
+        "the Chat call at the server",
+      );
+      const other = await openChat(s);
+      const { code } = await within(lateStatus, "the status of the Chat past its 300 ms deadline");
+      expect(statusName(code)).toBe(statusName(grpc.status.DEADLINE_EXCEEDED));
+      await within(lateAtServer!.cancelled, "grpc-js to tell the handler the Chat is cancelled");
+      other.call.write({ from: "", text: "after the deadline" });
+      await within(other.first, "the message back to its sender");
+      expect(
+        lateAtServer!.writesAfterEnd,
+        "the room wrote to a Chat call whose deadline had passed: a cancelled call leaves the room",
+      ).toBe(0);
+    });
   });
 
   describe("shutdown", () => {
