@@ -122,6 +122,8 @@ function listUsers(
   // TODO: A call can be cancelled while it waits (the client cancels, its deadline passes):
   // grpc-js emits "cancelled" and sets call.cancelled. Stop there: no more writes, no more store
   // reads, no wait left hanging for a "drain" that will never come.
+  // TODO: A store that throws ends the call with INTERNAL (call.emit("error", status) on a stream),
+  // not with an unhandled rejection.
   return todo("lesson-10-grpc", "ListUsers()", "Step 3");
 }
 

@@ -58,6 +58,11 @@ describe("Step 3: The UserService on grpc-js", () => {
       expect(statusName(status.code), status.details).toBe(statusName(grpc.status.OK));
       expect(ids(messages)).toEqual(range(101, 140));
       expect(messages.find((u) => u.id === "123")?.name).toBe("Ada Lovelace");
+      await within(
+        s.ended("ListUsers", "ok"),
+        () =>
+          `onCallEnd("ListUsers", "ok") once the stream ended; so far ${JSON.stringify(s.ends)}`,
+      );
     });
 
     test("limit sends at most that many users; 0 sends them all", async () => {
@@ -164,6 +169,32 @@ describe("Step 3: The UserService on grpc-js", () => {
       },
       LARGE_TEST_MS,
     );
+    test("a store that fails ends the stream with INTERNAL (13), and the server goes on serving", async () => {
+      const store = createStore({
+        onQuery: (name) => {
+          if (name === "listUsers") throw new Error("the database went away");
+        },
+      });
+      const s = await startService({ store });
+      const { messages, status } = await collect(
+        s,
+        "ListUsers over a failing store",
+        quiet(s.client.ListUsers({})),
+      );
+      expect(
+        statusName(status.code),
+        `a failure of the server's own is INTERNAL; ${status.details}`,
+      ).toBe(statusName(grpc.status.INTERNAL));
+      expect(messages, "no user came: the store failed before the first").toEqual([]);
+      await within(
+        s.ended("ListUsers", "failed"),
+        () => `onCallEnd("ListUsers", "failed"); so far ${JSON.stringify(s.ends)}`,
+      );
+      const after = await ended<User>(s, "GetUser 123", (cb) =>
+        s.client.GetUser({ id: "123" }, cb),
+      );
+      expect(replyOf(after, "GetUser after a failed ListUsers").name).toBe("Ada Lovelace");
+    });
   });
 
   describe("ImportUsers (client streaming)", () => {

@@ -72,6 +72,24 @@ describe("Step 3: The UserService on grpc-js", () => {
         );
       },
     );
+    test("each call ends once, and onCallEnd says how: ok for a reply, failed for an error status", async () => {
+      const s = await startService();
+      replyOf(await getUser(s, "123"), "GetUser 123");
+      statusOf(await getUser(s, "999"), "GetUser 999");
+      statusOf(await getUser(s, "x"), "GetUser x");
+      replyOf(
+        await createUser(s, { name: "Grace Hopper", email: "grace@example.com" }),
+        "CreateUser",
+      );
+      statusOf(await createUser(s, { name: "", email: "x@example.com" }), "CreateUser, no name");
+      expect(s.ends, "options.onCallEnd(method, outcome), once per call, after its end").toEqual([
+        { method: "GetUser", outcome: "ok" },
+        { method: "GetUser", outcome: "failed" },
+        { method: "GetUser", outcome: "failed" },
+        { method: "CreateUser", outcome: "ok" },
+        { method: "CreateUser", outcome: "failed" },
+      ]);
+    });
   });
 
   describe("CreateUser (unary, with a token)", () => {
