@@ -210,6 +210,21 @@ describe("Step 1: Protocol Buffers by hand", () => {
       );
     });
 
+    test("writes a length of 128 bytes or more as a varint of two bytes or more", () => {
+      expectSample(
+        { stringValue: "x".repeat(300) },
+        "A length is a varint like any other: 300 is ac 02.",
+      );
+      expectSample(
+        { point: { label: "é".repeat(100) }, int32List: Array.from({ length: 100 }, () => 300) },
+        "An embedded message of 203 bytes and a packed list of 200: each length is two bytes.",
+      );
+      expectSample(
+        { points: [{ label: "y".repeat(20_000) }] },
+        "An embedded message of 20,003 bytes: its length is three bytes.",
+      );
+    });
+
     test("writes an embedded message that is there even when all its fields are defaults", () => {
       expectSample(
         { point: {} },

@@ -203,12 +203,10 @@ function writeRepeated(
     return;
   }
   // "Packed Repeated Fields": proto3 packs numeric lists, all the values in one LEN record.
-  const body = new Writer(value.length * 5);
-  for (const element of value) writeScalar(body, spec, field, element);
-  const bytes = body.finish();
   out.tag(field.number, WireType.LEN);
-  out.varint(bytes.length);
-  out.bytes(bytes);
+  const mark = out.beginLength();
+  for (const element of value) writeScalar(out, spec, field, element);
+  out.endLength(mark);
 }
 
 function writeField(
@@ -223,15 +221,12 @@ function writeField(
     case "string": {
       if (typeof value !== "string") throw badValue(spec, field, value, "a string");
       // The length is of the UTF-8 bytes, not of the JS string's UTF-16 code units.
-      const utf8 = textEncoder.encode(value);
-      out.varint(utf8.length);
-      out.bytes(utf8);
+      out.string(value);
       return;
     }
     case "bytes":
       if (!(value instanceof Uint8Array)) throw badValue(spec, field, value, "a Uint8Array");
-      out.varint(value.length);
-      out.bytes(value);
+      out.bytes(value, true);
       return;
     case "message": {
       const inner = messageSpecOf(spec, field);
@@ -239,11 +234,9 @@ function writeField(
         throw badValue(spec, field, value, `a ${inner.name} object`);
       }
       // "Embedded Messages": the message's own bytes, as a LEN record.
-      const body = new Writer(64);
-      writeMessage(body, inner, value, depth + 1);
-      const bytes = body.finish();
-      out.varint(bytes.length);
-      out.bytes(bytes);
+      const mark = out.beginLength();
+      writeMessage(out, inner, value, depth + 1);
+      out.endLength(mark);
       return;
     }
     default:
@@ -345,6 +338,23 @@ function badValue(
 }
 
 const textEncoder = new TextEncoder();
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** bytes[start..end) as a string when they are short ASCII (UTF-8 and ASCII agree there). */
+function asciiString(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (end - start > 64) return undefined;
+  let text = "";
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 0x80) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Bytes written into a buffer that doubles when it is full. */
@@ -412,7 +422,45 @@ class Writer {
     this.pos += 8;
   }
 
-  bytes(bytes: Uint8Array): void {
+  /**
+   * Starts a LEN record's contents, whose length is not known until they are written: one byte is
+   * kept for it, enough for up to 127 bytes. endLength() writes it, moving the contents along when
+   * the length needs a longer varint.
+   */
+  beginLength(): number {
+    this.reserve(1);
+    return this.pos++;
+  }
+
+  endLength(mark: number): void {
+    const length = this.pos - mark - 1;
+    if (length < 0x80) {
+      this.buf[mark] = length;
+      return;
+    }
+    const size = encodeVarint(length);
+    this.reserve(size.length - 1);
+    this.buf.copyWithin(mark + size.length, mark + 1, this.pos);
+    this.buf.set(size, mark);
+    this.pos += size.length - 1;
+  }
+
+  /** A string's UTF-8 length as a varint, then its UTF-8 bytes. */
+  string(value: string): void {
+    // Most strings on the wire are short ASCII: written here byte for byte, they skip a call into
+    // the TextEncoder, which costs more than the copy.
+    if (value.length < 128 && isAscii(value)) {
+      this.reserve(1 + value.length);
+      this.buf[this.pos++] = value.length;
+      for (let i = 0; i < value.length; i++) this.buf[this.pos++] = value.charCodeAt(i);
+      return;
+    }
+    this.bytes(textEncoder.encode(value), true);
+  }
+
+  /** The bytes, after their length as a varint when `withLength`. */
+  bytes(bytes: Uint8Array, withLength = false): void {
+    if (withLength) this.varint(bytes.length);
     this.reserve(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
@@ -478,9 +526,9 @@ class Reader {
   private readonly end: number;
   private readonly depth: number;
 
-  constructor(buf: Uint8Array, pos: number, end: number, depth: number) {
+  constructor(buf: Uint8Array, pos: number, end: number, depth: number, view?: DataView) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = pos;
     this.end = end;
     this.depth = depth;
@@ -557,20 +605,23 @@ class Reader {
   private value(field: FieldSpec, previous: ProtoValue | undefined): ProtoValue {
     switch (field.type) {
       case "string": {
-        const inner = this.sub();
+        const start = this.record();
+        const end = this.pos;
+        const ascii = asciiString(this.buf, start, end);
+        if (ascii !== undefined) return ascii;
         try {
-          return textDecoder.decode(this.buf.subarray(inner.pos, inner.end));
+          return textDecoder.decode(this.buf.subarray(start, end));
         } catch {
           throw new ProtobufError(
             "PROTOBUF_BAD_UTF8",
             `${field.name} is a string, and its bytes are not UTF-8`,
-            inner.pos,
+            start,
           );
         }
       }
       case "bytes": {
-        const inner = this.sub();
-        return this.buf.slice(inner.pos, inner.end);
+        const start = this.record();
+        return this.buf.slice(start, this.pos);
       }
       case "message": {
         const spec = field.message as MessageSpec;
@@ -644,6 +695,12 @@ class Reader {
 
   /** A LEN record's contents, as a reader of their own; this one moves past them. */
   private sub(): Reader {
+    const start = this.record();
+    return new Reader(this.buf, start, this.pos, this.depth + 1, this.view);
+  }
+
+  /** Reads a LEN record's length and moves past its contents: where they start; they end at `pos`. */
+  private record(): number {
     const at = this.pos;
     const length = this.varint();
     if (length > this.end - this.pos) {
@@ -653,9 +710,9 @@ class Reader {
         at,
       );
     }
-    const inner = new Reader(this.buf, this.pos, this.pos + length, this.depth + 1);
+    const start = this.pos;
     this.pos += length;
-    return inner;
+    return start;
   }
 
   private skip(wireType: number, fieldNumber: number, at: number): void {
@@ -667,7 +724,7 @@ class Reader {
         this.take(8);
         return;
       case WireType.LEN:
-        this.sub();
+        this.record();
         return;
       case WireType.I32:
         this.take(4);
