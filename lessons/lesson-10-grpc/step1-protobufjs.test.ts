@@ -119,14 +119,14 @@ describe("Step 1: Protocol Buffers by hand", () => {
   test("writes random users as protobufjs does, and each reads the other's", () => {
     fc.assert(
       fc.property(user, (message) => bothWays(protos.User, UserSpec, message)),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
   test("writes random samples of every type as protobufjs does, and each reads the other's", () => {
     fc.assert(
       fc.property(sampleMessage, (message) => bothWays(protos.Sample, SampleSpec, message)),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
