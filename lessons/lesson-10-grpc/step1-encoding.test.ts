@@ -3,6 +3,7 @@ import {
   encodeMessage,
   encodeVarint,
   zigzagEncode,
+  type FieldSpec,
   type MessageSpec,
   type ProtoMessage,
 } from "#lesson/lesson-10-grpc/protobuf.ts";
@@ -315,6 +316,32 @@ describe("Step 1: Protocol Buffers by hand", () => {
         "Repeated bytes and messages: a record each.",
         "d2 01 01 01 da 01 02 08 02 da 01 00",
       );
+    });
+  });
+
+  describe("specs and messages it cannot write", () => {
+    test("refuses a spec with field number 0 or one past 2^29 - 1", () => {
+      for (const number of [0, 2 ** 29]) {
+        const spec: MessageSpec = { name: "Bad", fields: [{ name: "a", number, type: "int32" }] };
+        expect(
+          codeOf(thrownBy(() => encodeMessage(spec, { a: 1 }))),
+          `Field numbers go from 1 to 2^29 - 1 (the tag keeps 3 of its 32 bits for the wire ` +
+            `type): field ${number} is PROTOBUF_BAD_FIELD_NUMBER`,
+        ).toBe("PROTOBUF_BAD_FIELD_NUMBER");
+      }
+    });
+
+    test("refuses a message nested deeper than MAX_DEPTH", () => {
+      const fields: FieldSpec[] = [];
+      const Tree: MessageSpec = { name: "Tree", fields };
+      fields.push({ name: "child", number: 1, type: "message", message: Tree });
+      let tree: ProtoMessage = {};
+      for (let i = 0; i < 100_000; i++) tree = { child: tree };
+      expect(
+        codeOf(thrownBy(() => encodeMessage(Tree, tree))),
+        "Writing 100,000 nested messages overflows the stack: stop past MAX_DEPTH levels with " +
+          "PROTOBUF_TOO_DEEP, as decodeMessage does",
+      ).toBe("PROTOBUF_TOO_DEEP");
     });
   });
 
