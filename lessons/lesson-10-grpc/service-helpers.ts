@@ -1,0 +1,151 @@
+/**
+ * Test helpers for Step 3: your createServer() on 127.0.0.1 and a free port, with a grpc-js client
+ * of it, both closed when the test ends; and each kind of call as a promise bounded in time, so
+ * that a handler that never answers fails with a sentence instead of a bare timeout.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { createStore, type Store } from "#reference/lesson-08-rest/store.ts";
+import { createUserClient, type UserServiceClient } from "#reference/lesson-10-grpc/user-proto.ts";
+import { closeAfterTest, serveGrpc, statusName, type ServedGrpc } from "#shared/testing/grpc.ts";
+import { within } from "#shared/testing/patience.ts";
+import type { CallOutcome, MethodName, ServiceOptions } from "#lesson/lesson-10-grpc/service.ts";
+import { createServer } from "#lesson/lesson-10-grpc/server.ts";
+
+export { statusName } from "#shared/testing/grpc.ts";
+
+export interface Started extends ServedGrpc {
+  server: grpc.Server;
+  client: UserServiceClient;
+  store: Store;
+  /** Every onCallEnd(method, outcome) the service made, in order. */
+  ends: { method: MethodName; outcome: CallOutcome }[];
+  /** Resolves once the service has said `method` ended with `outcome`. */
+  ended(method: MethodName, outcome: CallOutcome): Promise<void>;
+}
+
+/** createServer(options) served on 127.0.0.1:0, with a client; all closed when the test ends. */
+export async function startService(options: ServiceOptions = {}): Promise<Started> {
+  const store = options.store ?? createStore();
+  const ends: Started["ends"] = [];
+  const waiters = new Set<() => void>();
+  const server = createServer({
+    ...options,
+    store,
+    onCallEnd(method, outcome) {
+      ends.push({ method, outcome });
+      for (const wake of waiters) wake();
+      options.onCallEnd?.(method, outcome);
+    },
+  });
+  const served = await serveGrpc(server);
+  const client = closeAfterTest(createUserClient(served.address));
+  const has = (method: MethodName, outcome: CallOutcome): boolean =>
+    ends.some((end) => end.method === method && end.outcome === outcome);
+  return {
+    ...served,
+    server,
+    client,
+    store,
+    ends,
+    ended(method, outcome) {
+      if (has(method, outcome)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const wake = (): void => {
+          if (!has(method, outcome)) return;
+          waiters.delete(wake);
+          resolve();
+        };
+        waiters.add(wake);
+      });
+    },
+  };
+}
+
+/** Metadata with `authorization: <scheme> <token>`. */
+export function withToken(token = "demo-token", scheme = "Bearer"): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `${scheme} ${token}`);
+  return metadata;
+}
+
+export interface Outcome<T> {
+  error: grpc.ServiceError | null;
+  value: T | undefined;
+}
+
+/**
+ * A unary or client-streaming call, to its end: `start` makes the call with the callback it is
+ * given. A stub the handler reached fails the test with the stub's own message.
+ */
+export async function ended<T>(
+  served: Pick<ServedGrpc, "failed">,
+  what: string,
+  start: (callback: grpc.requestCallback<T>) => void,
+): Promise<Outcome<T>> {
+  const outcome = new Promise<Outcome<T>>((resolve) => {
+    start((error, value) => resolve({ error, value }));
+  });
+  return within(
+    Promise.race([outcome, served.failed]),
+    `the end of ${what}. A handler ends every call exactly once: a unary handler by calling its callback, with the reply or with an error status ({ code, details }), on every path, errors included`,
+  );
+}
+
+/** The reply of a call that must succeed; its status otherwise, as the failure. */
+export function replyOf<T>(outcome: Outcome<T>, what: string): T {
+  if (outcome.error) {
+    throw new Error(
+      `${what} should succeed, but ended with status ${statusName(outcome.error.code)}: ${JSON.stringify(outcome.error.details)}`,
+    );
+  }
+  return outcome.value as T;
+}
+
+/** The status of a call that must fail; a failure that says so if it succeeded. */
+export function statusOf(outcome: Outcome<unknown>, what: string): grpc.ServiceError {
+  if (!outcome.error) {
+    throw new Error(
+      `${what} should fail with a status, but it succeeded with ${JSON.stringify(outcome.value)}`,
+    );
+  }
+  return outcome.error;
+}
+
+/** Everything a server-streaming call delivers, and its final status. */
+export async function collect<T>(
+  served: Pick<ServedGrpc, "failed">,
+  what: string,
+  stream: grpc.ClientReadableStream<T>,
+  ms?: number,
+): Promise<{ messages: T[]; status: grpc.StatusObject }> {
+  const messages: T[] = [];
+  const done = new Promise<{ messages: T[]; status: grpc.StatusObject }>((resolve) => {
+    stream.on("data", (message: T) => messages.push(message));
+    stream.on("error", () => {}); // the status says it all
+    stream.on("status", (status: grpc.StatusObject) => resolve({ messages, status }));
+  });
+  return within(
+    Promise.race([done, served.failed]),
+    () =>
+      `Nothing after the ${messages.length} message(s) of ${what}: expected the stream to end with a status (call.end() for OK, or an error)`,
+    ms,
+  );
+}
+
+let large: Store | undefined;
+
+/**
+ * A store with 10,000 more users than the course's 40 (ids 141 to 10140), made by createUser. It
+ * takes a second to make (each createUser checks every email), so a test file makes it once and
+ * its tests share it: they only read it. Its query log starts empty for each caller.
+ */
+export function largeStore(): Store {
+  if (large === undefined) {
+    large = createStore();
+    for (let i = 0; i < 10_000; i++) {
+      large.createUser({ name: `User ${i}`, email: `user.${i}@example.com` });
+    }
+  }
+  large.resetQueries();
+  return large;
+}
