@@ -60,6 +60,7 @@ describeWithGrpcio("Step 3: The UserService on grpc-js", () => {
         throw new Error(
           `${PYTHON} ${CLIENT} 127.0.0.1:${port} ended (${String(failed.code)}) without its ` +
             `summary:\n${output}${failed.stderr ?? ""}`,
+          { cause: error },
         );
       }
     }
