@@ -76,7 +76,8 @@ describeWithGrpcio("Step 3: The UserService on grpc-js", () => {
       status: `GetUser(id: "999") fails with 5 NOT_FOUND and a message that names the id`,
       deadline:
         "an ImportUsers the client never half-closes fails with 4 DEADLINE_EXCEEDED once its " +
-        "500 ms deadline passes (grpc-timeout: 500m... on the request's HEADERS)",
+        "500 ms deadline (the request's grpc-timeout header) passes: the server answers " +
+        "ImportUsers only after the client's half-close",
       metadata:
         "CreateUser without `authorization` fails with 16 UNAUTHENTICATED, and with " +
         "`authorization: Bearer demo-token` creates the user",
