@@ -13,7 +13,7 @@
  * output, and the router is the table of them. This file says what every procedure may rely on.
  */
 import type http from "node:http";
-import { initTRPC, TRPCError } from "@trpc/server";
+import { initTRPC, TRPCError, type TRPCDefaultErrorShape } from "@trpc/server";
 import { z, ZodError } from "zod";
 import type { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import type { Store } from "#reference/lesson-08-rest/store.ts";
@@ -29,6 +29,23 @@ export interface Context {
 
 /** The tokens a server accepts, and who each one names. */
 export const DEFAULT_TOKENS: Readonly<Record<string, string>> = { "demo-token": "demo" };
+
+/** A refused input's issues, by field: what zod 4's `z.flattenError` makes of a ZodError. */
+export interface FieldErrors {
+  /** Issues of the input as a whole (not an object, say). */
+  formErrors: string[];
+  /** Each field's issues: `{ email: ["Invalid email address"] }`. */
+  fieldErrors: Record<string, string[] | undefined>;
+}
+
+/**
+ * What a client gets for every error: tRPC's default shape, `{ message, code, data: { code,
+ * httpStatus, path } }`, its data with one member more, the field errors of a refused input
+ * (Step 2), null for any other error.
+ */
+export type ErrorShape = TRPCDefaultErrorShape & {
+  data: TRPCDefaultErrorShape["data"] & { zodError: FieldErrors | null };
+};
 
 /** What a context is made from besides the request: the server's data, and its tokens. */
 export interface ContextOptions {
@@ -79,8 +96,8 @@ const t = initTRPC.context<Context>().create({
    * kept as it is; a refused input adds its field errors, so a form can put each one beside its
    * field. An output that fails its schema is a bug (INTERNAL_SERVER_ERROR): it adds nothing.
    */
-  errorFormatter({ shape, error }) {
-    const zodError =
+  errorFormatter({ shape, error }): ErrorShape {
+    const zodError: FieldErrors | null =
       error.code === "BAD_REQUEST" && error.cause instanceof ZodError
         ? z.flattenError(error.cause)
         : null;
