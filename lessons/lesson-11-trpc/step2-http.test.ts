@@ -161,6 +161,10 @@ describe("Step 2: tRPC over HTTP", () => {
         error.data,
         `the formatter keeps tRPC's default data (code, httpStatus, path) and adds zodError${reply.shown}`,
       ).toEqual({ code: "NOT_FOUND", httpStatus: 404, path: "user.getUser", zodError: null });
+      expect(
+        served.log,
+        "a NOT_FOUND thrown on purpose is an answer, not a bug: only INTERNAL_SERVER_ERROR goes to the log",
+      ).toEqual([]);
     });
 
     test("input zod refuses is BAD_REQUEST, HTTP 400, with the field errors in data.zodError", async () => {
@@ -219,6 +223,7 @@ describe("Step 2: tRPC over HTTP", () => {
         "/trpc",
         "/users/123",
         `/trpcx/user.getUser?${input}`,
+        `/trpcuser.getUser?${input}`,
         // The adapter cuts basePath's length off any path: this would be user.getUser to it.
         `/rpc1/user.getUser?${input}`,
         `/api/trpc/user.getUser?${input}`,
