@@ -142,6 +142,26 @@ describe("Step 2: tRPC over HTTP", () => {
         `a GET must be safe (RFC 9110 §9.2.1): tRPC refuses a mutation by GET with 405${reply.shown}`,
       ).toBe(405);
       expect(errorOf(reply).data?.code, reply.shown).toBe("METHOD_NOT_SUPPORTED");
+      expect(
+        reply.headers.get("allow"),
+        "a 405 says which method would do (RFC 9110 §15.5.6): Allow: POST",
+      ).toBe("POST");
+      expect(served.store.findUserByEmail(EVE.email), "the mutation ran").toBeUndefined();
+    });
+
+    test("a POST whose body is not application/json is 415, and nothing is written", async () => {
+      const served = await serve();
+      const reply = await ask(served, "/trpc/user.createUser", {
+        method: "POST",
+        // What curl -d sends without -H 'Content-Type: application/json'.
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: `Bearer ${TOKEN}`,
+        },
+        body: JSON.stringify(EVE),
+      });
+      expect(reply.status, reply.shown).toBe(415);
+      expect(errorOf(reply).data?.code, reply.shown).toBe("UNSUPPORTED_MEDIA_TYPE");
       expect(served.store.findUserByEmail(EVE.email), "the mutation ran").toBeUndefined();
     });
   });
