@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, expectTypeOf, test } from "vitest";
 import { createStore } from "#reference/lesson-08-rest/store.ts";
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import {
@@ -203,7 +203,13 @@ describe("Step 1: Procedures, input and context", () => {
 
   describe("protectedProcedure", () => {
     test("gives the resolver the context's user", async () => {
-      const whoami = router({ whoami: protectedProcedure.query(({ ctx }) => ctx.user) });
+      const whoami = router({
+        whoami: protectedProcedure.query(({ ctx }) => {
+          // Checked by the type-checker: next({ ctx }) narrows the user the resolver sees.
+          expectTypeOf(ctx.user).toEqualTypeOf<string>();
+          return ctx.user;
+        }),
+      });
       const ctx = createContext(
         { headers: { authorization: "Bearer demo-token" } },
         { store: createStore(), feed: new MessageFeed() },
