@@ -34,6 +34,10 @@ describe("Step 1: Procedures, input and context", () => {
     });
 
     test("the scheme is case-insensitive: bearer and BEARER are Bearer (RFC 9110 §11.1)", () => {
+      expect(
+        userFor("Bearer  demo-token"),
+        "auth-scheme 1*SP token68 (RFC 9110 §11.4): one space or more after the scheme",
+      ).toBe("demo");
       for (const scheme of ["bearer", "BEARER", "beArer"]) {
         expect(
           userFor(`${scheme} demo-token`),
@@ -52,6 +56,11 @@ describe("Step 1: Procedures, input and context", () => {
         "Bearer nope",
         "Bearer Demo-Token",
         "Bearerdemo-token",
+        "Basic demo-token",
+        "Token demo-token",
+        "Token Bearer demo-token",
+        "Bearer demo-token more",
+        "Bearer demo-token, Bearer demo-token",
       ]) {
         expect(
           userFor(header),

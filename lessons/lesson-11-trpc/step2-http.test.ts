@@ -6,6 +6,7 @@ import {
   type TRPCLink,
 } from "@trpc/client";
 import { describe, expect, test } from "vitest";
+import { z } from "zod";
 import { createStore } from "#reference/lesson-08-rest/store.ts";
 import type { AppRouter } from "#lesson/lesson-11-trpc/router.ts";
 import { within } from "../../shared/testing/patience.ts";
@@ -224,6 +225,32 @@ describe("Step 2: tRPC over HTTP", () => {
         path: "user.createUser",
         zodError: null,
       });
+    });
+
+    test("an input that is not JSON is 400 BAD_REQUEST, with zodError null: zod never saw it", async () => {
+      const served = await serve();
+      const reply = await ask(served, "/trpc/user.getUser?input=%7Bid%3A123");
+      expect(reply.status, reply.shown).toBe(400);
+      expect(
+        errorOf(reply).data,
+        `a BAD_REQUEST whose cause is not a ZodError has no field errors: zodError is null${reply.shown}`,
+      ).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400, zodError: null });
+    });
+
+    test("a ZodError in the server's own code is a bug: 500, and no field errors sent", async () => {
+      const store = createStore({
+        onQuery: () => {
+          z.object({ total: z.number() }).parse({ total: "a row the database got wrong" });
+        },
+      });
+      const served = await serve({ store });
+      const reply = await ask(served, `/trpc/user.getUser?${inputQuery({ id: "123" })}`);
+      expect(reply.status, reply.shown).toBe(500);
+      expect(
+        errorOf(reply).data,
+        `only an input the procedure refused is the client's to fix: zodError only for BAD_REQUEST${reply.shown}`,
+      ).toMatchObject({ code: "INTERNAL_SERVER_ERROR", zodError: null });
+      expect(served.log, "the bug is logged").toHaveLength(1);
     });
 
     test("an unknown procedure is 404 NOT_FOUND", async () => {
