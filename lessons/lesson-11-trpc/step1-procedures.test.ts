@@ -199,6 +199,22 @@ describe("Step 1: Procedures, input and context", () => {
       expect(store.getUser("141"), "no user was created").toBeUndefined();
     });
 
+    test("a store that fails is INTERNAL_SERVER_ERROR, its error the cause: only a taken email is CONFLICT", async () => {
+      const gone = new Error("the database went away");
+      const store = createStore({
+        onQuery: (name) => {
+          if (name === "createUser") throw gone;
+        },
+      });
+      const { caller } = callerFor({ store });
+      const error = await rejection(
+        () => caller.user.createUser({ name: "Eve", email: "eve@example.com" }),
+        "INTERNAL_SERVER_ERROR: an error that is not StoreError STORE_EMAIL_TAKEN is rethrown as it is",
+      );
+      expect(error.code, error.message).toBe("INTERNAL_SERVER_ERROR");
+      expect(error.cause, "tRPC keeps what the resolver threw as the cause").toBe(gone);
+    });
+
     test("input that UserInputSchema refuses is BAD_REQUEST, checked after the token", async () => {
       const { caller, store } = callerFor();
       const error = await rejection(
