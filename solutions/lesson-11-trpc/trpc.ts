@@ -1,10 +1,22 @@
 /**
- * The tRPC instance: what every procedure of the router is built from. A first version; Step 1
- * and Step 2 of the lesson complete it (the token middleware, the error formatter).
+ * The tRPC instance: what every procedure of the router is built from.
+ *
+ *   request ──► createContext(req)        { store, feed, user }   made anew for each request
+ *           ──► protectedProcedure's       no user: UNAUTHORIZED (HTTP 401)
+ *               middleware
+ *           ──► the procedure's input      zod; a refusal is BAD_REQUEST (HTTP 400)
+ *           ──► the resolver               throws TRPCError NOT_FOUND, CONFLICT, ...
+ *           ──► errorFormatter             the error's shape as the client gets it, with the
+ *                                          field errors of a refused input (Step 2)
+ *
+ * tRPC is JSON-RPC-shaped calls over HTTP: a procedure has a name (`user.getUser`), an input and an
+ * output, and the router is the table of them. This file says what every procedure may rely on.
  */
-import { initTRPC, TRPCError } from "@trpc/server";
-import type { Store } from "#reference/lesson-08-rest/store.ts";
+import type http from "node:http";
+import { initTRPC, TRPCError, type TRPCDefaultErrorShape } from "@trpc/server";
+import { z, ZodError } from "zod";
 import type { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
+import type { Store } from "#reference/lesson-08-rest/store.ts";
 
 /** What every procedure sees: made anew for each request by `createContext`. */
 export interface Context {
@@ -15,7 +27,84 @@ export interface Context {
   user: string | null;
 }
 
-const t = initTRPC.context<Context>().create();
+/** The tokens a server accepts, and who each one names. */
+export const DEFAULT_TOKENS: Readonly<Record<string, string>> = { "demo-token": "demo" };
+
+/** A refused input's issues, by field: what zod 4's `z.flattenError` makes of a ZodError. */
+export interface FieldErrors {
+  /** Issues of the input as a whole (not an object, say). */
+  formErrors: string[];
+  /** Each field's issues: `{ email: ["Invalid email address"] }`. */
+  fieldErrors: Record<string, string[] | undefined>;
+}
+
+/**
+ * What a client gets for every error: tRPC's default shape, `{ message, code, data: { code,
+ * httpStatus, path } }`, its data with one member more, the field errors of a refused input
+ * (Step 2), null for any other error.
+ */
+export type ErrorShape = TRPCDefaultErrorShape & {
+  data: TRPCDefaultErrorShape["data"] & { zodError: FieldErrors | null };
+};
+
+/** What a context is made from besides the request: the server's data, and its tokens. */
+export interface ContextOptions {
+  store: Store;
+  feed: MessageFeed;
+  /** Token -> who it names. Default DEFAULT_TOKENS. */
+  tokens?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The context of one request. `user` is who its `Authorization: Bearer <token>` names, or null when
+ * the header is absent, is another scheme, or carries a token nobody was given.
+ */
+export function createContext(
+  req: { headers: http.IncomingHttpHeaders },
+  options: ContextOptions,
+): Context {
+  return {
+    store: options.store,
+    feed: options.feed,
+    user: userOf(req.headers.authorization, options.tokens ?? DEFAULT_TOKENS),
+  };
+}
+
+function userOf(
+  authorization: string | undefined,
+  tokens: Readonly<Record<string, string>>,
+): string | null {
+  // credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ] (RFC 9110 §11.4), and "It uses a
+  // case-insensitive token as a means to identify the authentication scheme" (§11.1): bearer,
+  // Bearer and BEARER are one scheme. The Bearer credentials are a b64token (RFC 6750 §2.1).
+  const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([A-Za-z0-9\-._~+/]+=*) *$/.exec(
+    authorization ?? "",
+  );
+  if (match?.[1]?.toLowerCase() !== "bearer") return null;
+  const token = match[2] as string;
+  // The token comes from the wire: "__proto__" or "constructor" is a token like any other, one
+  // nobody was given, so only the table's own keys count.
+  return Object.hasOwn(tokens, token) ? (tokens[token] as string) : null;
+}
+
+const t = initTRPC.context<Context>().create({
+  // Without this, tRPC adds the error's stack to its data outside production: the server's file
+  // paths, sent to any client. The server's log has the stack of a bug (server.ts).
+  isDev: false,
+  /**
+   * Every error on its way to the client goes through here. tRPC's default shape (message, a
+   * JSON-RPC code, and data with the code's name, the HTTP status and the procedure's path) is
+   * kept as it is; a refused input adds its field errors, so a form can put each one beside its
+   * field. An output that fails its schema is a bug (INTERNAL_SERVER_ERROR): it adds nothing.
+   */
+  errorFormatter({ shape, error }): ErrorShape {
+    const zodError: FieldErrors | null =
+      error.code === "BAD_REQUEST" && error.cause instanceof ZodError
+        ? z.flattenError(error.cause)
+        : null;
+    return { ...shape, data: { ...shape.data, zodError } };
+  },
+});
 
 export const router = t.router;
 export const publicProcedure = t.procedure;
@@ -23,6 +112,12 @@ export const createCallerFactory = t.createCallerFactory;
 
 /** A procedure only a caller with a token may call: UNAUTHORIZED otherwise. */
 export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
-  if (ctx.user === null) throw new TRPCError({ code: "UNAUTHORIZED", message: "a token is needed" });
+  if (ctx.user === null) {
+    throw new TRPCError({
+      code: "UNAUTHORIZED",
+      message: "This procedure needs Authorization: Bearer <token>, with a token the server gave",
+    });
+  }
+  // What the resolver sees: a user that is a string, never null.
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
