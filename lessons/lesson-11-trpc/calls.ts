@@ -23,8 +23,11 @@ export function unwrapStub(error: unknown): unknown {
   return error;
 }
 
+/** Server-side calls of appRouter: each takes the context it runs with. */
+const createCaller = createCallerFactory(appRouter);
+
 export interface Called {
-  caller: ReturnType<ReturnType<typeof createCallerFactory<typeof appRouter>>>;
+  caller: ReturnType<typeof createCaller>;
   store: Store;
 }
 
@@ -45,7 +48,7 @@ export function callerFor(
     { headers },
     { store, feed: new MessageFeed(), ...(options.tokens ? { tokens: options.tokens } : {}) },
   );
-  const caller = createCallerFactory(appRouter)(ctx);
+  const caller = createCaller(ctx);
   return { caller, store };
 }
 
