@@ -38,9 +38,8 @@ export const email: string = user.email;
  * client's.
  */
 const STORE_FILE = path.join(ROOT, "solutions", "lesson-08-rest", "store.ts");
-const USER_BEFORE = "export interface User {\n  id: string;\n  name: string;\n  email: string;\n}";
-const USER_AFTER =
-  "export interface User {\n  id: string;\n  name: string;\n  emailAddress: string;\n}";
+// The interface as lesson 08 declares it, whatever the line ends of the checkout (CRLF on Windows).
+const USER_INTERFACE = /(export interface User \{[^}]*?)\bemail: string;/;
 
 function compilerOptions(): ts.CompilerOptions {
   const configFile = path.join(ROOT, "tsconfig.json");
@@ -97,17 +96,18 @@ describe("Step 3: A typed client, and types that break the build", () => {
       expect(user.email).toBe("ada.lovelace.123@example.com");
 
       const store = readFileSync(STORE_FILE, "utf8");
-      expect(store, "lesson 08's store declares User as this test expects").toContain(USER_BEFORE);
+      expect(store, "lesson 08's store declares User with an email").toMatch(USER_INTERFACE);
       const clientOnly = new Map([[CLIENT_FILE, CLIENT]]);
 
-      const t0 = performance.now();
       const before = program(clientOnly);
       expect(diagnostics(before), "the client, compiled against your router: no errors").toEqual(
         [],
       );
-      const t1 = performance.now();
       const after = program(
-        new Map([...clientOnly, [STORE_FILE, store.replace(USER_BEFORE, USER_AFTER)]]),
+        new Map([
+          ...clientOnly,
+          [STORE_FILE, store.replace(USER_INTERFACE, "$1emailAddress: string;")],
+        ]),
         before,
       );
       expect(
@@ -116,11 +116,6 @@ describe("Step 3: A typed client, and types that break the build", () => {
       ).toEqual([
         "TS2339 5:35 Property 'email' does not exist on type '{ id: string; name: string; emailAddress: string; }'.",
       ]);
-      const t2 = performance.now();
-      // How long the compiler takes (the first program reads the libraries' types; the second reuses them).
-      console.log(
-        `compiled the client in ${Math.round(t1 - t0)} ms, and after the change in ${Math.round(t2 - t1)} ms`,
-      );
     },
     // A compiler run over tRPC's and zod's types, on a shared machine: seconds, not milliseconds.
     30_000,
