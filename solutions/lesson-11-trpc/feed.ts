@@ -53,21 +53,17 @@ export const feedRouter = router({
   }): AsyncGenerator<TrackedEnvelope<Message>, void> {
     const { feed } = ctx;
     // Listen first, then read the replay, in the same turn of the event loop: a message posted
-    // while the replay is being sent is buffered by the listener, and none falls in between.
-    // The signal aborts when the client goes away, which ends a wait for the next message.
+    // while the replay is being sent is buffered by the listener, the replay ends where the
+    // buffered messages begin, and none falls in between or comes twice. The signal aborts when
+    // the client goes away, which ends a wait for the next message.
     const live = on(feed, "message", { signal });
     try {
       // Without an id this is a first connection: nothing to resume, the stream starts now.
       const lastEventId = input?.lastEventId;
-      let cursor = lastEventId == null ? feed.lastId : Number(lastEventId);
-      for (const message of feed.after(cursor, feed.maxMessages)) {
-        yield tracked(String(message.id), message);
-        cursor = message.id;
-      }
+      const replay = lastEventId == null ? [] : feed.after(Number(lastEventId), feed.maxMessages);
+      for (const message of replay) yield tracked(String(message.id), message);
       for await (const [message] of live as AsyncIterableIterator<[Message]>) {
-        if (message.id <= cursor) continue; // already sent by the replay
         yield tracked(String(message.id), message);
-        cursor = message.id;
       }
     } finally {
       // However the stream ends (the client unsubscribed, its connection dropped, a bug), the
