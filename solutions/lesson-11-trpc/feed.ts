@@ -67,8 +67,9 @@ export const feedRouter = router({
       }
     } finally {
       // However the stream ends (the client unsubscribed, its connection dropped, a bug), the
-      // generator's finally runs: closing the iterator removes its listener from the feed. A
-      // listener left behind would keep every gone client in memory for as long as the feed lives.
+      // generator's finally runs: closing the iterator removes its listener from the feed. (The
+      // aborted signal does as well; the finally also covers a generator returned without it.)
+      // A listener left behind would keep every gone client in memory as long as the feed lives.
       await live.return?.();
     }
   }),
