@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, expectTypeOf, test } from "vitest";
 import { createStore } from "#reference/lesson-08-rest/store.ts";
 import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
 import {
@@ -34,6 +34,10 @@ describe("Step 1: Procedures, input and context", () => {
     });
 
     test("the scheme is case-insensitive: bearer and BEARER are Bearer (RFC 9110 §11.1)", () => {
+      expect(
+        userFor("Bearer  demo-token"),
+        "auth-scheme 1*SP token68 (RFC 9110 §11.4): one space or more after the scheme",
+      ).toBe("demo");
       for (const scheme of ["bearer", "BEARER", "beArer"]) {
         expect(
           userFor(`${scheme} demo-token`),
@@ -52,6 +56,11 @@ describe("Step 1: Procedures, input and context", () => {
         "Bearer nope",
         "Bearer Demo-Token",
         "Bearerdemo-token",
+        "Basic demo-token",
+        "Token demo-token",
+        "Token Bearer demo-token",
+        "Bearer demo-token more",
+        "Bearer demo-token, Bearer demo-token",
       ]) {
         expect(
           userFor(header),
@@ -190,6 +199,22 @@ describe("Step 1: Procedures, input and context", () => {
       expect(store.getUser("141"), "no user was created").toBeUndefined();
     });
 
+    test("a store that fails is INTERNAL_SERVER_ERROR, its error the cause: only a taken email is CONFLICT", async () => {
+      const gone = new Error("the database went away");
+      const store = createStore({
+        onQuery: (name) => {
+          if (name === "createUser") throw gone;
+        },
+      });
+      const { caller } = callerFor({ store });
+      const error = await rejection(
+        () => caller.user.createUser({ name: "Eve", email: "eve@example.com" }),
+        "INTERNAL_SERVER_ERROR: an error that is not StoreError STORE_EMAIL_TAKEN is rethrown as it is",
+      );
+      expect(error.code, error.message).toBe("INTERNAL_SERVER_ERROR");
+      expect(error.cause, "tRPC keeps what the resolver threw as the cause").toBe(gone);
+    });
+
     test("input that UserInputSchema refuses is BAD_REQUEST, checked after the token", async () => {
       const { caller, store } = callerFor();
       const error = await rejection(
@@ -203,7 +228,13 @@ describe("Step 1: Procedures, input and context", () => {
 
   describe("protectedProcedure", () => {
     test("gives the resolver the context's user", async () => {
-      const whoami = router({ whoami: protectedProcedure.query(({ ctx }) => ctx.user) });
+      const whoami = router({
+        whoami: protectedProcedure.query(({ ctx }) => {
+          // Checked by the type-checker: next({ ctx }) narrows the user the resolver sees.
+          expectTypeOf(ctx.user).toEqualTypeOf<string>();
+          return ctx.user;
+        }),
+      });
       const ctx = createContext(
         { headers: { authorization: "Bearer demo-token" } },
         { store: createStore(), feed: new MessageFeed() },

@@ -6,9 +6,13 @@ import {
   type TRPCLink,
 } from "@trpc/client";
 import { describe, expect, test } from "vitest";
+import { z } from "zod";
 import { createStore } from "#reference/lesson-08-rest/store.ts";
 import type { AppRouter } from "#lesson/lesson-11-trpc/router.ts";
+import { createServer } from "#lesson/lesson-11-trpc/server.ts";
+import { listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { loggedStub, serverLog, watchServerLog } from "../../shared/testing/server-log.ts";
 import { run, testWithTool } from "../../shared/testing/tools.ts";
 import { ask, inputQuery, serve, TOKEN, type Reply, type Served } from "./calls.ts";
 
@@ -226,6 +230,32 @@ describe("Step 2: tRPC over HTTP", () => {
       });
     });
 
+    test("an input that is not JSON is 400 BAD_REQUEST, with zodError null: zod never saw it", async () => {
+      const served = await serve();
+      const reply = await ask(served, "/trpc/user.getUser?input=%7Bid%3A123");
+      expect(reply.status, reply.shown).toBe(400);
+      expect(
+        errorOf(reply).data,
+        `a BAD_REQUEST whose cause is not a ZodError has no field errors: zodError is null${reply.shown}`,
+      ).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400, zodError: null });
+    });
+
+    test("a ZodError in the server's own code is a bug: 500, and no field errors sent", async () => {
+      const store = createStore({
+        onQuery: () => {
+          z.object({ total: z.number() }).parse({ total: "a row the database got wrong" });
+        },
+      });
+      const served = await serve({ store });
+      const reply = await ask(served, `/trpc/user.getUser?${inputQuery({ id: "123" })}`);
+      expect(reply.status, reply.shown).toBe(500);
+      expect(
+        errorOf(reply).data,
+        `only an input the procedure refused is the client's to fix: zodError only for BAD_REQUEST${reply.shown}`,
+      ).toMatchObject({ code: "INTERNAL_SERVER_ERROR", zodError: null });
+      expect(served.log, "the bug is logged").toHaveLength(1);
+    });
+
     test("an unknown procedure is 404 NOT_FOUND", async () => {
       const served = await serve();
       for (const name of ["user.nope", "users.getUser", "getUser"]) {
@@ -254,6 +284,10 @@ describe("Step 2: tRPC over HTTP", () => {
           `only /trpc/<procedure> is tRPC's; the standalone adapter cuts basePath off the front of a path without checking it is there, so check it yourself${reply.shown}`,
         ).toBe(404);
         expect(reply.text, reply.shown).not.toContain("Ada Lovelace");
+        expect(
+          reply.headers.get("content-type"),
+          `a path that is not tRPC's gets the server's own plain-text 404${reply.shown}`,
+        ).toMatch(/^text\/plain/);
       }
     });
 
@@ -292,10 +326,11 @@ describe("Step 2: tRPC over HTTP", () => {
       ).toEqual([401, 200, 401]);
     });
 
-    test("a procedure's bug is 500 INTERNAL_SERVER_ERROR, and goes to the log", async () => {
+    test("a procedure's bug is 500 INTERNAL_SERVER_ERROR, and what it threw goes to the log", async () => {
+      const gone = new Error("the database went away");
       const store = createStore({
         onQuery: (name) => {
-          if (name === "getUser") throw new Error("the database went away");
+          if (name === "getUser") throw gone;
         },
       });
       const served = await serve({ store });
@@ -303,9 +338,43 @@ describe("Step 2: tRPC over HTTP", () => {
       expect(reply.status, reply.shown).toBe(500);
       expect(errorOf(reply).data?.code, reply.shown).toBe("INTERNAL_SERVER_ERROR");
       expect(
-        served.log.map((error) => (error as Error).message),
-        "the adapter's onError hands a bug's cause to options.log",
-      ).toEqual(["the database went away"]);
+        served.log,
+        "the adapter's onError hands options.log the bug's cause, the error the store threw",
+      ).toHaveLength(1);
+      expect(served.log[0], "the error the store threw, not tRPC's wrapper of it").toBe(gone);
+    });
+
+    test("createServer() with no options serves its own store and logs a bug with console.error", async () => {
+      watchServerLog();
+      const plain = createServer();
+      const { host, port } = await listen(plain);
+      const response = await within(
+        fetch(`http://${host}:${port}/trpc/user.getUser?${inputQuery({ id: "123" })}`),
+        "an answer from createServer() with no options",
+      );
+      const stub = loggedStub();
+      if (stub) throw stub;
+      expect(await response.json()).toEqual({ result: { data: ADA } });
+      // A bug in a server made without options.log: the store of a server given only a store.
+      const store = createStore({
+        onQuery: () => {
+          throw new Error("the database went away");
+        },
+      });
+      serverLog(); // from here on the log is kept, and not printed
+      const failing = createServer({ store });
+      const address = await listen(failing);
+      const reply = await within(
+        fetch(`http://${address.host}:${address.port}/trpc/user.list`),
+        "an answer from a server whose store fails",
+      );
+      expect(reply.status).toBe(500);
+      expect(
+        serverLog().some(
+          (entry) => entry instanceof Error && entry.message === "the database went away",
+        ),
+        "without options.log, a bug goes to console.error",
+      ).toBe(true);
     });
   });
 

@@ -74,12 +74,13 @@ function userOf(
   authorization: string | undefined,
   tokens: Readonly<Record<string, string>>,
 ): string | null {
-  if (authorization === undefined) return null;
   // credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ] (RFC 9110 §11.4), and "It uses a
   // case-insensitive token as a means to identify the authentication scheme" (§11.1): bearer,
   // Bearer and BEARER are one scheme. The Bearer credentials are a b64token (RFC 6750 §2.1).
-  const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([A-Za-z0-9\-._~+/]+=*) *$/.exec(authorization);
-  if (match === null || match[1]?.toLowerCase() !== "bearer") return null;
+  const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([A-Za-z0-9\-._~+/]+=*) *$/.exec(
+    authorization ?? "",
+  );
+  if (match?.[1]?.toLowerCase() !== "bearer") return null;
   const token = match[2] as string;
   // The token comes from the wire: "__proto__" or "constructor" is a token like any other, one
   // nobody was given, so only the table's own keys count.
