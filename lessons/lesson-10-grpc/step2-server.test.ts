@@ -301,9 +301,14 @@ describe("Step 2: gRPC on the wire", () => {
     });
 
     test("a stream the client resets mid-request, and one reset while its lookup waits, do not stop the server", async () => {
-      const { url, store } = await startHand({ lookupDelayMs: 100 });
+      const { url, store, server } = await startHand({ lookupDelayMs: 100 });
       const session = openSession(url);
-      const open = (): http2.ClientHttp2Stream => {
+      /** A GetUser stream, once the server has it (and, with `whole`, its END_STREAM too). */
+      const open = async (
+        body: Buffer,
+        whole: boolean,
+      ): Promise<{ stream: http2.ClientHttp2Stream; closed: Promise<unknown> }> => {
+        const atServer = once(server, "stream") as Promise<[http2.ServerHttp2Stream]>;
         const stream = session.request({
           ":method": "POST",
           ":path": GET_USER,
@@ -311,16 +316,28 @@ describe("Step 2: gRPC on the wire", () => {
           te: "trailers",
         });
         stream.on("error", () => {});
-        return stream;
+        // Not events.once(): it would reject on the reset's own "error" event.
+        const closed = new Promise((resolve) => stream.once("close", resolve));
+        if (whole) stream.end(body);
+        else stream.write(body);
+        const [serverStream] = await within(atServer, "the server to see the stream");
+        if (whole) await within(once(serverStream, "end"), "the server to read END_STREAM");
+        return { stream, closed };
       };
-      const midRequest = open();
-      midRequest.write(lpm(getUserRequest("123")).subarray(0, 3));
-      midRequest.close(http2.constants.NGHTTP2_CANCEL);
-      const waiting = open();
-      waiting.end(lpm(getUserRequest("123")));
-      await within(once(waiting, "ready"), "the second stream to open");
-      waiting.close(http2.constants.NGHTTP2_CANCEL);
-      await within(once(waiting, "close"), "the second stream to close");
+      const partial = lpm(getUserRequest("123")).subarray(0, 3);
+      const midRequest = await open(partial, false);
+      midRequest.stream.close(http2.constants.NGHTTP2_CANCEL);
+      // A reset with an error code other than CANCEL is an 'error' event on the server's stream:
+      // without a listener, it would bring the process down.
+      const broken = await open(partial, false);
+      broken.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      // The whole request is in, and its lookup waits 100 ms: the client gives up first.
+      const waiting = await open(lpm(getUserRequest("123")), true);
+      waiting.stream.close(http2.constants.NGHTTP2_CANCEL);
+      await within(
+        Promise.all([midRequest.closed, broken.closed, waiting.closed]),
+        "the three reset streams to close",
+      );
       const good = await rawCall(url, { session, chunks: [lpm(getUserRequest("125"))] });
       expect(good.trailers?.["grpc-status"], good.shown).toBe("0");
       expect(
