@@ -4,7 +4,6 @@ import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { describe, expect, test } from "vitest";
-import { within } from "../../shared/testing/patience.ts";
 import {
   getUserOn,
   getUserRequest,
@@ -18,6 +17,7 @@ import {
   startHand,
   statusOf,
   userServiceClient,
+  waitFor,
   type RawReply,
 } from "./wire-helpers.ts";
 
@@ -81,7 +81,7 @@ describe("Step 2: gRPC on the wire", () => {
       const { target } = await startHand();
       const client = new grpc.Client(target, grpc.credentials.createInsecure());
       try {
-        const error = await within(
+        const error = await waitFor(
           new Promise<grpc.ServiceError>((resolve) => {
             client.makeUnaryRequest(
               "/users.v1.UserService/DeleteEverything",
@@ -108,7 +108,7 @@ describe("Step 2: gRPC on the wire", () => {
       const client = new UserService(target, grpc.credentials.createInsecure());
       try {
         const getUser = (id: string): Promise<unknown> => getUserOn(client, id);
-        const users = await within(
+        const users = await waitFor(
           Promise.all([getUser("101"), getUser("102"), getUser("103")]),
           "three GetUser calls to end",
         );
@@ -320,8 +320,8 @@ describe("Step 2: gRPC on the wire", () => {
         const closed = new Promise((resolve) => stream.once("close", resolve));
         if (whole) stream.end(body);
         else stream.write(body);
-        const [serverStream] = await within(atServer, "the server to see the stream");
-        if (whole) await within(once(serverStream, "end"), "the server to read END_STREAM");
+        const [serverStream] = await waitFor(atServer, "the server to see the stream");
+        if (whole) await waitFor(once(serverStream, "end"), "the server to read END_STREAM");
         return { stream, closed };
       };
       const partial = lpm(getUserRequest("123")).subarray(0, 3);
@@ -334,7 +334,7 @@ describe("Step 2: gRPC on the wire", () => {
       // The whole request is in, and its lookup waits 100 ms: the client gives up first.
       const waiting = await open(lpm(getUserRequest("123")), true);
       waiting.stream.close(http2.constants.NGHTTP2_CANCEL);
-      await within(
+      await waitFor(
         Promise.all([midRequest.closed, broken.closed, waiting.closed]),
         "the three reset streams to close",
       );
@@ -353,7 +353,7 @@ describe("Step 2: gRPC on the wire", () => {
       socket.on("error", () => {});
       socket.resume(); // read (and drop) the server's GOAWAY, so that its FIN is seen
       socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      await within(once(socket, "close"), "the server to drop a connection that is not HTTP/2");
+      await waitFor(once(socket, "close"), "the server to drop a connection that is not HTTP/2");
       const good = await rawCall(url);
       expect(good.trailers?.["grpc-status"], good.shown).toBe("0");
     });

@@ -144,6 +144,7 @@ export async function rawCall(url: string, call: RawCall = {}): Promise<RawReply
   });
   rethrowLoggedStub();
   reply.data = Buffer.concat(parts);
+  rethrowLoggedStub(statusOf({ ...reply, rstCode: 0, shown: "" }).message);
   return { ...reply, rstCode: request.rstCode ?? 0, shown: describe() };
 }
 
@@ -157,6 +158,17 @@ export function statusOf(reply: RawReply): {
     status: from["grpc-status"] as string | undefined,
     message: from["grpc-message"] as string | undefined,
   };
+}
+
+/**
+ * within(), but a stub the server reached (and logged) fails the wait at once with its own
+ * message, rather than as a silence.
+ */
+export function waitFor<T>(promise: Promise<T>, expected: string): Promise<T> {
+  return within(promise, () => {
+    rethrowLoggedStub();
+    return `Nothing after 1500 ms. Expected ${expected}`;
+  });
 }
 
 /** A stub the server reached (and logged): fail with its own message. */

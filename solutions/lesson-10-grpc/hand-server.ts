@@ -31,7 +31,7 @@ import {
   type StatusCode,
 } from "./grpc-wire.ts";
 import { GetUserRequestSpec, UserSpec } from "./messages.ts";
-import { decodeMessage, encodeMessage } from "./protobuf.ts";
+import { decodeMessage, encodeMessage, ProtobufError } from "./protobuf.ts";
 
 /** The one method this server has: "/" Service-Name "/" method name (PROTOCOL-HTTP2.md, Path). */
 export const GET_USER_PATH = "/users.v1.UserService/GetUser";
@@ -54,7 +54,8 @@ export type CallState = "reading" | "working" | "done";
 interface Call {
   stream: http2.ServerHttp2Stream;
   state: CallState;
-  deframer: MessageDeframer;
+  /** Made once the headers are those of a gRPC call. */
+  deframer: MessageDeframer | undefined;
   messages: LengthPrefixedMessage[];
   /** The request's grpc-encoding: what a Compressed-Flag of 1 would mean. */
   encoding: string | undefined;
@@ -62,6 +63,7 @@ interface Call {
   lookup: NodeJS.Timeout | undefined;
   store: Store;
   lookupDelayMs: number;
+  maxMessageBytes: number | undefined;
 }
 
 /** An unstarted HTTP/2 server (cleartext, "h2c", as gRPC without TLS is) answering GetUser. */
@@ -78,13 +80,14 @@ export function createHandServer(options: HandServerOptions = {}): http2.Http2Se
     const call: Call = {
       stream,
       state: "reading",
-      deframer: new MessageDeframer({ maxMessageBytes }),
+      deframer: undefined,
       messages: [],
       encoding: single(headers["grpc-encoding"]),
       deadline: undefined,
       lookup: undefined,
       store,
       lookupDelayMs,
+      maxMessageBytes,
     };
     try {
       startCall(call, headers);
@@ -131,6 +134,7 @@ function startCall(call: Call, headers: http2.IncomingHttpHeaders): void {
       finish(call, Status.DEADLINE_EXCEEDED, "Deadline exceeded");
     }, ms);
   }
+  call.deframer = new MessageDeframer({ maxMessageBytes: call.maxMessageBytes });
   stream.on("data", streamOnData);
   stream.on("end", streamOnEnd);
 }
@@ -140,7 +144,7 @@ const calls = new WeakMap<http2.ServerHttp2Stream, Call>();
 
 function streamOnData(this: http2.ServerHttp2Stream, chunk: Buffer): void {
   const call = calls.get(this);
-  if (call?.state !== "reading") return;
+  if (call?.state !== "reading" || call.deframer === undefined) return;
   try {
     // DATA frame boundaries have no relation to Length-Prefixed-Message boundaries.
     call.messages.push(...call.deframer.feed(chunk));
@@ -151,7 +155,7 @@ function streamOnData(this: http2.ServerHttp2Stream, chunk: Buffer): void {
 
 function streamOnEnd(this: http2.ServerHttp2Stream): void {
   const call = calls.get(this);
-  if (call?.state !== "reading") return;
+  if (call?.state !== "reading" || call.deframer === undefined) return;
   try {
     call.deframer.end();
     getUser(call);
@@ -203,8 +207,10 @@ function getUser(call: Call): void {
   try {
     request = decodeMessage(GetUserRequestSpec, message);
   } catch (error) {
-    // statuscodes.md, "Error parsing request proto": INTERNAL.
-    finish(call, Status.INTERNAL, `Error parsing request proto: ${(error as Error).message}`);
+    // statuscodes.md, "Error parsing request proto": INTERNAL. Anything else the codec threw is
+    // a bug, not the client's bytes.
+    if (!(error instanceof ProtobufError)) throw error;
+    finish(call, Status.INTERNAL, `Error parsing request proto: ${error.message}`);
     return;
   }
   const id = typeof request.id === "string" ? request.id : "";
@@ -261,16 +267,23 @@ function finish(call: Call, status: StatusCode, message: string): void {
   if (call.state === "done") return;
   stop(call);
   if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond(
-    {
-      ":status": 200,
-      "content-type": "application/grpc",
-      "grpc-status": String(status),
-      // Status-Message: UTF-8, percent-encoded (PROTOCOL-HTTP2.md, "Percent-Encoded").
-      "grpc-message": encodeGrpcMessage(message),
-    },
-    { endStream: true },
-  );
+  try {
+    stream.respond(
+      {
+        ":status": 200,
+        "content-type": "application/grpc",
+        "grpc-status": String(status),
+        // Status-Message: UTF-8, percent-encoded (PROTOCOL-HTTP2.md, "Percent-Encoded").
+        "grpc-message": encodeGrpcMessage(message),
+      },
+      { endStream: true },
+    );
+  } catch (error) {
+    // The status itself could not be written (a bug): reset the stream with INTERNAL_ERROR,
+    // which a client maps to INTERNAL (PROTOCOL-HTTP2.md, "Errors").
+    console.error(error);
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  }
 }
 
 /** What a step threw: a framing error has its status; anything else is the handler's bug. */
