@@ -91,7 +91,8 @@ function pipeTraced(
       const start = Math.min(chunk.length, PREFACE.length);
       const http2 =
         side === "client"
-          ? chunk.subarray(0, start).equals(PREFACE.subarray(0, start))
+          ? // "PRI " at least: a one-byte "P" may as well begin "POST".
+            start >= 4 && chunk.subarray(0, start).equals(PREFACE.subarray(0, start))
           : chunk.length >= 9 && chunk[3] === 0x4 && chunk.readUInt32BE(5) === 0;
       if (side === "client") opening.clientSpoke = true;
       if (http2) {
