@@ -2,7 +2,8 @@
 //
 // Starts a lesson's server on 127.0.0.1, prints its address and commands to try, and runs until
 // Ctrl-C or SIGTERM. With --trace, a proxy in front of it prints the bytes on the wire (WebSocket
-// frames and event-stream events decoded).
+// frames, event-stream events and HTTP/2 frames decoded). A lesson's server is a net.Server (an
+// http.Server, an http2 server, ...) or a grpc-js Server, which binds its own port.
 import { once } from "node:events";
 import net from "node:net";
 import path from "node:path";
@@ -37,7 +38,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 // a crash: say what it is in a line or two.
 const file = path.join(ROOT, tree, lesson.name, lesson.server.module);
 const whose = tree === "exercises" ? "Your server" : "The reference server";
-let server: net.Server;
+let server: net.Server | GrpcServer;
 try {
   const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const factory = exports[lesson.server.export];
@@ -46,7 +47,7 @@ try {
       `${path.relative(ROOT, file)} has no exported function ${lesson.server.export}`,
     );
   }
-  server = (factory as () => net.Server)();
+  server = (factory as () => net.Server | GrpcServer)();
 } catch (err) {
   console.error(`${whose} cannot start yet: ${(err as Error).message}`);
   if (tree === "exercises") {
@@ -55,6 +56,41 @@ try {
     );
   }
   process.exit(1);
+}
+
+/** The part of @grpc/grpc-js's Server used here: it listens through bindAsync, not listen(). */
+interface GrpcServer {
+  bindAsync(
+    address: string,
+    credentials: unknown,
+    callback: (error: Error | null, port: number) => void,
+  ): void;
+  tryShutdown(callback: (error?: Error) => void): void;
+  forceShutdown(): void;
+}
+
+function isGrpcServer(s: unknown): s is GrpcServer {
+  return typeof (s as { bindAsync?: unknown } | null)?.bindAsync === "function";
+}
+
+/** A grpc-js server bound to HOST:p without TLS; its address, or the process ends saying why. */
+async function bindGrpc(s: GrpcServer, p: number): Promise<net.AddressInfo> {
+  const grpc = await import("@grpc/grpc-js");
+  const bound = await new Promise<number | Error>((resolve) => {
+    s.bindAsync(`${HOST}:${p}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+      resolve(error ?? boundPort),
+    );
+  });
+  if (bound instanceof Error) {
+    if (/EADDRINUSE|address already in use/i.test(bound.message)) {
+      console.error(`Port ${p} is already in use: is an earlier \`npm run serve\` still running?`);
+      console.error("Stop it with Ctrl-C in its terminal, or pick another port with --port N.");
+    } else {
+      console.error(`Cannot bind ${HOST}:${p}: ${bound.message}`);
+    }
+    process.exit(1);
+  }
+  return { address: HOST, family: "IPv4", port: bound };
 }
 
 // The connections clients opened: the ones Ctrl-C has to end.
@@ -84,16 +120,28 @@ async function start(s: net.Server, p: number): Promise<net.AddressInfo> {
 
 // With --trace, clients connect to the proxy, and the proxy to the lesson's server on a port of
 // its own; without it, clients connect to the lesson's server directly.
-const servers = [server];
+const servers: net.Server[] = [];
 let address: net.AddressInfo;
-if (trace) {
-  const proxy = createTraceProxy(await start(server, 0));
-  servers.push(proxy);
-  trackConnections(proxy);
-  address = await start(proxy, port);
+if (isGrpcServer(server)) {
+  if (trace) {
+    const proxy = createTraceProxy(await bindGrpc(server, 0));
+    servers.push(proxy);
+    trackConnections(proxy);
+    address = await start(proxy, port);
+  } else {
+    address = await bindGrpc(server, port);
+  }
 } else {
-  trackConnections(server);
-  address = await start(server, port);
+  servers.push(server);
+  if (trace) {
+    const proxy = createTraceProxy(await start(server, 0));
+    servers.push(proxy);
+    trackConnections(proxy);
+    address = await start(proxy, port);
+  } else {
+    trackConnections(server);
+    address = await start(server, port);
+  }
 }
 
 const source = tree === "solutions" ? "reference solution" : "your code";
@@ -101,8 +149,9 @@ console.log(`${lesson.name} (${source}) listening on ${address.address}:${addres
 if (trace) {
   console.log("Tracing every byte: each connection is numbered, → is client to server.");
   console.log(
-    "After a 101 each WebSocket frame is shown decoded; an event stream, event by event.",
+    "After a 101 each WebSocket frame is shown decoded; an event stream, event by event;",
   );
+  console.log("HTTP/2 frame by frame, headers decoded, gRPC messages inside DATA in hex.");
 }
 console.log("\nTry it from another terminal:");
 for (const line of lesson.server.try)
@@ -130,8 +179,26 @@ async function shutdown(signal: string): Promise<void> {
   const closed = open.map((socket) => once(socket, "close"));
   for (const socket of open) socket.destroy();
   await Promise.all(closed);
+  if (isGrpcServer(server)) await shutdownGrpc(server);
   // A lesson's server may keep a timer of its own (an expiry sweep, say); the process is done.
   process.exit(0);
 }
+/** Calls in flight may finish for a moment; then whatever is left is cancelled. */
+const GRPC_GRACE_MS = 2_000;
+
+async function shutdownGrpc(s: GrpcServer): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      console.log(`Calls still open after ${GRPC_GRACE_MS} ms: cancelling them.`);
+      s.forceShutdown();
+      resolve();
+    }, GRPC_GRACE_MS);
+    s.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -15,7 +15,12 @@ export interface LessonManifest {
   server?: {
     /** File in exercises/<name>/ and solutions/<name>/. */
     module: string;
-    /** Named export: a function that takes no arguments and returns an unstarted net.Server. */
+    /**
+     * Named export: a function that takes no arguments and returns an unstarted server: a
+     * net.Server (http, http2, ...), which `npm run serve` starts with listen(), or a grpc-js
+     * Server (it has bindAsync), bound without TLS and stopped with tryShutdown, then
+     * forceShutdown after a short grace.
+     */
     export: string;
     /** Port used when `--port` is not given. */
     defaultPort: number;

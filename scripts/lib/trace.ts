@@ -1,5 +1,6 @@
 import net from "node:net";
 import { show } from "../../shared/testing/bytes.ts";
+import { Http2FrameDecoder, PREFACE } from "./trace-http2.ts";
 import { EventStreamDecoder, FrameDecoder, ResponseWatcher } from "./trace-decode.ts";
 
 /**
@@ -11,7 +12,9 @@ import { EventStreamDecoder, FrameDecoder, ResponseWatcher } from "./trace-decod
  *
  * Once the server answers `101 Switching Protocols`, the same TCP connection carries WebSocket
  * frames: from then on each frame is printed decoded, one line each, in both directions. A
- * `text/event-stream` response is printed one event at a time, as the server writes them.
+ * `text/event-stream` response is printed one event at a time, as the server writes them. A
+ * connection that opens with HTTP/2's preface (gRPC's, say) is printed frame by frame from its
+ * first byte, headers decoded and gRPC messages shown inside DATA (see trace-http2.ts).
  */
 export function createTraceProxy(target: net.AddressInfo, log = console.log): net.Server {
   let next = 1;
@@ -20,7 +23,7 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
     const upstream = net.connect({ host: target.address, port: target.port, allowHalfOpen: true });
     log(`${id} open     ${client.remoteAddress}:${client.remotePort}`);
     const conversation: { now: Conversation } = {
-      now: { mode: "http", watcher: new ResponseWatcher() },
+      now: { mode: "http", watcher: new ResponseWatcher(), clientSpoke: false },
     };
     pipeTraced(client, upstream, `${id} client → server`, log, conversation, "client");
     pipeTraced(upstream, client, `${id} server → client`, log, conversation, "server");
@@ -50,7 +53,8 @@ export function createTraceProxy(target: net.AddressInfo, log = console.log): ne
 
 /** What one connection carries now, as the server's responses said. */
 type Conversation =
-  | { mode: "http"; watcher: ResponseWatcher }
+  | { mode: "http"; watcher: ResponseWatcher; clientSpoke: boolean }
+  | { mode: "http2"; client: Http2FrameDecoder; server: Http2FrameDecoder }
   | { mode: "websocket"; client: FrameDecoder; server: FrameDecoder }
   | { mode: "event-stream"; events: EventStreamDecoder };
 
@@ -69,7 +73,7 @@ function pipeTraced(
     log(`${label}  ${bytes.length} byte${bytes.length === 1 ? "" : "s"}`);
     for (const line of splitAfterNewlines(bytes)) log(`    ${show(line, MAX_SHOWN_PER_LINE)}`);
   };
-  const frames = (decoder: FrameDecoder, bytes: Buffer): void => {
+  const frames = (decoder: FrameDecoder | Http2FrameDecoder, bytes: Buffer): void => {
     for (const line of decoder.feed(bytes)) log(`${label}  ${line}`);
   };
   const events = (decoder: EventStreamDecoder, bytes: Buffer): void => {
@@ -79,8 +83,31 @@ function pipeTraced(
     }
   };
   from.on("data", (chunk: Buffer) => {
+    const opening = conversation.now;
+    if (opening.mode === "http" && !opening.clientSpoke) {
+      // RFC 9113 §3.4: an HTTP/2 client's first bytes are the preface (with prior knowledge, as
+      // gRPC without TLS does), and a server may send its SETTINGS frame before reading it; an
+      // HTTP/1.1 server never speaks first. From there on, frames both ways.
+      const start = Math.min(chunk.length, PREFACE.length);
+      const http2 =
+        side === "client"
+          ? // "PRI " at least: a one-byte "P" may as well begin "POST".
+            start >= 4 && chunk.subarray(0, start).equals(PREFACE.subarray(0, start))
+          : chunk.length >= 9 && chunk[3] === 0x4 && chunk.readUInt32BE(5) === 0;
+      if (side === "client") opening.clientSpoke = true;
+      if (http2) {
+        const grpcStreams = new Set<number>();
+        conversation.now = {
+          mode: "http2",
+          client: new Http2FrameDecoder("client", grpcStreams),
+          server: new Http2FrameDecoder("server", grpcStreams),
+        };
+        log(`${label}  HTTP/2 (RFC 9113): each frame below, decoded`);
+      }
+    }
     const c = conversation.now;
-    if (c.mode === "websocket") frames(side === "client" ? c.client : c.server, chunk);
+    if (c.mode === "http2") frames(side === "client" ? c.client : c.server, chunk);
+    else if (c.mode === "websocket") frames(side === "client" ? c.client : c.server, chunk);
     else if (c.mode === "event-stream" && side === "server") events(c.events, chunk);
     else if (c.mode === "http" && side === "server") {
       const turned = c.watcher.feed(chunk);
