@@ -5,6 +5,7 @@
 // what comes back: the response headers, each message as JSON, the status and the trailers.
 import { readdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -30,6 +31,13 @@ function protoFiles(): { files: string[]; includeDirs: string[] } {
     includeDirs.push(root);
     for (const entry of entries) if (entry.endsWith(".proto")) files.push(entry);
   }
+  // The standard health service, as grpc-health-check ships it (resolved by Node, wherever npm
+  // put it), so that `npm run grpc -- 50051 Check '{}'` asks a server how it is.
+  const health = fileURLToPath(
+    import.meta.resolve("grpc-health-check/proto/health/v1/health.proto"),
+  );
+  includeDirs.push(path.dirname(health));
+  files.push(path.basename(health));
   return { files, includeDirs };
 }
 
@@ -71,6 +79,7 @@ Examples (lesson 10's server, from npm run serve -- lesson-10):
   npm run grpc -- 50051 GetUser '{"id":"123"}'
   npm run grpc -- 50051 ListUsers '{"limit":3}'
   npm run grpc -- 50051 CreateUser '{"name":"Grace","email":"grace@example.com"}' --token demo-token
+  npm run grpc -- 50051 Check '{"service":"users.v1.UserService"}'   (the health service)
 On Windows' cmd, write the JSON with double quotes escaped: "{\\"id\\":\\"123\\"}".`;
 
 const argv = process.argv.slice(2);
@@ -139,6 +148,12 @@ const request = method.requestStream ? undefined : parseMessage(json ?? "{}");
 if (method.requestStream && json !== undefined) {
   fail("This method takes a stream: give its messages on the input, one JSON object a line.");
 }
+
+// `npm run grpc -- ... | head` closes the pipe early: that ends the output, not with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
 
 const client = new grpc.Client(address, grpc.credentials.createInsecure());
 const options: grpc.CallOptions =
