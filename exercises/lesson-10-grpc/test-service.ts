@@ -17,15 +17,13 @@
  *
  * createInteropServer() and the loading of the protos are given; the handlers are yours.
  */
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { NotImplementedError, todo } from "#shared/todo.ts";
+import { protosDir } from "./user-proto.ts";
 
 /** The folder the interop protos are imported from: `grpc/testing/test.proto` is in it. */
-export const PROTO_DIR = fileURLToPath(
-  new URL("../../lessons/lesson-10-grpc/protos/", import.meta.url),
-);
+export const PROTO_DIR = protosDir();
 
 /** proto-loader's options, the same as the UserService's: camelCase names, enums as strings. */
 export const LOADER_OPTIONS: protoLoader.Options = {

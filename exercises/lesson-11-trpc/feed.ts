@@ -50,7 +50,7 @@ export const feedRouter = router({
    */
   onMessage: protectedProcedure
     .input(OnMessageInputSchema)
-    .subscription(async function* (): AsyncGenerator<TrackedEnvelope<Message>, void> {
+    .subscription((): AsyncGenerator<TrackedEnvelope<Message>, void> => {
       // TODO: An async generator. Each value it yields is one event of the stream; yield every
       // message as tracked(String(message.id), message), so that the event has an id (the HTML
       // standard's "Server-sent events": the `id` field sets the last event ID, which the client

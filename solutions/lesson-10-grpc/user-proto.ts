@@ -14,21 +14,27 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 
-const PROTO = path.join("lessons", "lesson-10-grpc", "protos", "user.proto");
+const PROTOS = path.join("lessons", "lesson-10-grpc", "protos");
 
 /**
- * The .proto file, found from this file's folder upwards: the course's root holds lessons/, and
- * this file may be in exercises/, solutions/ or a copy the course's checks make further down.
+ * The lesson's protos/ folder, found from this file's folder upwards: the course's root holds
+ * lessons/, and this file may be in exercises/, solutions/ or a copy the course's checks make
+ * further down.
  */
-export function userProtoPath(): string {
+export function protosDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = path.join(dir, PROTO);
+    const candidate = path.join(dir, PROTOS);
     if (existsSync(candidate)) return candidate;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`${PROTO} is missing`);
+    if (parent === dir) throw new Error(`${PROTOS} is missing`);
     dir = parent;
   }
+}
+
+/** The lesson's contract, protos/user.proto. */
+export function userProtoPath(): string {
+  return path.join(protosDir(), "user.proto");
 }
 
 /** proto-loader's options, the same everywhere the proto is loaded (client, server, reflection). */
