@@ -40,7 +40,10 @@ export interface SuiteOptions {
   filters?: string[];
   /** Called after each test finishes, with the number finished so far. */
   onProgress?: (finished: number) => void;
-  /** How long the whole run may take before unfinished files are reported and the run stopped. */
+  /**
+   * How long the whole run may take before unfinished files are reported and the run stopped.
+   * Without it, the run is stopped only when it stalls (see STALL_MS).
+   */
   deadlineMs?: number;
   /**
    * Called after each test once every test file has collected its tests, with every test so far
@@ -52,9 +55,12 @@ export interface SuiteOptions {
 
 /**
  * Each test has a timeout, but loading a test file has none: a file whose top-level code never
- * finishes would hold the run forever. Two minutes is far more than the whole suite needs.
+ * finishes would hold the run forever. So the run is stopped when nothing has moved for this
+ * long: no file collected or finished, no test finished. A whole-run limit would grow wrong as
+ * the course grows and on a slower machine; a minute without progress is a hang on any machine,
+ * since each test and hook is bounded by seconds.
  */
-const DEFAULT_DEADLINE_MS = 120_000;
+const STALL_MS = 60_000;
 
 /** Runs the suite once through vitest's Node API and returns every test's outcome. */
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
@@ -63,6 +69,12 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
   const collected = new Set<string>();
   let files = new Set<string>();
   let stopEarly = (): void => {};
+  let stalled = (): void => {};
+  let stallTimer: NodeJS.Timeout | undefined;
+  const moved = (): void => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => stalled(), STALL_MS);
+  };
   const stopped = new Promise<"stopped">((resolve) => (stopEarly = () => resolve("stopped")));
   const progress: Reporter = {
     onTestModuleQueued(module) {
@@ -70,11 +82,14 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     },
     onTestModuleCollected(module) {
       collected.add(module.moduleId);
+      moved();
     },
     onTestModuleEnd(module) {
       unfinished.delete(module.moduleId);
+      moved();
     },
     onTestCaseResult() {
+      moved();
       options.onProgress?.(++finished);
       const { stopWhen } = options;
       if (stopWhen === undefined || [...files].some((file) => !collected.has(file))) return;
@@ -88,11 +103,19 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     reporters: [progress],
   });
   try {
-    const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    const { deadlineMs } = options;
     let timer: NodeJS.Timeout | undefined;
+    let limit = `within ${STALL_MS / 1000} s of the last thing to finish`;
     const outOfTime = new Promise<"out of time">((resolve) => {
-      timer = setTimeout(() => resolve("out of time"), deadlineMs);
+      stalled = () => resolve("out of time");
+      if (deadlineMs !== undefined) {
+        timer = setTimeout(() => {
+          limit = `within ${deadlineMs / 1000} s`;
+          resolve("out of time");
+        }, deadlineMs);
+      }
     });
+    moved();
     if (options.stopWhen) {
       const specs = await vitest.globTestSpecifications(options.filters ?? []);
       files = new Set(specs.map((spec) => spec.moduleId));
@@ -100,6 +123,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     const run = vitest.start(options.filters ?? []);
     const ended = await Promise.race([run, outOfTime, stopped]);
     clearTimeout(timer);
+    clearTimeout(stallTimer);
     const late: SuiteError[] = [];
     if (ended === "stopped") {
       // What was asked is known; the tests still running are of no interest.
@@ -113,7 +137,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
         late.push({
           lesson: lessonOf(module),
           kind: "late",
-          message: unfinishedMessage(module, deadlineMs),
+          message: unfinishedMessage(module, limit),
         });
       }
       // Cancelling waits for the stuck file, which never finishes; close() below ends its worker.
@@ -149,6 +173,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
     });
     return { outcomes, errors };
   } finally {
+    clearTimeout(stallTimer);
     await vitest.close();
   }
 }
@@ -157,8 +182,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteRun> {
  * Why a test file was still running at the deadline: its top-level code never finished (no test
  * was collected), or its tests were still running, one after another reaching its timeout.
  */
-function unfinishedMessage(module: TestModule, deadlineMs: number): string {
-  const within = `within ${deadlineMs / 1000} s`;
+function unfinishedMessage(module: TestModule, within: string): string {
   const tests = [...module.children.allTests()];
   if (tests.length === 0) {
     return `${relative(module)}: did not finish loading ${within} (does its top-level code wait on something that never happens?)`;
