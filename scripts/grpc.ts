@@ -47,6 +47,8 @@ const definition = protoLoader.loadSync(files, {
   keepCase: false,
   longs: String,
   enums: String,
+  // bytes fields as base64 text, both ways, as grpcurl and the proto3 JSON mapping write them
+  bytes: String,
   defaults: true,
   oneofs: true,
 });
@@ -65,7 +67,7 @@ Calls one method of a gRPC server (plaintext HTTP/2, as the lessons serve it) an
 response headers, each message that comes back as JSON, then the status and the trailers.
 
   <method>            GetUser, UserService/GetUser or users.v1.UserService/GetUser
-  [json]              the request message as JSON, {} when absent; for a method that takes a
+  [json]              the request message as JSON, {} when absent (bytes fields in base64); for a method that takes a
                       stream, one JSON message per line of input instead (end it with Ctrl-D,
                       or Ctrl-Z then Enter on Windows)
   --token T           send the metadata authorization: Bearer T
@@ -173,7 +175,7 @@ function finish(status: grpc.StatusObject): void {
   const name = grpc.status[status.code] ?? "?";
   console.log(
     dim(
-      `status: ${status.code} ${name}${status.details && status.details !== name ? ` "${status.details}"` : ""}`,
+      `status: ${status.code} ${name}${status.details && status.details !== name ? ` ${JSON.stringify(status.details)}` : ""}`,
     ),
   );
   showMetadata("trailers:", status.metadata);

@@ -1,4 +1,4 @@
-// npm run serve -- <lesson> [--solution] [--port N] [--trace]
+// npm run serve -- <lesson> [server] [--solution] [--port N] [--trace]
 //
 // Starts a lesson's server on 127.0.0.1, prints its address and commands to try, and runs until
 // Ctrl-C or SIGTERM. With --trace, a proxy in front of it prints the bytes on the wire (WebSocket
@@ -14,7 +14,7 @@ import { createTraceProxy } from "./lib/trace.ts";
 
 const HOST = "127.0.0.1";
 const args = parseArgs(process.argv.slice(2), {
-  usage: "npm run serve -- <lesson> [--solution] [--port N] [--trace]",
+  usage: "npm run serve -- <lesson> [server] [--solution] [--port N] [--trace]",
   flags: ["solution", "trace"],
   values: ["port"],
 });
@@ -22,13 +22,25 @@ const lesson = findLesson(args.positional[0]);
 const tree = args.flags.has("solution") ? "solutions" : "exercises";
 const trace = args.flags.has("trace");
 
-if (!lesson.server) {
+// The lesson's server, or another of its servers by name (lesson.json's "servers").
+const serverName = args.positional[1];
+const others = Object.keys(lesson.servers ?? {});
+if (serverName !== undefined && !others.includes(serverName)) {
+  console.error(
+    others.length === 0
+      ? `${lesson.name} has one server: npm run serve -- lesson-${lesson.number}`
+      : `${lesson.name} has no server named ${JSON.stringify(serverName)}; its others: ${others.join(", ")}`,
+  );
+  process.exit(2);
+}
+const spec = serverName === undefined ? lesson.server : lesson.servers?.[serverName];
+if (!spec) {
   console.log(`${lesson.name} has no server to start: its tests drive the code directly.`);
   console.log(`Run them with: npm test -- lesson-${lesson.number}`);
   process.exit(0);
 }
 
-const port = args.values.has("port") ? Number(args.values.get("port")) : lesson.server.defaultPort;
+const port = args.values.has("port") ? Number(args.values.get("port")) : spec.defaultPort;
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`Invalid port: ${JSON.stringify(args.values.get("port"))}`);
   process.exit(2);
@@ -36,23 +48,21 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 // Load the lesson's server. A syntax error or an unwritten stub is the learner's next step, not
 // a crash: say what it is in a line or two.
-const file = path.join(ROOT, tree, lesson.name, lesson.server.module);
+const file = path.join(ROOT, tree, lesson.name, spec.module);
 const whose = tree === "exercises" ? "Your server" : "The reference server";
 let server: net.Server | GrpcServer;
 try {
   const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const factory = exports[lesson.server.export];
+  const factory = exports[spec.export];
   if (typeof factory !== "function") {
-    throw new Error(
-      `${path.relative(ROOT, file)} has no exported function ${lesson.server.export}`,
-    );
+    throw new Error(`${path.relative(ROOT, file)} has no exported function ${spec.export}`);
   }
   server = (factory as () => net.Server | GrpcServer)();
 } catch (err) {
   console.error(`${whose} cannot start yet: ${(err as Error).message}`);
   if (tree === "exercises") {
     console.error(
-      `To see the reference instead: npm run serve -- lesson-${lesson.number} --solution`,
+      `To see the reference instead: npm run serve -- lesson-${lesson.number}${serverName === undefined ? "" : ` ${serverName}`} --solution`,
     );
   }
   process.exit(1);
@@ -154,11 +164,10 @@ if (trace) {
   console.log("HTTP/2 frame by frame, headers decoded, gRPC messages inside DATA in hex.");
 }
 console.log("\nTry it from another terminal:");
-for (const line of lesson.server.try)
-  console.log(`  ${line.replaceAll("{port}", String(address.port))}`);
+for (const line of spec.try) console.log(`  ${line.replaceAll("{port}", String(address.port))}`);
 // nc is not on every machine (and `nc -q1` is Debian's): the course's own raw client is.
-const usesNc = lesson.server.try.some((line) => /(^|\|\s*)nc\s/.test(line));
-const usesRaw = lesson.server.try.some((line) => line.includes("npm run raw"));
+const usesNc = spec.try.some((line) => /(^|\|\s*)nc\s/.test(line));
+const usesRaw = spec.try.some((line) => line.includes("npm run raw"));
 if (usesNc && !usesRaw) {
   console.log(
     `  npm run raw -- ${address.port}   (without nc: type a line, Enter sends it with CRLF)`,

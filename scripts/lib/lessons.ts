@@ -12,23 +12,31 @@ export interface LessonManifest {
   /** One line on what the learner builds. */
   summary: string;
   /** The lesson's server, for `npm run serve`. Absent when the lesson has none. */
-  server?: {
-    /** File in exercises/<name>/ and solutions/<name>/. */
-    module: string;
-    /**
-     * Named export: a function that takes no arguments and returns an unstarted server: a
-     * net.Server (http, http2, ...), which `npm run serve` starts with listen(), or a grpc-js
-     * Server (it has bindAsync), bound without TLS and stopped with tryShutdown, then
-     * forceShutdown after a short grace.
-     */
-    export: string;
-    /** Port used when `--port` is not given. */
-    defaultPort: number;
-    /** Commands to try against it; `{port}` is replaced by the port. */
-    try: string[];
-  };
+  server?: ServerManifest;
+  /**
+   * Other servers of the lesson, by name: `npm run serve -- <lesson> <name>` starts one (lesson
+   * 10's interop TestService beside its UserService).
+   */
+  servers?: Record<string, ServerManifest>;
   /** A script in lessons/<name>/ that `npm run bench` runs against the reference solution. */
   bench?: string;
+}
+
+/** A server `npm run serve` can start. */
+export interface ServerManifest {
+  /** File in exercises/<name>/ and solutions/<name>/. */
+  module: string;
+  /**
+   * Named export: a function that takes no arguments and returns an unstarted server: a
+   * net.Server (http, http2, ...), which `npm run serve` starts with listen(), or a grpc-js
+   * Server (it has bindAsync), bound without TLS and stopped with tryShutdown, then
+   * forceShutdown after a short grace.
+   */
+  export: string;
+  /** Port used when `--port` is not given. */
+  defaultPort: number;
+  /** Commands to try against it; `{port}` is replaced by the port. */
+  try: string[];
 }
 
 export interface Lesson extends LessonManifest {

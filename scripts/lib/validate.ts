@@ -22,20 +22,25 @@ export function validateLessons(outcomes: Outcome[]): string[] {
     if (typeof lesson.summary !== "string" || lesson.summary === "") {
       problems.push(`${where("lesson.json")} needs a "summary"`);
     }
-    if (lesson.server) {
-      const { module, defaultPort, try: tryLines } = lesson.server;
+    const servers = Object.entries(lesson.servers ?? {}).map(([name, spec]) => ({
+      key: `servers.${name}`,
+      spec,
+    }));
+    if (lesson.server) servers.unshift({ key: "server", spec: lesson.server });
+    for (const { key, spec } of servers) {
+      const { module, defaultPort, try: tryLines } = spec;
       for (const tree of ["exercises", "solutions"]) {
         if (!existsSync(path.join(ROOT, tree, lesson.name, String(module)))) {
           problems.push(
-            `${where("lesson.json")}: server.module ${JSON.stringify(module)} is not in ${tree}/${lesson.name}/`,
+            `${where("lesson.json")}: ${key}.module ${JSON.stringify(module)} is not in ${tree}/${lesson.name}/`,
           );
         }
       }
       if (!Number.isInteger(defaultPort) || defaultPort < 1 || defaultPort > 65535) {
-        problems.push(`${where("lesson.json")}: server.defaultPort must be a port number`);
+        problems.push(`${where("lesson.json")}: ${key}.defaultPort must be a port number`);
       }
       if (!Array.isArray(tryLines))
-        problems.push(`${where("lesson.json")}: server.try must be a list of commands`);
+        problems.push(`${where("lesson.json")}: ${key}.try must be a list of commands`);
     }
     if (lesson.bench && !existsSync(path.join(ROOT, "lessons", lesson.name, lesson.bench))) {
       problems.push(
