@@ -88,7 +88,7 @@ async function untilListeners(started: Started, count: number, expected: string)
     const why =
       has < count
         ? `too few: the tests count the listeners of the feed's "message" event, which a stream listens to (on(feed, "message", { signal })) while it is open; a stream that waits on the feed some other way (feed.waitFor) has none to count`
-        : `a listener left behind keeps a gone client in memory: the generator's finally must remove it`;
+        : `one left behind keeps a gone client in memory for as long as the feed lives`;
     return `${expected}: expected ${count} "message" listener(s) on the feed, the feed has ${has} (${why})`;
   };
   try {
