@@ -175,8 +175,8 @@ describe("Step 3: A typed client, and types that break the build", () => {
   );
 
   test("the type-level assertions of the lesson's tests hold against your code, as npm run typecheck checks them", async () => {
-    // vitest strips the types before it runs a test: an expectTypeOf that does not hold, or a
-    // @ts-expect-error over a line that compiles, is an error only to the type-checker.
+    // vitest strips the types before it runs a test: an expectTypeOf that does not hold, or an
+    // expected error over a line that compiles, is an error only to the type-checker.
     const errors = TYPED_TESTS.flatMap((file) => typeErrors(firstProgram(), file));
     if (errors.length > 0) {
       throw new Error(
