@@ -57,8 +57,10 @@ export const feedRouter = router({
       // sends back as Last-Event-ID when it reconnects). With input.lastEventId, first every
       // message the feed kept after it (lesson 05's cursor), then the live ones, each once; without
       // it, only the live ones. Start listening to the feed before you read what it kept, so that
-      // nothing falls in between. The generator ends when the client goes away (the `signal` of
-      // the resolver's options aborts): its `finally` must remove every listener it added.
+      // nothing falls in between; the replay is all the feed keeps after the id, not a page. The
+      // generator ends when the client goes away (the `signal` of the resolver's options aborts):
+      // its `finally` must remove every listener it added. The tests count the feed's "message"
+      // listeners: one per open stream while it is open, none once its client has gone.
       return todo("lesson-11-trpc", "onMessage()", "Step 4");
     }),
 });

@@ -187,7 +187,8 @@ if (new Set(calls.map((c) => c.body)).size !== 1) {
   process.exitCode = 1;
 }
 console.log(
-  "\nbytes are counted at the server's sockets: sent = the client's request, received = the server's " +
-    "response,\nheads and bodies; TCP/IP headers are not counted. Every call got the same user " +
-    "(checked). Times are this machine's, under its load: compare the rows, not the numbers.",
+  "\nbytes sent and received are the client's: sent = its request, received = the server's " +
+    "response, heads and bodies,\nboth counted at the server's sockets; TCP/IP headers are not " +
+    "counted. Every call got the same user (checked).\nTimes are this machine's, under its load: " +
+    "compare the rows, not the numbers.",
 );

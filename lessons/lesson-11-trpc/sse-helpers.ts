@@ -160,13 +160,13 @@ export function record<T>(failed: Promise<never>): Recorder<T> {
     until: (count, expected) =>
       wait(
         () => recorder.data.length >= count,
-        () => `${expected}; got ${recorder.data.length}: ${JSON.stringify(recorder.data)}`,
+        () => `${expected}; got ${recorder.data.length}: ${brief(recorder.data)}`,
         true,
       ).then(() => recorder.data),
     error: (expected) =>
       wait(
         () => recorder.errors.length > 0,
-        () => `${expected}; got no error, and ${JSON.stringify(recorder.data)}`,
+        () => `${expected}; got no error, and ${brief(recorder.data)}`,
         false,
       ).then(() => recorder.errors[0]),
     started: (count, expected) =>
@@ -197,11 +197,22 @@ export function record<T>(failed: Promise<never>): Recorder<T> {
   return recorder;
 }
 
+/** A long list as its first and last few values, so that a failure stays readable. */
+function brief(values: readonly unknown[]): string {
+  if (values.length <= 6) return JSON.stringify(values);
+  const head = values.slice(0, 3).map((v) => JSON.stringify(v));
+  const tail = values.slice(-3).map((v) => JSON.stringify(v));
+  return `[${head.join(",")}, ... ${values.length - 6} more ..., ${tail.join(",")}]`;
+}
+
 function subscriptionError(error: unknown, expected: string): Error {
   if (isNotWritten(error)) return error;
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (isNotWritten(cause)) return cause;
-  return new Error(`The subscription ended with an error: ${String(error)}. ${expected}`, {
-    cause: error,
-  });
+  return new Error(
+    `The subscription ended with an error: ${String(error)}\nThe test waited for: ${expected}`,
+    {
+      cause: error,
+    },
+  );
 }

@@ -230,7 +230,9 @@ describe("Step 1: Procedures, input and context", () => {
     test("gives the resolver the context's user", async () => {
       const whoami = router({
         whoami: protectedProcedure.query(({ ctx }) => {
-          // Checked by the type-checker: next({ ctx }) narrows the user the resolver sees.
+          // Checked by the type-checker: ctx.user in a protected procedure must be typed string,
+          // never null. A bare next() leaves it string | null; next({ ctx: { ...ctx, user } }),
+          // with the user the middleware checked, narrows it for every resolver after it.
           expectTypeOf(ctx.user).toEqualTypeOf<string>();
           return ctx.user;
         }),

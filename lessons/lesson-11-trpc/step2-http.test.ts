@@ -265,6 +265,23 @@ describe("Step 2: tRPC over HTTP", () => {
       }
     });
 
+    test("options.onRequest is called with every request the server receives, whatever its path", async () => {
+      const served = await serve();
+      const paths = [
+        "/",
+        "/trpc",
+        "/users/123",
+        `/trpc/user.getUser?${inputQuery({ id: "123" })}`,
+        "/trpc/user.nope",
+      ];
+      for (const path of paths) await ask(served, path);
+      const seen = served.requests.map((r) => `${r.method} ${r.url}`);
+      expect(
+        seen,
+        `onRequest first, before the server decides what is tRPC's: a request it answers 404 was received too; onRequest saw ${JSON.stringify(seen)}`,
+      ).toEqual(paths.map((path) => `GET ${path}`));
+    });
+
     test("a path outside /trpc/ is a plain 404, whatever follows it", async () => {
       const served = await serve();
       const input = inputQuery({ id: "123" });
@@ -307,6 +324,26 @@ describe("Step 2: tRPC over HTTP", () => {
         lower.status,
         `the auth scheme is case-insensitive (RFC 9110 §11.1)${lower.shown}`,
       ).toBe(200);
+    });
+
+    test("the server's own tokens (options.tokens) name its callers, in place of DEFAULT_TOKENS", async () => {
+      const served = await serve({ tokens: { "grace-token": "grace" } });
+      const post = (token: string, email: string): Promise<Reply> =>
+        ask(served, "/trpc/user.createUser", {
+          method: "POST",
+          headers: { ...JSON_POST, Authorization: `Bearer ${token}` },
+          body: JSON.stringify({ name: "Eve", email }),
+        });
+      const own = await post("grace-token", "eve1@example.com");
+      expect(
+        own.status,
+        `a token of options.tokens names a user: createContext gets the server's tokens${own.shown}`,
+      ).toBe(200);
+      const other = await post(TOKEN, "eve2@example.com");
+      expect(
+        other.status,
+        `a server given tokens of its own knows those alone: ${TOKEN} is not one of them${other.shown}`,
+      ).toBe(401);
     });
 
     test("each request gets its own context: one caller's token is never another's", async () => {

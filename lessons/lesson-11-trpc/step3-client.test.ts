@@ -8,9 +8,9 @@ import { within } from "../../shared/testing/patience.ts";
 import { record, startServer, TOKEN, type Started } from "./sse-helpers.ts";
 
 // Your client against the reference server: what is checked here is the client alone. The types
-// come from your router (client.ts imports AppRouter from ./router.ts); `npm run check` runs the
-// type-checker over this file, so an `expectTypeOf` that does not hold, or a `@ts-expect-error`
-// line that compiles, fails the check as a failing test would.
+// come from your router (client.ts imports AppRouter from ./router.ts); step3-compile.test.ts and
+// `npm run typecheck` run the type-checker over this file, so an `expectTypeOf` that does not
+// hold, or a `@ts-expect-error` line that compiles, fails as a failing test would.
 
 const ADA = { id: "123", name: "Ada Lovelace", email: "ada.lovelace.123@example.com" };
 

@@ -7,7 +7,7 @@ import {
   TRPCClientError,
 } from "@trpc/client";
 import { describe, expect, onTestFinished, test } from "vitest";
-import type { Message } from "#reference/lesson-05-polling/feed.ts";
+import { MessageFeed, type Message } from "#reference/lesson-05-polling/feed.ts";
 import type { AppRouter } from "#lesson/lesson-11-trpc/router.ts";
 import { createServer } from "#lesson/lesson-11-trpc/server.ts";
 import { show } from "../../shared/testing/bytes.ts";
@@ -61,7 +61,11 @@ function subscribe(
   return { recorder, subscription };
 }
 
-/** The feed's "message" listeners: one per open stream, none once every client has gone. */
+/**
+ * The feed's "message" listeners: one per open stream, none once every client has gone. What the
+ * tests watch is the feed's "message" event: on(feed, "message", { signal }) listens to it, and so
+ * does any listener a generator adds.
+ */
 const listeners = (started: Started): number => started.feed.listenerCount("message");
 
 /** Resolves once the feed has `count` message listeners (it emits removeListener as they go). */
@@ -79,11 +83,16 @@ async function untilListeners(started: Started, count: number, expected: string)
   const later = (): void => void setImmediate(changed);
   feed.on("removeListener", changed);
   feed.on("newListener", later);
+  const message = (): string => {
+    const has = listeners(started);
+    const why =
+      has < count
+        ? `too few: the tests count the listeners of the feed's "message" event, which a stream listens to (on(feed, "message", { signal })) while it is open; a stream that waits on the feed some other way (feed.waitFor) has none to count`
+        : `one left behind keeps a gone client in memory for as long as the feed lives`;
+    return `${expected}: expected ${count} "message" listener(s) on the feed, the feed has ${has} (${why})`;
+  };
   try {
-    await within(
-      Promise.race([reached, started.failed]),
-      () => `${expected}; the feed has ${listeners(started)} "message" listener(s)`,
-    );
+    await within(Promise.race([reached, started.failed]), message);
   } finally {
     feed.off("removeListener", changed);
     feed.off("newListener", later);
@@ -134,6 +143,26 @@ const idLines = (text: string): string[] => [...text.matchAll(/^id: ?(.*)$/gm)].
 const post = (started: Started, count: number, from = 1): void => {
   for (let i = from; i < from + count; i++) started.feed.append({ author: "ada", text: `hi ${i}` });
 };
+
+/**
+ * A feed that is posted to the moment a replay has been read from it: the message comes while the
+ * replay is being sent, before the generator reaches its live messages. A generator listening by
+ * then has it buffered; one that starts listening after the replay never sees it.
+ */
+class PostedToWhileRead extends MessageFeed {
+  #posted = false;
+  override after(id: number, limit: number): Message[] {
+    const kept = super.after(id, limit);
+    if (!this.#posted) {
+      this.#posted = true;
+      this.append({ author: "grace", text: "posted while the replay was read" });
+    }
+    return kept;
+  }
+}
+
+/** 1, 2, ... count, as the ids of the events. */
+const ids = (count: number): string[] => Array.from({ length: count }, (_, i) => String(i + 1));
 
 describe("Step 4: A subscription over server-sent events", () => {
   describe("with tRPC's own client, over httpSubscriptionLink and the eventsource package", () => {
@@ -192,6 +221,38 @@ describe("Step 4: A subscription over server-sent events", () => {
       expect(events.map((e) => e.data.text)).toEqual(["hi 3", "hi 4", "hi 5"]);
     });
 
+    test("a message posted while the replay is read comes after the replay, once: the stream listens before it reads", async () => {
+      const started = await startServer(createServer, { feed: new PostedToWhileRead() });
+      post(started, 3);
+      const { recorder } = subscribe(started, { lastEventId: "0" });
+      await recorder.until(
+        4,
+        'messages 1 to 3 replayed, then message 4, posted the moment the feed was read for the replay: start listening (on(feed, "message", { signal })) before you read what the feed kept, in the same turn, or a message posted in between is lost',
+      );
+      post(started, 1, 5);
+      const events = await recorder.until(5, "message 5, live after message 4");
+      expect(
+        events.map((e) => e.id),
+        "the replay, then what came while it was read, then the live one: each once, in order",
+      ).toEqual(ids(5));
+    });
+
+    test("the replay is all the feed keeps after lastEventId, not a page of it", async () => {
+      const started = await startServer(createServer);
+      post(started, 150);
+      const { recorder } = subscribe(started, { lastEventId: "0" });
+      await recorder.started(1, "the stream to start");
+      post(started, 1, 151);
+      const events = await recorder.until(
+        151,
+        "messages 1 to 150 replayed, then 151 live: the replay is feed.after(id, limit) with the limit of all the feed keeps (feed.maxMessages), not a page",
+      );
+      expect(
+        events.map((e) => e.id),
+        "every message after 0, then the live one",
+      ).toEqual(ids(151));
+    });
+
     test("after the connection drops, the client reconnects with Last-Event-ID and gets every message exactly once, in order", async () => {
       const started = await startServer(createServer);
       const { recorder } = subscribe(started, {});
@@ -221,14 +282,18 @@ describe("Step 4: A subscription over server-sent events", () => {
         events.map((e) => e.id),
         "each message once, in order: nothing lost in the drop, nothing sent twice",
       ).toEqual(["1", "2", "3", "4", "5"]);
-      await untilListeners(started, 1, "one listener, the new stream's: the dropped one's removed");
+      await untilListeners(
+        started,
+        1,
+        "one \"message\" listener per open stream: the reconnected stream's, the dropped one's removed",
+      );
     });
 
     test("when the client unsubscribes, the generator's finally removes its listener from the feed", async () => {
       const started = await startServer(createServer);
       const { recorder, subscription } = subscribe(started, {});
       await recorder.started(1, "the stream to start");
-      await untilListeners(started, 1, "the stream to listen to the feed");
+      await untilListeners(started, 1, 'one "message" listener per open stream, while it is open');
       subscription.unsubscribe();
       await untilListeners(
         started,
