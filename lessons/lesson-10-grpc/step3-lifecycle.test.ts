@@ -84,7 +84,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       replyOf(user, "GetUser 123");
       await collect(s, "ListUsers({ limit: 3 })", quiet(s.client.ListUsers({ limit: 3 })));
       const created = await ended<User>(s, "CreateUser", (cb) =>
-        s.client.CreateUser({ name: "Grace", email: "grace@example.com" }, withToken(), cb),
+        s.client.CreateUser({ name: "Grace", email: "grace@example.com" }, withToken(), {}, cb),
       );
       replyOf(created, "CreateUser");
       const imported = await ended<ImportUsersReply>(s, "ImportUsers", (cb) => {

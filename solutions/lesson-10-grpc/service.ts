@@ -13,7 +13,8 @@
  * `grpc-message` in the trailers). Every call ends exactly once: with its reply, with a status, or
  * because the client went away (it cancelled, or its deadline passed), which grpc-js tells the
  * handler with the call's "cancelled" event. After that, nobody reads what the handler writes:
- * it stops its work.
+ * it stops its work. grpc-js emits "cancelled" once every call is over, one it answered too: a
+ * handler that has ended its call already takes it as nothing new.
  */
 import * as grpc from "@grpc/grpc-js";
 import { createStore, StoreError, type Store } from "#reference/lesson-08-rest/store.ts";
