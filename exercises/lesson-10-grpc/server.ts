@@ -12,7 +12,7 @@
  * in the tests, port 50051 for `npm run serve`). shutdown() stops it the way a deploy should:
  * calls in flight may finish, for a while.
  */
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { createUserService, type ServiceOptions } from "./service.ts";

@@ -13,9 +13,10 @@
  * `grpc-message` in the trailers). Every call ends exactly once: with its reply, with a status, or
  * because the client went away (it cancelled, or its deadline passed), which grpc-js tells the
  * handler with the call's "cancelled" event. After that, nobody reads what the handler writes:
- * it stops its work.
+ * it stops its work. grpc-js emits "cancelled" once every call is over, one it answered too: a
+ * handler that has ended its call already takes it as nothing new.
  */
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { createStore, type Store } from "#reference/lesson-08-rest/store.ts";
 import type {
   ChatMessage,
@@ -25,7 +26,7 @@ import type {
   ListUsersRequest,
   User,
 } from "./user-proto.ts";
-import { todo } from "#shared/todo.ts";
+import { NotImplementedError, todo } from "#shared/todo.ts";
 
 /** Who each token belongs to: `authorization: Bearer demo-token` is the user "demo". */
 export const DEFAULT_TOKENS: Readonly<Record<string, string>> = { "demo-token": "demo" };
@@ -81,11 +82,32 @@ export function createUserService(options: ServiceOptions = {}): UserServiceHand
     ended: (method, outcome) => options.onCallEnd?.(method, outcome),
   };
   return {
-    GetUser: (call, callback) => getUser(service, call, callback),
-    ListUsers: (call) => listUsers(service, call),
-    CreateUser: (call, callback) => createUser(service, call, callback),
-    ImportUsers: (call, callback) => importUsers(service, call, callback),
-    Chat: (call) => chat(service, call),
+    GetUser: unwrittenFailsTheCall((call, callback) => getUser(service, call, callback)),
+    ListUsers: unwrittenFailsTheCall((call) => listUsers(service, call)),
+    CreateUser: unwrittenFailsTheCall((call, callback) => createUser(service, call, callback)),
+    ImportUsers: unwrittenFailsTheCall((call, callback) => importUsers(service, call, callback)),
+    Chat: unwrittenFailsTheCall((call) => chat(service, call)),
+  };
+}
+
+/**
+ * A handler that throws gets `UNKNOWN: Unknown error` from grpc-js, which says nothing to any
+ * client. One you have not written yet ends its call with UNIMPLEMENTED and the name of the
+ * function and the README step instead; anything else is thrown on.
+ */
+function unwrittenFailsTheCall<
+  A extends [Pick<grpc.ServerUnaryCall<unknown, unknown>, "emit">, ...unknown[]],
+>(handler: (...args: A) => void): (...args: A) => void {
+  return (...args: A): void => {
+    try {
+      handler(...args);
+    } catch (error) {
+      if (!(error instanceof NotImplementedError)) throw error;
+      const status = { code: grpc.status.UNIMPLEMENTED, details: error.message };
+      const [call, callback] = args;
+      if (typeof callback === "function") (callback as grpc.sendUnaryData<never>)(status);
+      else call.emit("error", status);
+    }
   };
 }
 
@@ -115,13 +137,15 @@ function listUsers(
 ): void {
   // TODO: Users in id order, one message each, at most call.request.limit of them (0: all), then
   // end the stream (the status OK goes in the trailers). Read the store a page at a time
-  // (store.listUsers({ after, limit })), not all at once.
+  // (store.listUsers({ after, limit }), a limit of at most 1,000), never the whole store in one
+  // query: what the server holds for one call stays bounded, however many users there are.
   // TODO: Honour backpressure: write() returns false when the call's buffer is full (HTTP/2 flow
   // control, RFC 9113 §5.2, holds back what the client has not read). Then write nothing more
   // until "drain".
   // TODO: A call can be cancelled while it waits (the client cancels, its deadline passes):
   // grpc-js emits "cancelled" and sets call.cancelled. Stop there: no more writes, no more store
-  // reads, no wait left hanging for a "drain" that will never come.
+  // reads, no wait left hanging for a "drain" that will never come. (grpc-js emits "cancelled"
+  // after a stream that ended with OK too: by then the call is over, and reported once.)
   // TODO: A store that throws ends the call with INTERNAL (call.emit("error", status) on a stream),
   // not with an unhandled rejection.
   return todo("lesson-10-grpc", "ListUsers()", "Step 3");
@@ -151,7 +175,12 @@ function importUsers(
   // the summary's failures with its index in the stream (from 0), the code CreateUser would have
   // answered and the message. The one reply, { created, failures }, waits for the end of the
   // client's stream (its half-close).
-  // TODO: A call cancelled before it ends gets no reply.
+  // TODO: A call cancelled before it ends gets no reply, and is reported "cancelled". Mind the
+  // order grpc-js tells it in: a cancel (RST_STREAM) ends the request stream too, so "end" comes
+  // first, with call.cancelled still false, and "cancelled" a few ticks later. Decide on the reply
+  // a turn after "end" (setImmediate), with one named state for the call.
+  // TODO: grpc-js also emits "cancelled" once a call it has answered is over: the call has ended
+  // already, and is reported once.
   return todo("lesson-10-grpc", "ImportUsers()", "Step 3");
 }
 
@@ -162,5 +191,7 @@ function chat(service: Service, call: grpc.ServerDuplexStream<ChatMessage, ChatM
   // belongs to, whatever the client put there.
   // TODO: A member whose client ends its side leaves the room, and the server ends its side too
   // (status OK); a cancelled member leaves the room. Nothing is written to a call that has left.
+  // TODO: As for ImportUsers, a cancel brings "end" before "cancelled": a member that is leaving
+  // is ended with OK only a turn after "end", if no cancel came. One outcome per call.
   return todo("lesson-10-grpc", "Chat()", "Step 3");
 }

@@ -123,7 +123,8 @@ export function streamingOutputCall(
   // TODO: Send one StreamingOutputCallResponse per response_parameters entry, in order, each with
   // a body of its size, then end with OK ("StreamingOutputCall"). Each waits its interval_us
   // after the one before ("Observe ResponseParameters.interval_us"); a write that returns false
-  // waits for "drain"; a cancelled call ("cancelled") stops at once, its timer cleared. Echo
+  // waits for "drain"; a cancelled call ("cancelled") stops at once, its timer cleared, and
+  // nothing more is written to it, not even the response it was sleeping before. Echo
   // Status and Echo Metadata as unaryCall does.
   return todo("lesson-10-grpc", "streamingOutputCall()", "Step 4");
 }
@@ -135,7 +136,9 @@ export function streamingInputCall(
 ): void {
   // TODO: When the client half-closes (the stream's "end"), answer aggregated_payload_size, the
   // sum of the payload body sizes of every request received ("StreamingInputCall"). A call the
-  // client cancels is over: answer nothing. Echo the metadata.
+  // client cancels is over: answer nothing. A cancel (RST_STREAM) ends the request stream too, so
+  // grpc-js emits "end" first, with call.cancelled still false, and "cancelled" a few ticks
+  // later: answer a turn after "end" (setImmediate), if no cancel came. Echo the metadata.
   return todo("lesson-10-grpc", "streamingInputCall()", "Step 4");
 }
 

@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { onTestFinished } from "vitest";
 import { createInteropServer } from "#lesson/lesson-10-grpc/test-service.ts";
+import { serveGrpc, type ServedGrpc } from "../../shared/testing/grpc.ts";
 import { within } from "../../shared/testing/patience.ts";
 
 const PROTOS = fileURLToPath(new URL("./protos/", import.meta.url));
@@ -58,7 +59,7 @@ export interface TestServiceClient extends grpc.Client {
   halfDuplexCall: BidiMethod;
 }
 
-export interface Interop {
+export interface Interop extends Pick<ServedGrpc, "calls" | "reached"> {
   /** 127.0.0.1:PORT */
   address: string;
   server: grpc.Server;
@@ -68,19 +69,14 @@ export interface Interop {
   unimplemented: TestServiceClient;
 }
 
-/** createInteropServer() bound to 127.0.0.1:0, and clients; all closed when the test ends. */
+/**
+ * createInteropServer() bound to 127.0.0.1:0, and clients; all closed when the test ends. Served
+ * by serveGrpc (shared/testing/grpc.ts): `calls` has what each handler did with its writes.
+ */
 export async function startInterop(): Promise<Interop> {
   const server = createInteropServer();
-  onTestFinished(() => server.forceShutdown());
-  const port = await within(
-    new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    ),
-    "the server bound to 127.0.0.1:0",
-  );
-  const address = `127.0.0.1:${port}`;
+  const served = await serveGrpc(server);
+  const address = served.address;
   const open = (name: string): TestServiceClient => {
     const Client = testing[name] as grpc.ServiceClientConstructor;
     const client = new Client(
@@ -93,6 +89,8 @@ export async function startInterop(): Promise<Interop> {
   return {
     address,
     server,
+    calls: served.calls,
+    reached: served.reached,
     client: open("TestService"),
     unimplemented: open("UnimplementedService"),
   };
@@ -132,11 +130,25 @@ export function rethrowStub(status: grpc.StatusObject): void {
   }
 }
 
+// What ends each kind of call, for the message of a call that never ended.
+const UNARY_ENDS = "a unary handler ends its call by calling its callback, on every path.";
+const INTERVAL =
+  "interval_us is in microseconds (40000 is 40 ms), and the sleeps of one call add up.";
+const SERVER_STREAM_ENDS =
+  "a server stream has no half-close to wait for: the server ends it with OK (call.end()) " +
+  `once every response is sent, each after its interval. ${INTERVAL}`;
+const CLIENT_STREAM_ENDS =
+  'a client stream gets its answer once the client half-closes (the stream\'s "end").';
+const BIDI_ENDS =
+  "a bidirectional stream ends with OK only after the client has half-closed and every " +
+  `response is sent. ${INTERVAL}`;
+
 /** Watches a call until its status, collecting what came before it. */
 function watch<T>(
   call:
     grpc.ClientUnaryCall | grpc.ClientReadableStream<unknown> | grpc.ClientWritableStream<unknown>,
   what: string,
+  ending: string,
   onMessage?: (message: T, messages: T[]) => void,
 ): Promise<Outcome<T>> {
   const outcome: Omit<Outcome<T>, "status"> = { initial: undefined, messages: [] };
@@ -158,8 +170,7 @@ function watch<T>(
     () =>
       `Nothing after 1500 ms. Expected the status that ends ${what}; ` +
       `received ${outcome.messages.length} message(s) and no status. A call is over only when ` +
-      `the server sends its trailers (grpc-status), and a server stream ends with OK only ` +
-      `after the client has half-closed and every response is sent.`,
+      `the server sends its trailers (grpc-status); ${ending}`,
   );
 }
 
@@ -179,7 +190,7 @@ export function unary<T>(
     optionsOf(setup),
     (_error, value) => (response = value as T),
   );
-  return watch<T>(call, "the unary call").then((outcome) => ({
+  return watch<T>(call, "the unary call", UNARY_ENDS).then((outcome) => ({
     ...outcome,
     messages: response === undefined ? [] : [response],
   }));
@@ -198,7 +209,7 @@ export function serverStream<T>(
     setup.metadata ?? new grpc.Metadata(),
     optionsOf(setup),
   );
-  return { call, done: watch<T>(call, "the server-streaming call") };
+  return { call, done: watch<T>(call, "the server-streaming call", SERVER_STREAM_ENDS) };
 }
 
 /** One client-streaming call: write `requests` with `write`, then half-close with `end`. */
@@ -216,7 +227,7 @@ export function clientStream<T>(
       response = value as T;
     },
   );
-  const done = watch<T>(call, "the client-streaming call").then((outcome) => ({
+  const done = watch<T>(call, "the client-streaming call", CLIENT_STREAM_ENDS).then((outcome) => ({
     ...outcome,
     messages: response === undefined ? [] : [response],
   }));
@@ -231,7 +242,7 @@ export function bidi<T>(
   onMessage?: (message: T, messages: T[]) => void,
 ): { call: grpc.ClientDuplexStream<unknown, unknown>; done: Promise<Outcome<T>> } {
   const call = method.call(client, setup.metadata ?? new grpc.Metadata(), optionsOf(setup));
-  return { call, done: watch<T>(call, "the bidirectional call", onMessage) };
+  return { call, done: watch<T>(call, "the bidirectional call", BIDI_ENDS, onMessage) };
 }
 
 /** A status in one line: `2 UNKNOWN "test status message"`. */

@@ -31,9 +31,24 @@ export interface PythonRun<T> {
   readable: string;
 }
 
+/** How long one run of a script may take, in ms. */
+const RUN_MS = 15_000;
+
+/** A script stopped because it ran out of time: what it had printed, a line per case or check. */
+export class PythonKilled extends Error {
+  readonly stdout: string;
+  readonly seconds = RUN_MS / 1000;
+  constructor(command: string, stdout: string) {
+    super(`${command} was killed after ${RUN_MS / 1000} s, before its summary:\n${stdout}`);
+    this.name = "PythonKilled";
+    this.stdout = stdout;
+  }
+}
+
 /**
  * Runs python/<script> with `args` to its end, and reads its summary. A script exits 1 when a
- * check failed, which is a summary to read, not an error; one that ends without a summary is.
+ * check failed, which is a summary to read, not an error; one that ends without a summary is
+ * (PythonKilled when it ran out of time).
  */
 export async function runPython<T>(script: string, args: string[]): Promise<PythonRun<T>> {
   const file = fileURLToPath(new URL(`./python/${script}`, import.meta.url));
@@ -41,10 +56,18 @@ export async function runPython<T>(script: string, args: string[]): Promise<Pyth
   try {
     // Python starts, compiles the protos and makes its calls: about a second, more on a busy
     // machine. The script's own deadlines bound each call.
-    output = (await run(PYTHON, [file, ...args], { timeout: 15_000 })).stdout;
+    output = (await run(PYTHON, [file, ...args], { timeout: RUN_MS })).stdout;
   } catch (error) {
-    const failed = error as Error & { stdout?: string; stderr?: string; code?: unknown };
+    const failed = error as Error & {
+      stdout?: string;
+      stderr?: string;
+      code?: unknown;
+      killed?: boolean;
+    };
     output = failed.stdout ?? "";
+    if (failed.killed === true && !output.trim().endsWith("}")) {
+      throw new PythonKilled(`${PYTHON} ${file} ${args.join(" ")}`, output);
+    }
     if (!output.trim().endsWith("}")) {
       throw new Error(
         `${PYTHON} ${file} ${args.join(" ")} ended (${String(failed.code)}) without its ` +

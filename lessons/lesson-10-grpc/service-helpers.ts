@@ -149,6 +149,23 @@ export async function collect<T>(
   );
 }
 
+/**
+ * The largest `limit` asked of store.listUsers from now until the test ends: how much of the
+ * store one query can hold in memory at once.
+ */
+export function largestPage(store: Store): { readonly largest: number } {
+  const original = store.listUsers;
+  const seen = { largest: 0 };
+  store.listUsers = (page) => {
+    seen.largest = Math.max(seen.largest, page.limit);
+    return original.call(store, page);
+  };
+  onTestFinished(() => {
+    store.listUsers = original;
+  });
+  return seen;
+}
+
 let large: Store | undefined;
 
 /**

@@ -1,9 +1,12 @@
+import { setImmediate as turn } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
+import { createStore } from "#reference/lesson-08-rest/store.ts";
 import type { ChatMessage, ImportUsersReply, User } from "#reference/lesson-10-grpc/user-proto.ts";
 import { within } from "#shared/testing/patience.ts";
 import { shutdown } from "#lesson/lesson-10-grpc/server.ts";
 import {
+  collect,
   ended,
   quiet,
   replyOf,
@@ -68,6 +71,80 @@ describe("Step 3: The UserService on grpc-js", () => {
         lateAtServer!.writesAfterEnd,
         "the room wrote to a Chat call whose deadline had passed: a cancelled call leaves the room",
       ).toBe(0);
+    });
+  });
+
+  describe("onCallEnd: how each call ended, once", () => {
+    const GRPC_CANCELS_AFTER_THE_END =
+      'grpc-js emits "cancelled" (and sets call.cancelled) on every call once it is over, the ones that ended with OK too: a handler that has ended its call ignores it. One named state per call ("open" | "ended" | "cancelled") decides the outcome once';
+
+    test('every call that ends normally is reported once, "ok", and never "cancelled" after', async () => {
+      const s = await startService();
+      const user = await ended<User>(s, "GetUser 123", (cb) => s.client.GetUser({ id: "123" }, cb));
+      replyOf(user, "GetUser 123");
+      await collect(s, "ListUsers({ limit: 3 })", quiet(s.client.ListUsers({ limit: 3 })));
+      const created = await ended<User>(s, "CreateUser", (cb) =>
+        s.client.CreateUser({ name: "Grace", email: "grace@example.com" }, withToken(), {}, cb),
+      );
+      replyOf(created, "CreateUser");
+      const imported = await ended<ImportUsersReply>(s, "ImportUsers", (cb) => {
+        const call = quiet(s.client.ImportUsers(withToken(), {}, cb));
+        call.write({ name: "Alan", email: "alan@example.com" });
+        call.end();
+      });
+      replyOf(imported, "ImportUsers of one user");
+      const chat = await openChat(s);
+      chat.call.end();
+      await within(Promise.race([chat.status, s.failed]), "the Chat to end with OK");
+      // grpc-js's own "cancelled" comes a tick after the trailers; a turn more, and it has.
+      await turn();
+      await turn();
+      expect(
+        s.ends,
+        `one onCallEnd per call, each "ok", in the order the calls ended. ${GRPC_CANCELS_AFTER_THE_END}`,
+      ).toEqual(
+        (["GetUser", "ListUsers", "CreateUser", "ImportUsers", "Chat"] as const).map((method) => ({
+          method,
+          outcome: "ok",
+        })),
+      );
+    });
+
+    test('an ImportUsers the client cancels is reported once, "cancelled", and gets no summary', async () => {
+      let read!: () => void;
+      const oneRead = new Promise<void>((resolve) => (read = resolve));
+      const store = createStore({ onQuery: (name) => name === "createUser" && read() });
+      const s = await startService({ store });
+      const call = quiet(s.client.ImportUsers(withToken(), {}, () => {}));
+      call.write({ name: "One", email: "one@example.com" });
+      const [seen] = await within(
+        Promise.race([s.reached("ImportUsers"), s.failed]),
+        "the ImportUsers call at the server",
+      );
+      await within(Promise.race([oneRead, s.failed]), "the server to create the first user");
+      call.cancel();
+      await within(seen!.cancelled, "grpc-js to tell the handler the call is cancelled");
+      await turn();
+      await turn();
+      expect(
+        s.ends.filter((end) => end.method === "ImportUsers"),
+        'a cancel ends the request stream too: grpc-js emits "end" first, with call.cancelled still false, and "cancelled" a few ticks later. A summary sent on "end" answers a call the client cancelled: decide after a turn of the event loop (setImmediate), once a cancel has been told',
+      ).toEqual([{ method: "ImportUsers", outcome: "cancelled" }]);
+      expect(seen!.replies, "the callback called for a cancelled ImportUsers").toBe(0);
+    });
+
+    test('a Chat the client cancels is reported once, "cancelled", not "ok"', async () => {
+      const s = await startService();
+      const chat = await openChat(s);
+      const [seen] = s.calls.filter((c) => c.method === "Chat");
+      chat.call.cancel();
+      await within(seen!.cancelled, "grpc-js to tell the handler the Chat is cancelled");
+      await turn();
+      await turn();
+      expect(
+        s.ends.filter((end) => end.method === "Chat"),
+        'a cancel ends the client\'s side too: grpc-js emits "end" first, with call.cancelled still false, and "cancelled" a few ticks later. Leave the room on "end", and decide how the call ended after a turn of the event loop (setImmediate)',
+      ).toEqual([{ method: "Chat", outcome: "cancelled" }]);
     });
   });
 

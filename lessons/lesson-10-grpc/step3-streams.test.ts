@@ -10,6 +10,7 @@ import {
   rawListUsers,
   ended,
   largeStore,
+  largestPage,
   replyOf,
   startService,
   statusName,
@@ -24,6 +25,20 @@ import {
  */
 const LARGE_MS = 12_000;
 const LARGE_TEST_MS = 15_000;
+/** The most users one store query may ask for: a page, not the store. */
+const MAX_PAGE = 1_000;
+
+/**
+ * What to say when a cancelled ListUsers was not reported "cancelled": if it ended "ok", it never
+ * waited at all.
+ */
+function cancelExpectation(s: Started, waiting: string): string {
+  const ends = JSON.stringify(s.ends);
+  if (s.ends.some((end) => end.method === "ListUsers" && end.outcome === "ok")) {
+    return `onCallEnd("ListUsers", "cancelled"), but ListUsers ended "ok" before the client went away: it wrote all 10,040 users without waiting. write() returns false once the call's buffer is full; then wait for "drain" (backpressure), and the cancel finds the handler waiting. onCallEnd calls so far: ${ends}`;
+  }
+  return `onCallEnd("ListUsers", "cancelled"): ${waiting}. onCallEnd calls so far: ${ends}`;
+}
 
 const ids = (users: User[]): string[] => users.map((u) => u.id);
 const range = (from: number, to: number): string[] =>
@@ -85,6 +100,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       "a client that does not read leaves the server waiting, having written a bounded part of 10,040 users; reading on gets them all, in order",
       async () => {
         const s = await startService({ store: largeStore() });
+        const pages = largestPage(s.store);
         const raw = rawListUsers(s);
         const [seen] = await within(s.reached("ListUsers"), "the ListUsers call at the server");
         await raw.windowUsedUp();
@@ -103,6 +119,10 @@ describe("Step 3: The UserService on grpc-js", () => {
           s.store.queryLog.filter((q) => q === "listUsers").length,
           "the store is read a page at a time, as the stream needs them: not all 10,040 users at once",
         ).toBeLessThan(50);
+        expect(
+          pages.largest,
+          `ListUsers asked the store for ${pages.largest} users in one query: read it a page at a time (a limit of at most ${MAX_PAGE}), so that what the server holds for one call stays bounded however large the store is`,
+        ).toBeLessThanOrEqual(MAX_PAGE);
 
         const { users, trailers } = await raw.readAll(LARGE_MS);
         expect(trailers["grpc-status"], JSON.stringify(trailers)).toBe("0");
@@ -128,10 +148,11 @@ describe("Step 3: The UserService on grpc-js", () => {
         raw.stream.close(http2.constants.NGHTTP2_CANCEL);
         await within(seen!.cancelled, "grpc-js to tell the handler the call is cancelled");
         const before = s.store.queryCount;
-        await within(
-          s.ended("ListUsers", "cancelled"),
-          () =>
-            `onCallEnd("ListUsers", "cancelled"): a handler waiting for "drain" must stop waiting when the call is cancelled, or it waits forever. onCallEnd calls so far: ${JSON.stringify(s.ends)}`,
+        await within(s.ended("ListUsers", "cancelled"), () =>
+          cancelExpectation(
+            s,
+            'a handler waiting for "drain" must stop waiting when the call is cancelled, or it waits forever',
+          ),
         );
         expect(
           seen!.writesAfterEnd,
@@ -155,10 +176,8 @@ describe("Step 3: The UserService on grpc-js", () => {
         await within(seen!.cancelled, "grpc-js to tell the handler the call is cancelled");
         const { code } = await within(status, "the client's status after cancel()");
         expect(statusName(code)).toBe(statusName(grpc.status.CANCELLED));
-        await within(
-          s.ended("ListUsers", "cancelled"),
-          () =>
-            `onCallEnd("ListUsers", "cancelled"): a cancelled ListUsers must stop its loop. onCallEnd calls so far: ${JSON.stringify(s.ends)}`,
+        await within(s.ended("ListUsers", "cancelled"), () =>
+          cancelExpectation(s, "a cancelled ListUsers must stop its loop"),
         );
         const queries = s.store.queryCount;
         expect(

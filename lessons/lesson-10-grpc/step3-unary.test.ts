@@ -156,7 +156,7 @@ describe("Step 3: The UserService on grpc-js", () => {
       for (const token of ["__proto__", "constructor", "toString"]) {
         const error = statusOf(
           await createUser(s, { name: "Eve", email: "eve@example.com" }, withToken(token)),
-          `CreateUser with the token ${token}`,
+          `CreateUser with the token ${token} (nobody's: look the token up with Object.hasOwn(tokens, token), not tokens[token], whose prototype has a ${token})`,
         );
         expectStatus(
           error,

@@ -10,6 +10,7 @@ import { describe, expect, onTestFinished, test } from "vitest";
 import { PATIENCE_MS, within } from "../../shared/testing/patience.ts";
 import {
   bidi,
+  clientStream,
   grpc,
   serverStream,
   showStatus,
@@ -30,6 +31,20 @@ interface NodeTimeout {
 
 /** The sleep the tests ask for: interval_us 600000000, ten minutes. */
 const SLEEP_US = 600_000_000;
+
+/** Responses asked for in one go: more than a stream's buffer holds (16 messages) at once. */
+const MANY = 64;
+const manyResponses = Array.from({ length: MANY }, () => ({ size: 1024, intervalUs: 0 }));
+
+const BACKPRESSURE =
+  "write() returned false (the call's buffer is full: the client has not read what is in it " +
+  'yet), and the handler went on writing before "drain". Each write waits for "drain" ' +
+  "once write() has said false: a client that reads slowly must not make the server buffer " +
+  "everything it asked for";
+
+const NOTHING_AFTER_CANCEL =
+  "the handler wrote to its call after it was cancelled: a cancel ends the sleep, and sends " +
+  "nothing, not even the response it was sleeping before";
 
 /**
  * Every timer made in this process from now until the test ends, seen by an async hook: the
@@ -122,15 +137,68 @@ describe("Step 4: The interop cases", () => {
     call.end();
     const outcome = await done;
     expect(outcome.status.code, showStatus(outcome.status)).toBe(grpc.status.OK);
+    const first = arrivals[0];
     expect(
-      Math.round(arrivals[0] ?? -1),
-      `The response came ${Math.round(arrivals[0] ?? -1)} ms after the call began: interval_us ` +
+      first,
+      "No response came, and the call ended with OK: the half-close ends the call only once " +
+        "every response asked for is sent (keep a queue of the responses still to send).",
+    ).toBeDefined();
+    expect(
+      Math.round(first ?? 0),
+      `The response came ${Math.round(first ?? 0)} ms after the call began: interval_us ` +
         `60000 makes the server sleep 60 ms before sending it, and the half-close waits for it.`,
     ).toBeGreaterThanOrEqual(59);
   });
 
+  test("StreamingOutputCall writes no faster than the client reads: after a write() that returns false, it waits for 'drain'", async () => {
+    const { client, calls } = await startInterop();
+    const { done } = serverStream<WithPayload>(client.streamingOutputCall, client, {
+      responseParameters: manyResponses,
+    });
+    const outcome = await done;
+    expect(outcome.status.code, showStatus(outcome.status)).toBe(grpc.status.OK);
+    expect(outcome.messages, `${MANY} responses, one per response_parameters entry`).toHaveLength(
+      MANY,
+    );
+    const [seen] = calls.filter((c) => c.method === "StreamingOutputCall");
+    expect(seen?.writesWhileFull, BACKPRESSURE).toBe(0);
+  });
+
+  test("FullDuplexCall writes no faster than the client reads either", async () => {
+    const { client, calls } = await startInterop();
+    const { call, done } = bidi<WithPayload>(client.fullDuplexCall, client);
+    call.write({ responseParameters: manyResponses });
+    call.end();
+    const outcome = await done;
+    expect(outcome.status.code, showStatus(outcome.status)).toBe(grpc.status.OK);
+    expect(outcome.messages, `${MANY} responses to one request of ${MANY} entries`).toHaveLength(
+      MANY,
+    );
+    const [seen] = calls.filter((c) => c.method === "FullDuplexCall");
+    expect(seen?.writesWhileFull, BACKPRESSURE).toBe(0);
+  });
+
+  test("a StreamingInputCall the client cancels gets no answer", async () => {
+    const { client, reached } = await startInterop();
+    const { call, done } = clientStream(client.streamingInputCall, client);
+    call.write({ payload: { body: Buffer.alloc(8) } });
+    const [seen] = await within(reached("StreamingInputCall"), "the call at the server");
+    call.cancel();
+    const outcome = await done;
+    expect(outcome.status.code, showStatus(outcome.status)).toBe(grpc.status.CANCELLED);
+    await within(seen!.cancelled, "grpc-js to tell the handler the call is cancelled");
+    await setImmediate();
+    await setImmediate();
+    expect(
+      seen!.replies,
+      "the handler answered a call its client had cancelled. A cancel ends the request stream " +
+        'too: grpc-js emits "end" first, with call.cancelled still false, and "cancelled" a ' +
+        'few ticks later. Answer a turn after "end" (setImmediate), if no cancel came',
+    ).toBe(0);
+  });
+
   test("a cancelled StreamingOutputCall stops sleeping: the server keeps no timer for it", async () => {
-    const { client } = await startInterop();
+    const { client, calls } = await startInterop();
     const timers = watchTimers();
     const { call, done } = serverStream<WithPayload>(client.streamingOutputCall, client, {
       responseParameters: [{ size: 1, intervalUs: SLEEP_US }],
@@ -157,10 +225,12 @@ describe("Step 4: The interop cases", () => {
         `server's 600 s timer for it is still set: a sleeping handler must stop when its call ` +
         `is cancelled (grpc-js emits "cancelled" on the call): clear the timer, send nothing more.`,
     );
+    const [seen] = calls.filter((c) => c.method === "StreamingOutputCall");
+    expect(seen?.writesAfterEnd, NOTHING_AFTER_CANCEL).toBe(0);
   });
 
   test("a FullDuplexCall past its deadline stops sleeping too", async () => {
-    const { client } = await startInterop();
+    const { client, calls } = await startInterop();
     const timers = watchTimers();
     const { call, done } = bidi<WithPayload>(client.fullDuplexCall, client, { timeoutMs: 300 });
     call.write({ responseParameters: [{ size: 1, intervalUs: SLEEP_US }] });
@@ -185,6 +255,8 @@ describe("Step 4: The interop cases", () => {
         `server's side of the call too), and after ${PATIENCE_MS} ms the server's 600 s timer ` +
         `for it is still set: a sleeping handler must stop on "cancelled".`,
     );
+    const [seen] = calls.filter((c) => c.method === "FullDuplexCall");
+    expect(seen?.writesAfterEnd, NOTHING_AFTER_CANCEL).toBe(0);
   });
 
   test("HalfDuplexCall answers every request, in order, once the client half-closes", async () => {
@@ -195,7 +267,12 @@ describe("Step 4: The interop cases", () => {
     call.end();
     const outcome = await done;
     expect(outcome.status.code, showStatus(outcome.status)).toBe(grpc.status.OK);
-    expect(outcome.messages.map((message) => message.payload?.body.length)).toEqual([3, 1, 4]);
+    expect(
+      outcome.messages.map((message) => message.payload?.body.length),
+      "the sizes of the responses, in order: the first request asked for 3 and 1 bytes, the " +
+        "second for 4. HalfDuplexCall keeps every request until the half-close, then sends the " +
+        "responses of each, in the order the requests came",
+    ).toEqual([3, 1, 4]);
   });
 
   test("a payload the server will not make is INVALID_ARGUMENT, and the server goes on", async () => {

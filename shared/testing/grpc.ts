@@ -10,7 +10,9 @@
  *   - each call a handler got is recorded (SeenCall), with what the handler did with its write()
  *     calls: how many, how many while the stream's buffer was full (write() had returned false and
  *     no "drain" had come since: backpressure ignored), how many after the call was cancelled or
- *     ended.
+ *     ended; and how many times it called its callback;
+ *   - a status that carries a stub's message (the lessons' own code ends an unwritten handler's
+ *     call with it, so that every client sees it) rejects `failed` with that message too.
  *
  * It observes the real grpc-js stream objects the handlers get; no client or server is mocked.
  */
@@ -32,6 +34,8 @@ export interface SeenCall {
   writesWhileFull: number;
   /** write() calls made after the call was cancelled, or after the handler ended it. */
   writesAfterEnd: number;
+  /** How many times the handler called its callback (unary and client-streaming calls). */
+  replies: number;
   /** Resolves the first time write() returns false (the client is not keeping up). */
   full: Promise<void>;
   /** Resolves when grpc-js tells the handler the call is cancelled (a cancel, a deadline). */
@@ -81,6 +85,10 @@ export async function serveGrpc(server: grpc.Server): Promise<ServedGrpc> {
       reject(error);
     }
   };
+  const caughtStub = (status: unknown): void => {
+    const details = (status as { details?: unknown } | null | undefined)?.details;
+    if (typeof details === "string" && STUB.test(details)) caught(new Error(details));
+  };
 
   for (const [path, handler] of handlersOf(server)) {
     const method = path.slice(path.lastIndexOf("/") + 1);
@@ -88,6 +96,20 @@ export async function serveGrpc(server: grpc.Server): Promise<ServedGrpc> {
     handler.func = (call, callback) => {
       const seen = watch(method, call);
       calls.push(seen);
+      // A stub the lesson's own code caught and answered as a status still ends the test with
+      // its message, at once.
+      const emit = call.emit.bind(call);
+      call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+        if (event === "error") caughtStub(args[0]);
+        return emit(event, ...args);
+      };
+      const reply: grpc.sendUnaryData<unknown> | undefined =
+        callback &&
+        ((error, ...rest) => {
+          seen.replies++;
+          caughtStub(error);
+          callback(error, ...rest);
+        });
       const fail = (error: unknown): void => {
         caught(error);
         const status = Object.assign(new Error(messageOf(error)), {
@@ -98,7 +120,7 @@ export async function serveGrpc(server: grpc.Server): Promise<ServedGrpc> {
         else call.emit("error", status);
       };
       try {
-        const result = original(call, callback);
+        const result = original(call, reply);
         if (result instanceof Promise) result.catch(fail);
       } catch (error) {
         fail(error);
@@ -135,6 +157,9 @@ export async function serveGrpc(server: grpc.Server): Promise<ServedGrpc> {
   };
 }
 
+/** The message of shared/todo.ts's NotImplementedError, as a status's details. */
+const STUB = /is not written yet\. Read Step \d+ in lessons\//;
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -149,6 +174,7 @@ function watch(method: string, call: ServerCall): SeenCall {
     writes: 0,
     writesWhileFull: 0,
     writesAfterEnd: 0,
+    replies: 0,
     full: new Promise<void>((resolve) => (onFull = resolve)),
     cancelled: new Promise<void>((resolve) => (onCancelled = resolve)),
   };

@@ -13,7 +13,8 @@
  * `grpc-message` in the trailers). Every call ends exactly once: with its reply, with a status, or
  * because the client went away (it cancelled, or its deadline passed), which grpc-js tells the
  * handler with the call's "cancelled" event. After that, nobody reads what the handler writes:
- * it stops its work.
+ * it stops its work. grpc-js emits "cancelled" once every call is over, one it answered too: a
+ * handler that has ended its call already takes it as nothing new.
  */
 import * as grpc from "@grpc/grpc-js";
 import { createStore, StoreError, type Store } from "#reference/lesson-08-rest/store.ts";
@@ -27,6 +28,7 @@ import type {
   ListUsersRequest,
   User,
 } from "./user-proto.ts";
+import { NotImplementedError } from "#shared/todo.ts";
 
 /** Who each token belongs to: `authorization: Bearer demo-token` is the user "demo". */
 export const DEFAULT_TOKENS: Readonly<Record<string, string>> = { "demo-token": "demo" };
@@ -82,11 +84,32 @@ export function createUserService(options: ServiceOptions = {}): UserServiceHand
     ended: (method, outcome) => options.onCallEnd?.(method, outcome),
   };
   return {
-    GetUser: (call, callback) => getUser(service, call, callback),
-    ListUsers: (call) => listUsers(service, call),
-    CreateUser: (call, callback) => createUser(service, call, callback),
-    ImportUsers: (call, callback) => importUsers(service, call, callback),
-    Chat: (call) => chat(service, call),
+    GetUser: unwrittenFailsTheCall((call, callback) => getUser(service, call, callback)),
+    ListUsers: unwrittenFailsTheCall((call) => listUsers(service, call)),
+    CreateUser: unwrittenFailsTheCall((call, callback) => createUser(service, call, callback)),
+    ImportUsers: unwrittenFailsTheCall((call, callback) => importUsers(service, call, callback)),
+    Chat: unwrittenFailsTheCall((call) => chat(service, call)),
+  };
+}
+
+/**
+ * A handler that throws gets `UNKNOWN: Unknown error` from grpc-js, which says nothing to any
+ * client. One you have not written yet ends its call with UNIMPLEMENTED and the name of the
+ * function and the README step instead; anything else is thrown on.
+ */
+function unwrittenFailsTheCall<
+  A extends [Pick<grpc.ServerUnaryCall<unknown, unknown>, "emit">, ...unknown[]],
+>(handler: (...args: A) => void): (...args: A) => void {
+  return (...args: A): void => {
+    try {
+      handler(...args);
+    } catch (error) {
+      if (!(error instanceof NotImplementedError)) throw error;
+      const status = { code: grpc.status.UNIMPLEMENTED, details: error.message };
+      const [call, callback] = args;
+      if (typeof callback === "function") (callback as grpc.sendUnaryData<never>)(status);
+      else call.emit("error", status);
+    }
   };
 }
 
@@ -263,7 +286,7 @@ function importUsers(
     return;
   }
   // One named state for the call: its summary is sent once, or it was cancelled, never both.
-  let state: "reading" | "replied" | "cancelled" = "reading";
+  let state: "reading" | "ending" | "replied" | "cancelled" = "reading";
   let index = 0;
   let created = 0;
   const failures: ImportFailure[] = [];
@@ -273,14 +296,24 @@ function importUsers(
     else failures.push({ index, code: outcome.code, message: outcome.message });
     index++;
   });
+  // "end" is the end of the request stream, and grpc-js emits it for a cancel too: RST_STREAM
+  // ends the stream's readable side first, and "cancelled" follows a few ticks later, with
+  // call.cancelled still false at "end". So the summary waits one turn of the event loop: by
+  // then a cancel has been told, and a call the client cancelled gets no reply.
   call.on("end", () => {
     if (state !== "reading") return;
-    state = "replied";
-    callback(null, { created, failures });
-    service.ended("ImportUsers", "ok");
+    state = "ending";
+    setImmediate(() => {
+      if (state !== "ending") return;
+      state = "replied";
+      callback(null, { created, failures });
+      service.ended("ImportUsers", "ok");
+    });
   });
+  // grpc-js also emits "cancelled" once a call it has answered is over: after "replied", it
+  // says nothing new.
   call.on("cancelled", () => {
-    if (state !== "reading") return;
+    if (state === "replied" || state === "cancelled") return;
     state = "cancelled";
     service.ended("ImportUsers", "cancelled");
   });
@@ -301,19 +334,32 @@ function chat(service: Service, call: grpc.ServerDuplexStream<ChatMessage, ChatM
     service.ended("Chat", "failed");
     return;
   }
+  // One named state for the member: in the room, gone from it and about to end, or done.
+  let state: "open" | "ending" | "ended" | "cancelled" = "open";
   service.room.add(call);
   call.on("data", (message: ChatMessage) => {
     const signed: ChatMessage = { from, text: message.text };
     for (const member of service.room) member.write(signed);
   });
-  // The client ended its side (half-close): the server ends its own, which ends the call with OK.
+  // The client ended its side (half-close): it leaves the room, and the server ends its own side,
+  // which ends the call with OK. A cancel ends the readable side too, before "cancelled" comes
+  // (see importUsers), so the end waits one turn: a cancelled member is not ended with OK.
   call.on("end", () => {
-    if (!service.room.delete(call)) return;
-    call.end();
-    service.ended("Chat", "ok");
+    if (state !== "open") return;
+    state = "ending";
+    service.room.delete(call);
+    setImmediate(() => {
+      if (state !== "ending") return;
+      state = "ended";
+      call.end();
+      service.ended("Chat", "ok");
+    });
   });
+  // Also emitted once a call that ended with OK is over: then there is nothing left to do.
   call.on("cancelled", () => {
-    if (!service.room.delete(call)) return;
+    if (state === "ended" || state === "cancelled") return;
+    state = "cancelled";
+    service.room.delete(call);
     service.ended("Chat", "cancelled");
   });
 }

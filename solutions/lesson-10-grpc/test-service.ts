@@ -150,9 +150,14 @@ export function streamingInputCall(
   call.on("data", (request: StreamingInputCallRequest) => {
     aggregatedPayloadSize += request.payload?.body.length ?? 0;
   });
-  // "end" is the client's half-close: its DATA frame with END_STREAM.
-  call.on("end", () => callback(null, { aggregatedPayloadSize }, echoTrailing(call)));
-  // A cancelled call is over: grpc-js has already ended it with CANCELLED, nobody reads an answer.
+  // "end" is the client's half-close: its DATA frame with END_STREAM. A cancel (RST_STREAM) ends
+  // the request stream too, and grpc-js emits "end" first, "cancelled" a few ticks later. So the
+  // answer waits a turn: a call the client cancelled is over, and nobody reads an answer.
+  call.on("end", () =>
+    setImmediate(() => {
+      if (!call.cancelled) callback(null, { aggregatedPayloadSize }, echoTrailing(call));
+    }),
+  );
   call.on("error", () => {});
 }
 

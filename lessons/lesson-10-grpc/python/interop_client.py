@@ -32,6 +32,9 @@ except ImportError as error:
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTING = os.path.join(HERE, "..", "protos", "grpc", "testing")
 TIMEOUT_S = 5.0
+# The most one case may take: a local call takes milliseconds, and a case that hangs must leave
+# the cases after it their turn.
+CASE_S = 3.0
 ECHO_INITIAL = "x-grpc-test-echo-initial"
 ECHO_TRAILING = "x-grpc-test-echo-trailing-bin"
 
@@ -282,17 +285,31 @@ def run_cases(target, names, folder):
         timeout_on_sleeping_server)}
     results = []
     for name in names or list(cases):
-        try:
-            cases[name]()
-            ok, detail = True, ""
-        except Failed as failed:
-            ok, detail = False, str(failed)
-        except grpc.RpcError as error:
-            ok, detail = False, f"unexpected {error.code().name} {error.details()!r}"
-        print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
+        ok, detail = run_bounded(cases[name])
+        print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
         results.append({"case": name, "ok": ok, "detail": detail})
     channel.close()
     return results
+
+
+def run_bounded(case):
+    """Runs one case in its own thread, for at most CASE_S seconds: (ok, detail)."""
+    outcome = [False, f"did not finish within {CASE_S:g} s: a call of it never ended"]
+
+    def attempt():
+        try:
+            case()
+            outcome[:] = [True, ""]
+        except Failed as failed:
+            outcome[:] = [False, str(failed)]
+        except grpc.RpcError as error:
+            outcome[:] = [False, f"unexpected {error.code().name} {error.details()!r}"]
+
+    # A daemon thread: one that hangs is left behind, and channel.close() ends its calls.
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(CASE_S)
+    return tuple(outcome)
 
 
 def main(argv):
