@@ -140,6 +140,25 @@ describe("Step 2: gRPC on the wire", () => {
       ).toBe("0");
     });
 
+    test("two calls one after the other go on one connection, which the server keeps open", async () => {
+      const { url } = await startHand();
+      const session = openSession(url);
+      const rule =
+        "A call's end is its stream's end, never the connection's: HTTP/2 carries each of a " +
+        "client's calls as a new stream on one connection, one after another as well as at " +
+        "once, so the server does not close the session (GOAWAY) when a call is answered";
+      const first = await rawCall(url, { session });
+      expect(first.trailers?.["grpc-status"], first.shown).toBe("0");
+      let second: RawReply;
+      try {
+        second = await rawCall(url, { session, chunks: [lpm(getUserRequest("124"))] });
+      } catch (error) {
+        rethrowLoggedStub();
+        return expect.fail(`${rule}\n  the second call on the connection: ${String(error)}`);
+      }
+      expect(second.trailers?.["grpc-status"], `${rule}\n${second.shown}`).toBe("0");
+    });
+
     test("content-type application/grpc+proto is gRPC too", async () => {
       const { url } = await startHand();
       const reply = await rawCall(url, { headers: { "content-type": "application/grpc+proto" } });
