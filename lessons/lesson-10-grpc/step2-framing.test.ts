@@ -235,8 +235,9 @@ describe("Step 2: gRPC on the wire", () => {
           );
           expect(
             visible(decodeGrpcMessage(encoded)),
-            `decodeGrpcMessage(${JSON.stringify(encoded)}) gives back ${visible(text)}: the bytes of ` +
-              "each %XX run are decoded as UTF-8 together, not one character per %XX",
+            `encodeGrpcMessage(${visible(text)}) is ${JSON.stringify(encoded)}, and decodeGrpcMessage ` +
+              "must give the text back: each %XX is one of the text's UTF-8 bytes (é is %C3%A9, " +
+              "not %E9), and decoding collects the bytes first, then reads them as UTF-8 together",
           ).toBe(visible(text));
         }),
       );
