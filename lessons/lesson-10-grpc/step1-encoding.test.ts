@@ -172,7 +172,7 @@ describe("Step 1: Protocol Buffers by hand", () => {
       if (hex(received) !== hex(expected)) {
         expect.fail(
           bytesDiffer(
-            "Each string is a LEN record: its tag (field_number << 3 | 2), its length in bytes as " +
+            "Each string is a LEN record: its tag (field_number * 8 + 2), its length in bytes as " +
               "a varint, then its UTF-8 bytes; fields in the .proto's order.",
             expected,
             received,
@@ -292,7 +292,7 @@ describe("Step 1: Protocol Buffers by hand", () => {
         { int32List: [1, 2, 300] },
         'proto3 packs a repeated numeric field ("Packed Repeated Fields"): ONE record of wire ' +
           "type LEN, holding the values one after another, not a record for each value. Field " +
-          "16 and up need a two-byte tag: 16 << 3 | 2 is 130, the varint 82 01.",
+          "16 and up need a two-byte tag: 16 * 8 + 2 is 130, the varint 82 01.",
         "82 01 04 01 02 ac 02",
       );
       expectSample({ sint32List: [-1, 1] }, "Packed sint32: zigzag varints.", "92 01 02 01 02");
@@ -343,11 +343,11 @@ describe("Step 1: Protocol Buffers by hand", () => {
     });
 
     test.each([
-      [2 ** 28, "int32", 1, "80 80 80 80 08 01"],
-      [2 ** 29 - 1, "string", "a", "fa ff ff ff 0f 01 61"],
+      ["2^28", 2 ** 28, "int32", 1, "80 80 80 80 08 01"],
+      ["2^29 - 1", 2 ** 29 - 1, "string", "a", "fa ff ff ff 0f 01 61"],
     ] as const)(
-      "writes field number %d, whose tag is 2^31 or more",
-      (number, type, value, bytes) => {
+      "writes field number %s, whose tag is 2^31 or more",
+      (_name, number, type, value, bytes) => {
         const spec: MessageSpec = { name: "Far", fields: [{ name: "a", number, type }] };
         expect(
           hex(encodeMessage(spec, { a: value })),
