@@ -9,7 +9,7 @@
  *            te trailers, grpc-timeout 1S
  *   DATA     00 00000005 0a03313233  END_STREAM  ─► one GetUserRequest, deframed and decoded
  *                                                ◄─ HEADERS :status 200, content-type
- *                                                ◄─ DATA    00 0000002f 0a03313233...
+ *                                                ◄─ DATA    00 00000031 0a03313233...
  *                                                ◄─ HEADERS grpc-status 0  END_STREAM (trailers)
  *
  * A call that fails before any message gets one HEADERS frame: :status 200, content-type,
@@ -59,20 +59,24 @@ export function createHandServer(options: HandServerOptions = {}): http2.Http2Se
   //   - "Request-Headers": a POST; a content-type that is not application/grpc (or
   //     application/grpc+proto) is HTTP 415; a :path other than GET_USER_PATH is UNIMPLEMENTED;
   //     a grpc-timeout (parseTimeout) starts the deadline, DEADLINE_EXCEEDED when it passes.
+  //     node:http2 types each header as string | string[] | undefined (an array when the header
+  //     came more than once): make it one string before you parse it.
   //   - the DATA frames through a MessageDeframer; at END_STREAM exactly one message ("Request
   //     cardinality violation" is UNIMPLEMENTED, statuscodes.md), Compressed-Flag 0 ("If the
   //     Message-Encoding header is omitted then the Compressed-Flag must be 0": INTERNAL; an
   //     encoding this server lacks: UNIMPLEMENTED), decoded as a GetUserRequest with Step 1's
   //     decodeMessage ("Error parsing request proto": INTERNAL).
   //   - an empty id or one that is not digits (IdSchema) is INVALID_ARGUMENT; after
-  //     options.lookupDelayMs, the store's user, or NOT_FOUND "no user <id>".
+  //     options.lookupDelayMs, the store's user (store.getUser(id): the User, or undefined), or
+  //     NOT_FOUND "no user <id>".
   //   - a User: HEADERS :status 200 and content-type, one Length-Prefixed-Message (frameMessage
   //     of encodeMessage(UserSpec, ...)), then Trailers with grpc-status 0 (respond with
   //     waitForTrailers, sendTrailers on 'wantTrailers').
   //   - an error: "Trailers-Only": one HEADERS frame with :status 200, content-type, grpc-status
   //     and grpc-message (encodeGrpcMessage), and END_STREAM.
   // A call that ends (answered, past its deadline, or reset by the client: the stream's 'close')
-  // stops its timers, so abandoned work never reaches the store. Streams and sessions get an
-  // 'error' listener: one broken call or connection never stops the server.
+  // stops its timers, so abandoned work never reaches the store. Every stream gets an 'error'
+  // listener: a client's reset with a code other than CANCEL is an 'error' on the server's stream,
+  // and one nobody listens to ends the process. (node:http2's server listens on its sessions.)
   return todo("lesson-10-grpc", "createHandServer()", "Step 2");
 }

@@ -5,7 +5,7 @@
  * each a tag and a value, and nothing else: no names, no count, no end marker.
  *
  *   record   = tag value
- *   tag      = varint(field_number << 3 | wire_type)
+ *   tag      = varint(field_number * 8 + wire_type)
  *   VARINT 0   int32 uint32 sint32 bool enum      a varint
  *   I64    1   double                            8 bytes, little-endian
  *   LEN    2   string bytes messages, packed     a varint length, then that many bytes
@@ -149,7 +149,7 @@ export function zigzagDecode(value: number): number {
  */
 export function encodeMessage(spec: MessageSpec, message: ProtoMessage): Uint8Array {
   // TODO: For each field of the spec that the message sets to something other than its default,
-  // write a record: the tag, varint(field_number << 3 | wire_type) ("Message Structure"), then the
+  // write a record: the tag, varint(field_number * 8 + wire_type) ("Message Structure"), then the
   // value in its wire type's form: a varint (int32 sign-extended, sint32 zigzagged, bool, enum);
   // four or eight little-endian bytes ("Non-varint Numbers"); or a length in bytes and the bytes
   // ("Length-Delimited Records": a string's UTF-8, bytes as they are, an embedded message's own

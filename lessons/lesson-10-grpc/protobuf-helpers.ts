@@ -4,7 +4,10 @@
  * messages that show bytes record by record.
  */
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import protobuf from "protobufjs";
+import { expect } from "vitest";
+import { isNotWritten } from "#shared/testing/server-log.ts";
 import type {
   FieldSpec,
   MessageSpec,
@@ -205,4 +208,63 @@ export function bytesDiffer(rule: string, expected: Uint8Array, received: Uint8A
 export function bytesOf(pairs: string): Uint8Array {
   const clean = pairs.replace(/\s+/g, "");
   return Uint8Array.from(clean.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+}
+
+/**
+ * A value as a failure message shows it: -0 as -0 (JSON.stringify writes 0), bytes as hex, and
+ * strings quoted with every character a reader cannot see escaped: the C0 controls, DEL, the C1
+ * controls from U+0080, no-break, wide and zero-width spaces, the bidi marks and U+FEFF.
+ */
+export function visible(value: unknown): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value).replace(
+      /[\u007f-\u00a0\u00ad\u2000-\u200f\u2028-\u202f\u2060-\u206f\ufeff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  }
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (value instanceof Uint8Array) return `<bytes ${hex(value)}>`;
+  if (Array.isArray(value)) return `[${value.map(visible).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).map(([key, v]) => `${key}: ${visible(v)}`);
+    return entries.length === 0 ? "{}" : `{ ${entries.join(", ")} }`;
+  }
+  return String(value);
+}
+
+/**
+ * fc.assert, with the counterexample shown by visible(): fast-check's own line prints -0 right
+ * but leaves U+0080 or a DEL invisible, so that `{"name":""}` looks empty.
+ */
+export function assertProperty<T>(
+  property: fc.IProperty<T>,
+  parameters: fc.Parameters<T> = {},
+): void {
+  fc.assert(property, {
+    ...parameters,
+    reporter(details) {
+      if (!details.failed) return;
+      // A function not written yet fails as itself, naming the function and its step.
+      if (isNotWritten(details.errorInstance)) throw details.errorInstance;
+      const report = fc.defaultReportMessage(details) ?? "the property failed";
+      throw new Error(
+        report.replace(
+          /^Counterexample: .*$/m,
+          `Counterexample: ${visible(details.counterexample)}`,
+        ),
+        { cause: details.errorInstance },
+      );
+    },
+  });
+}
+
+/** The error `fn` throws; if it returns instead, a failure that says the rule and what came back. */
+export function refusal(fn: () => unknown, rule: string): unknown {
+  let result: unknown;
+  try {
+    result = fn();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail(`${rule}\n  nothing was thrown: it returned ${visible(result)}`);
 }

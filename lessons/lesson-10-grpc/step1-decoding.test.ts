@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import {
   decodeMessage,
   decodeVarint,
+  MAX_DEPTH,
   zigzagDecode,
   type FieldSpec,
   type MessageSpec,
@@ -12,13 +13,16 @@ import { UserSpec } from "#lesson/lesson-10-grpc/messages.ts";
 import { codeOf, thrownBy } from "#shared/testing/errors.ts";
 import { isNotWritten } from "#shared/testing/server-log.ts";
 import {
+  assertProperty,
   bytesOf,
   hex,
   loadProtos,
   normalize,
   records,
   referenceDecode,
+  refusal,
   specOf,
+  visible,
   type Protos,
 } from "./protobuf-helpers.ts";
 
@@ -97,6 +101,19 @@ describe("Step 1: Protocol Buffers by hand", () => {
         name,
         email: "",
       });
+    });
+
+    test("keeps a leading U+FEFF in a string: it is a character of the value, not a byte order mark", () => {
+      const name = "\uFEFFAda";
+      const bytes = protos.User.encode({ name }).finish();
+      expect(hex(bytes), "the test's own bytes").toBe("12 06 ef bb bf 41 64 61");
+      const received = decoded(UserSpec, bytes, "ef bb bf is U+FEFF in UTF-8.").name;
+      expect(
+        visible(received),
+        "A string field's bytes are its value, all of them: TextDecoder drops a leading " +
+          "ef bb bf (U+FEFF) as a byte order mark unless it is made with { ignoreBOM: true }, " +
+          "and protobufjs keeps it.",
+      ).toBe(visible(name));
     });
 
     test("gives every field that is not on the wire its default", () => {
@@ -256,12 +273,56 @@ describe("Step 1: Protocol Buffers by hand", () => {
       ["fe 01 00", "PROTOBUF_BAD_WIRE_TYPE", "wire type 6 on an unknown field"],
       ["52 02 c3 28", "PROTOBUF_BAD_UTF8", "a string whose bytes are not UTF-8"],
     ])("refuses %s with %s: %s", (pairs, code, what) => {
-      const error = thrownBy(() => decodeMessage(SampleSpec, bytesOf(pairs)));
-      expect(
-        codeOf(error),
+      const rule =
         `${what}: decodeMessage(Sample) must throw a ProtobufError with code ${code}, for these ` +
-          `bytes:\n${records(bytesOf(pairs))}`,
-      ).toBe(code);
+        `bytes:\n${records(bytesOf(pairs))}` +
+        (code === "PROTOBUF_LENGTH_PAST_END"
+          ? "\n  A LEN record's length is checked against the bytes left, in the input and in " +
+            "the message the record is in, before anything is read; subarray() past the end " +
+            "quietly gives fewer bytes."
+          : "");
+      const error = refusal(() => decodeMessage(SampleSpec, bytesOf(pairs)), rule);
+      expect(codeOf(error), rule).toBe(code);
+    });
+
+    test("reads field number 2^29 - 1, whose tag is 2^31 or more", () => {
+      const spec: MessageSpec = {
+        name: "Far",
+        fields: [{ name: "a", number: 2 ** 29 - 1, type: "string" }],
+      };
+      expect(
+        decoded(spec, bytesOf("fa ff ff ff 0f 01 61"), "The largest field number, as a string.").a,
+        "The tag fa ff ff ff 0f is 2^32 - 6: field (tag >>> 3) = 2^29 - 1, wire type (tag & 7) " +
+          "= 2. `tag >> 3` is a 32-bit signed shift, and makes the field number negative.",
+      ).toBe("a");
+    });
+
+    test(`reads ${MAX_DEPTH} levels of nested messages and refuses one more`, () => {
+      const fields: FieldSpec[] = [];
+      const Tree: MessageSpec = { name: "Tree", fields };
+      fields.push({ name: "child", number: 1, type: "message", message: Tree });
+      // `0a 00` is the innermost child; each level around it adds a tag and a length (two bytes
+      // from 128 on).
+      const wrap = (inner: number[]): number[] =>
+        inner.length < 0x80
+          ? [0x0a, inner.length, ...inner]
+          : [0x0a, (inner.length % 0x80) | 0x80, Math.floor(inner.length / 0x80), ...inner];
+      let bytes = [0x0a, 0x00];
+      for (let level = 1; level < MAX_DEPTH; level++) bytes = wrap(bytes);
+      decoded(
+        Tree,
+        Uint8Array.from(bytes),
+        `A message with ${MAX_DEPTH} levels of messages inside it is within MAX_DEPTH. ` +
+          `"Deeper than MAX_DEPTH" is more than ${MAX_DEPTH} levels below the top message, not ` +
+          `${MAX_DEPTH} or more.`,
+      );
+      const deeper = Uint8Array.from(wrap(bytes));
+      const rule =
+        `A message with ${MAX_DEPTH + 1} levels of messages inside it is deeper than MAX_DEPTH: ` +
+        "decodeMessage must throw PROTOBUF_TOO_DEEP";
+      expect(codeOf(refusal(() => decodeMessage(Tree, deeper), rule)), rule).toBe(
+        "PROTOBUF_TOO_DEEP",
+      );
     });
 
     test("refuses messages nested deeper than it can follow, without running out of stack", () => {
@@ -293,7 +354,7 @@ describe("Step 1: Protocol Buffers by hand", () => {
     });
 
     test("answers any bytes with a message or a ProtobufError, never another error", () => {
-      fc.assert(
+      assertProperty(
         fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
           for (const spec of [SampleSpec, UserSpec]) {
             try {

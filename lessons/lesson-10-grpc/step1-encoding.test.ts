@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import {
   encodeMessage,
   encodeVarint,
+  MAX_DEPTH,
   zigzagEncode,
   type FieldSpec,
   type MessageSpec,
@@ -15,7 +16,9 @@ import {
   hex,
   loadProtos,
   reference,
+  refusal,
   specOf,
+  visible,
   type Protos,
 } from "./protobuf-helpers.ts";
 
@@ -33,9 +36,7 @@ function expectSample(message: ProtoMessage, rule: string, written?: string): vo
     expect(hex(expected), "the test's own bytes").toBe(hex(bytesOf(written)));
   const received = encodeMessage(SampleSpec, message);
   if (hex(received) !== hex(expected)) {
-    expect.fail(
-      bytesDiffer(`${rule}\n  the message: ${JSON.stringify(message)}`, expected, received),
-    );
+    expect.fail(bytesDiffer(`${rule}\n  the message: ${visible(message)}`, expected, received));
   }
 }
 
@@ -171,7 +172,7 @@ describe("Step 1: Protocol Buffers by hand", () => {
       if (hex(received) !== hex(expected)) {
         expect.fail(
           bytesDiffer(
-            "Each string is a LEN record: its tag (field_number << 3 | 2), its length in bytes as " +
+            "Each string is a LEN record: its tag (field_number * 8 + 2), its length in bytes as " +
               "a varint, then its UTF-8 bytes; fields in the .proto's order.",
             expected,
             received,
@@ -273,6 +274,16 @@ describe("Step 1: Protocol Buffers by hand", () => {
       );
       expect(hex(encodeMessage(UserSpec, { id: "", name: "", email: "" }))).toBe("");
     });
+
+    test("writes -0 in a float or a double: its sign bit makes it other than the default", () => {
+      expectSample(
+        { floatValue: -0, doubleValue: -0 },
+        "-0 is not 0 on the wire: IEEE 754 gives it a sign bit (80 as the last byte), and " +
+          "protobuf's own implementations write it. `value === 0` is true for -0 too; " +
+          "Object.is(value, 0) tells them apart.",
+        "45 00 00 00 80 49 00 00 00 00 00 00 00 80",
+      );
+    });
   });
 
   describe("repeated fields", () => {
@@ -281,7 +292,7 @@ describe("Step 1: Protocol Buffers by hand", () => {
         { int32List: [1, 2, 300] },
         'proto3 packs a repeated numeric field ("Packed Repeated Fields"): ONE record of wire ' +
           "type LEN, holding the values one after another, not a record for each value. Field " +
-          "16 and up need a two-byte tag: 16 << 3 | 2 is 130, the varint 82 01.",
+          "16 and up need a two-byte tag: 16 * 8 + 2 is 130, the varint 82 01.",
         "82 01 04 01 02 ac 02",
       );
       expectSample({ sint32List: [-1, 1] }, "Packed sint32: zigzag varints.", "92 01 02 01 02");
@@ -329,6 +340,48 @@ describe("Step 1: Protocol Buffers by hand", () => {
             `type): field ${number} is PROTOBUF_BAD_FIELD_NUMBER`,
         ).toBe("PROTOBUF_BAD_FIELD_NUMBER");
       }
+    });
+
+    test.each([
+      ["2^28", 2 ** 28, "int32", 1, "80 80 80 80 08 01"],
+      ["2^29 - 1", 2 ** 29 - 1, "string", "a", "fa ff ff ff 0f 01 61"],
+    ] as const)(
+      "writes field number %s, whose tag is 2^31 or more",
+      (_name, number, type, value, bytes) => {
+        const spec: MessageSpec = { name: "Far", fields: [{ name: "a", number, type }] };
+        expect(
+          hex(encodeMessage(spec, { a: value })),
+          `The tag is field_number * 8 + wire_type: for field ${number} that is 2^31 or more, and ` +
+            "`field_number << 3` overflows JavaScript's 32-bit signed shift into a negative " +
+            "number (ten bytes on the wire). Multiply by 8 instead.",
+        ).toBe(bytes);
+      },
+    );
+
+    test(`takes ${MAX_DEPTH} levels of nested messages and refuses one more`, () => {
+      const fields: FieldSpec[] = [];
+      const Tree: MessageSpec = { name: "Tree", fields };
+      fields.push({ name: "child", number: 1, type: "message", message: Tree });
+      let tree: ProtoMessage = {};
+      for (let i = 0; i < MAX_DEPTH; i++) tree = { child: tree };
+      try {
+        encodeMessage(Tree, tree);
+      } catch (error) {
+        expect.fail(
+          `A message with ${MAX_DEPTH} levels of messages inside it is within MAX_DEPTH: ` +
+            `encodeMessage threw ${codeOf(error)}. "Deeper than MAX_DEPTH" is more than ` +
+            `${MAX_DEPTH} levels below the top message, not ${MAX_DEPTH} or more.`,
+        );
+      }
+      expect(
+        codeOf(
+          refusal(
+            () => encodeMessage(Tree, { child: tree }),
+            `A message with ${MAX_DEPTH + 1} levels of messages inside it is deeper than ` +
+              "MAX_DEPTH: encodeMessage must throw PROTOBUF_TOO_DEEP",
+          ),
+        ),
+      ).toBe("PROTOBUF_TOO_DEEP");
     });
 
     test("refuses a message nested deeper than MAX_DEPTH", () => {

@@ -14,6 +14,7 @@ import {
   UserSpec,
 } from "#lesson/lesson-10-grpc/messages.ts";
 import {
+  assertProperty,
   bytesDiffer,
   hex,
   loadProtos,
@@ -21,6 +22,7 @@ import {
   reference,
   referenceDecode,
   specOf,
+  visible,
   type Protos,
 } from "./protobuf-helpers.ts";
 
@@ -41,7 +43,7 @@ function bothWays(type: protobuf.Type, spec: MessageSpec, message: ProtoMessage)
   if (hex(ours) !== hex(theirs)) {
     expect.fail(
       bytesDiffer(
-        `encodeMessage(${spec.name}) wrote other bytes than protobufjs for\n  ${show(message)}`,
+        `encodeMessage(${spec.name}) wrote other bytes than protobufjs for\n  ${visible(message)}`,
         theirs,
         ours,
       ),
@@ -56,12 +58,6 @@ function bothWays(type: protobuf.Type, spec: MessageSpec, message: ProtoMessage)
     referenceDecode(type, spec, ours),
     `protobufjs's decode of your bytes ${hex(ours)}`,
   ).toEqual(expected);
-}
-
-function show(message: ProtoMessage): string {
-  return JSON.stringify(message, (_key, value: unknown) =>
-    value instanceof Uint8Array ? `<bytes ${hex(value)}>` : value,
-  );
 }
 
 const text = fc.string({ unit: "binary", maxLength: 30 });
@@ -117,14 +113,14 @@ const sampleMessage = fc.record(
 
 describe("Step 1: Protocol Buffers by hand", () => {
   test("writes random users as protobufjs does, and each reads the other's", () => {
-    fc.assert(
+    assertProperty(
       fc.property(user, (message) => bothWays(protos.User, UserSpec, message)),
       { numRuns: 300 },
     );
   });
 
   test("writes random samples of every type as protobufjs does, and each reads the other's", () => {
-    fc.assert(
+    assertProperty(
       fc.property(sampleMessage, (message) => bothWays(protos.Sample, SampleSpec, message)),
       { numRuns: 300 },
     );
@@ -142,7 +138,7 @@ describe("Step 1: Protocol Buffers by hand", () => {
       nicknames: list(text),
       delta: int32,
     });
-    fc.assert(
+    assertProperty(
       fc.property(newer, (message) => {
         const bytes = protos.UserV2.encode(message).finish();
         expect(

@@ -140,20 +140,41 @@ describe("Step 2: gRPC on the wire", () => {
       ).toBe("0");
     });
 
+    test("two calls one after the other go on one connection, which the server keeps open", async () => {
+      const { url } = await startHand();
+      const session = openSession(url);
+      const rule =
+        "A call's end is its stream's end, never the connection's: HTTP/2 carries each of a " +
+        "client's calls as a new stream on one connection, one after another as well as at " +
+        "once, so the server does not close the session (GOAWAY) when a call is answered";
+      const first = await rawCall(url, { session });
+      expect(first.trailers?.["grpc-status"], first.shown).toBe("0");
+      let second: RawReply;
+      try {
+        second = await rawCall(url, { session, chunks: [lpm(getUserRequest("124"))] });
+      } catch (error) {
+        rethrowLoggedStub();
+        return expect.fail(`${rule}\n  the second call on the connection: ${String(error)}`);
+      }
+      expect(second.trailers?.["grpc-status"], `${rule}\n${second.shown}`).toBe("0");
+    });
+
     test("content-type application/grpc+proto is gRPC too", async () => {
       const { url } = await startHand();
       const reply = await rawCall(url, { headers: { "content-type": "application/grpc+proto" } });
       expect(reply.trailers?.["grpc-status"], reply.shown).toBe("0");
     });
 
-    test.each(["application/json", "text/plain"])(
+    test.each(["application/json", "text/plain", "application/grpc+json", "application/grpcfoo"])(
       "content-type %s is HTTP 415, not a gRPC status",
       async (contentType) => {
         const { url } = await startHand();
         const reply = await rawCall(url, { headers: { "content-type": contentType } });
         expect(
           reply.headers[":status"],
-          `PROTOCOL-HTTP2.md: 415 for a non-gRPC content-type\n${reply.shown}`,
+          `PROTOCOL-HTTP2.md: 415 for a content-type this server does not speak. It speaks ` +
+            `protobuf, application/grpc and application/grpc+proto, and nothing else that starts ` +
+            `with "application/grpc" (+json is JSON, not protobuf)\n${reply.shown}`,
         ).toBe(415);
         expect(statusOf(reply).status, reply.shown).toBeUndefined();
       },
@@ -176,7 +197,10 @@ describe("Step 2: gRPC on the wire", () => {
       expectTrailersOnly(reply, 3);
       const message = statusOf(reply).message ?? "";
       expect(message, `only 0x20-0x7E on the wire\n${reply.shown}`).toMatch(/^[\x20-\x7e]+$/);
-      expect(message, reply.shown).toContain("5%25 %C3%A9");
+      expect(
+        message,
+        `'%' is %25 and é is its two UTF-8 bytes, each as '%' and two upper-case hex digits\n${reply.shown}`,
+      ).toContain("5%25 %C3%A9");
     });
 
     test("a request cut over several DATA frames (the prefix split too) is one message", async () => {
@@ -267,10 +291,14 @@ describe("Step 2: gRPC on the wire", () => {
       ).toEqual(["getUser"]);
     });
 
-    test("a call within its grpc-timeout (1S) answers as usual", async () => {
-      const { url } = await startHand();
+    test("a call within its grpc-timeout (1S) answers as usual, after a 50 ms lookup", async () => {
+      const { url } = await startHand({ lookupDelayMs: 50 });
       const reply = await rawCall(url, { headers: { "grpc-timeout": "1S" } });
-      expect(reply.trailers?.["grpc-status"], reply.shown).toBe("0");
+      expect(
+        reply.trailers?.["grpc-status"],
+        "grpc-timeout 1S is one second: the unit counts (H M S m u n, parseTimeout), and " +
+          `parseInt("1S") would make it 1 ms\n${reply.shown}`,
+      ).toBe("0");
     });
 
     test("a malformed grpc-timeout ('soon') is refused with a message that names it", async () => {
@@ -307,7 +335,11 @@ describe("Step 2: gRPC on the wire", () => {
       const open = async (
         body: Buffer,
         whole: boolean,
-      ): Promise<{ stream: http2.ClientHttp2Stream; closed: Promise<unknown> }> => {
+      ): Promise<{
+        stream: http2.ClientHttp2Stream;
+        serverStream: http2.ServerHttp2Stream;
+        closed: Promise<unknown>;
+      }> => {
         const atServer = once(server, "stream") as Promise<[http2.ServerHttp2Stream]>;
         const stream = session.request({
           ":method": "POST",
@@ -322,7 +354,7 @@ describe("Step 2: gRPC on the wire", () => {
         else stream.write(body);
         const [serverStream] = await waitFor(atServer, "the server to see the stream");
         if (whole) await waitFor(once(serverStream, "end"), "the server to read END_STREAM");
-        return { stream, closed };
+        return { stream, serverStream, closed };
       };
       const partial = lpm(getUserRequest("123")).subarray(0, 3);
       const midRequest = await open(partial, false);
@@ -330,6 +362,12 @@ describe("Step 2: gRPC on the wire", () => {
       // A reset with an error code other than CANCEL is an 'error' event on the server's stream:
       // without a listener, it would bring the process down.
       const broken = await open(partial, false);
+      expect(
+        broken.serverStream.listenerCount("error"),
+        "every stream the server gets has an 'error' listener: a client's RST_STREAM with an " +
+          "error code other than CANCEL (here INTERNAL_ERROR) is an 'error' event on the " +
+          "server's stream, and an 'error' event that nobody listens to ends the process",
+      ).toBeGreaterThan(0);
       broken.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       // The whole request is in, and its lookup waits 100 ms: the client gives up first.
       const waiting = await open(lpm(getUserRequest("123")), true);

@@ -165,7 +165,8 @@ export class MessageDeframer {
 
 /**
  * A status message as `grpc-message` carries it: UTF-8, then every byte outside 0x20–0x7E, and
- * '%' itself, as %XX (PROTOCOL-HTTP2.md, "Percent-Byte-Unencoded → 1*( %x20-%x24 / %x26-%x7E )").
+ * '%' itself, as %XX with upper-case hex digits, `%C3%A9` for é (PROTOCOL-HTTP2.md,
+ * "Percent-Byte-Unencoded → 1*( %x20-%x24 / %x26-%x7E )").
  */
 export function encodeGrpcMessage(text: string): string {
   let out = "";

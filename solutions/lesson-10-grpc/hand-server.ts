@@ -9,7 +9,7 @@
  *            te trailers, grpc-timeout 1S
  *   DATA     00 00000005 0a03313233  END_STREAM  ─► one GetUserRequest, deframed and decoded
  *                                                ◄─ HEADERS :status 200, content-type
- *                                                ◄─ DATA    00 0000002f 0a03313233...
+ *                                                ◄─ DATA    00 00000031 0a03313233...
  *                                                ◄─ HEADERS grpc-status 0  END_STREAM (trailers)
  *
  * A call that fails before any message gets one HEADERS frame: :status 200, content-type,
@@ -72,9 +72,6 @@ export function createHandServer(options: HandServerOptions = {}): http2.Http2Se
   const lookupDelayMs = options.lookupDelayMs ?? 0;
   const maxMessageBytes = options.maxMessageBytes;
   const server = http2.createServer();
-  server.on("session", (session: http2.ServerHttp2Session) => {
-    session.on("error", sessionOnError);
-  });
   server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     stream.on("error", streamOnError);
     const call: Call = {
@@ -170,11 +167,13 @@ function streamOnClose(this: http2.ServerHttp2Stream): void {
   if (call) stop(call);
 }
 
-/** A stream reset mid-call is that call's end, not the server's: it is handled in 'close'. */
+/**
+ * A stream reset mid-call is that call's end, not the server's: it is handled in 'close'. Without
+ * this listener, a reset with any code but CANCEL would be an unheard 'error' and end the process.
+ * (A session's errors need none here: node:http2's server listens on every session itself and
+ * passes their errors on as 'sessionError'.)
+ */
 function streamOnError(): void {}
-
-/** A connection that broke ends its streams; the server keeps serving the others. */
-function sessionOnError(): void {}
 
 /** The request is complete (END_STREAM): one GetUserRequest, looked up after lookupDelayMs. */
 function getUser(call: Call): void {

@@ -5,7 +5,7 @@
  * each a tag and a value, and nothing else: no names, no count, no end marker.
  *
  *   record   = tag value
- *   tag      = varint(field_number << 3 | wire_type)
+ *   tag      = varint(field_number * 8 + wire_type)
  *   VARINT 0   int32 uint32 sint32 bool enum      a varint
  *   I64    1   double                            8 bytes, little-endian
  *   LEN    2   string bytes messages, packed     a varint length, then that many bytes
@@ -355,7 +355,8 @@ function asciiString(bytes: Uint8Array, start: number, end: number): string | un
   }
   return text;
 }
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is a character of the string, which the decoder would otherwise drop.
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Bytes written into a buffer that doubles when it is full. */
 class Writer {
