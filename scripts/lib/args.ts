@@ -26,6 +26,10 @@ export function parseArgs(argv: string[], spec: ArgSpec): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (arg === "--help" || arg === "-h") {
+      console.log(`Usage: ${spec.usage}`);
+      process.exit(0);
+    }
     if (/^-[^-]/.test(arg)) fail(`Unknown option: ${arg} (options are spelled out: --name)`);
     if (!arg.startsWith("--")) {
       args.positional.push(arg);
