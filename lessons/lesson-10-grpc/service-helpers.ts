@@ -247,7 +247,7 @@ export function rawListUsers(s: Pick<ServedGrpc, "address" | "failed">, limit = 
       const chunks: Buffer[] = [];
       const users: User[] = [];
       const ids = new Set<string>();
-      let pending = Buffer.alloc(0);
+      let pending: Buffer = Buffer.alloc(0);
       const done = new Promise<void>((resolve, reject) => {
         stream.on("data", (chunk: Buffer) => {
           chunks.push(chunk);
