@@ -144,8 +144,10 @@ function listUsers(
   // until "drain".
   // TODO: A call can be cancelled while it waits (the client cancels, its deadline passes):
   // grpc-js emits "cancelled" and sets call.cancelled. Stop there: no more writes, no more store
-  // reads, no wait left hanging for a "drain" that will never come. (grpc-js emits "cancelled"
-  // after a stream that ended with OK too: by then the call is over, and reported once.)
+  // reads, no wait left hanging for a "drain" that will never come: the wait ends, its "drain"
+  // listener comes off, and the loop returns; report the outcome then, once the work has really
+  // stopped. (grpc-js emits "cancelled" after a stream that ended with OK too: by then the call
+  // is over, and reported once.)
   // TODO: A store that throws ends the call with INTERNAL (call.emit("error", status) on a stream),
   // not with an unhandled rejection.
   return todo("lesson-10-grpc", "ListUsers()", "Step 3");

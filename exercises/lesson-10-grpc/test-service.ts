@@ -92,6 +92,11 @@ type ServerCall = Pick<
   "metadata" | "sendMetadata" | "emit"
 >;
 
+/** The call a streamed response goes to: StreamingOutputCall's, or a duplex call's. */
+export type ResponseStream =
+  | grpc.ServerWritableStream<StreamingOutputCallRequest, StreamingOutputCallResponse>
+  | grpc.ServerDuplexStream<StreamingOutputCallRequest, StreamingOutputCallResponse>;
+
 /** EmptyCall: the empty message back, with the echoed metadata. */
 export function emptyCall(
   call: grpc.ServerUnaryCall<Empty, Empty>,

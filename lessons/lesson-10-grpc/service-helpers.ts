@@ -15,7 +15,7 @@ import {
   type UserServiceClient,
 } from "#reference/lesson-10-grpc/user-proto.ts";
 import { closeAfterTest, serveGrpc, statusName, type ServedGrpc } from "#shared/testing/grpc.ts";
-import { within } from "#shared/testing/patience.ts";
+import { PATIENCE_MS, within } from "#shared/testing/patience.ts";
 import type { CallOutcome, MethodName, ServiceOptions } from "#lesson/lesson-10-grpc/service.ts";
 import { createServer } from "#lesson/lesson-10-grpc/server.ts";
 
@@ -136,8 +136,19 @@ export async function collect<T>(
   ms?: number,
 ): Promise<{ messages: T[]; status: grpc.StatusObject }> {
   const messages: T[] = [];
-  const done = new Promise<{ messages: T[]; status: grpc.StatusObject }>((resolve) => {
-    stream.on("data", (message: T) => messages.push(message));
+  const ids = new Set<string>();
+  const done = new Promise<{ messages: T[]; status: grpc.StatusObject }>((resolve, reject) => {
+    stream.on("data", (message: T) => {
+      messages.push(message);
+      // A user who comes twice means the stream runs on, the same page again: stop reading.
+      const id = (message as { id?: unknown }).id;
+      if (typeof id !== "string") return;
+      if (ids.has(id)) {
+        stream.cancel();
+        reject(new Error(twice(id, what, messages.length)));
+      }
+      ids.add(id);
+    });
     stream.on("error", () => {}); // the status says it all
     stream.on("status", (status: grpc.StatusObject) => resolve({ messages, status }));
   });
@@ -147,6 +158,11 @@ export async function collect<T>(
       `Nothing after the ${messages.length} message(s) of ${what}: expected the stream to end with a status (call.end() for OK, or an error)`,
     ms,
   );
+}
+
+/** What to say of a stream of users in which one came twice. */
+function twice(id: string, what: string, count: number): string {
+  return `user ${id} came twice in ${what}, as message ${count}: does the page's cursor move on? Each page is the users after the last id of the page before (store.listUsers({ after, limit })), so every user comes once and the stream ends`;
 }
 
 /**
@@ -229,14 +245,34 @@ export function rawListUsers(s: Pick<ServedGrpc, "address" | "failed">, limit = 
       ),
     readAll(ms) {
       const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      const done = new Promise<void>((resolve) => stream.on("close", () => resolve()));
+      const users: User[] = [];
+      const ids = new Set<string>();
+      let pending: Buffer = Buffer.alloc(0);
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          pending = Buffer.concat([pending, chunk]);
+          const { whole, rest } = decodeUsers(pending);
+          pending = rest;
+          for (const user of whole) {
+            users.push(user);
+            // A user who comes twice means the stream runs on, the same page again: stop reading.
+            if (ids.has(user.id)) {
+              stream.close(http2.constants.NGHTTP2_CANCEL);
+              reject(new Error(twice(user.id, "ListUsers", users.length)));
+            }
+            ids.add(user.id);
+          }
+        });
+        stream.on("close", () => resolve());
+      });
       stream.resume();
       return within(
         Promise.race([done, s.failed]),
-        () => `the end of the ListUsers stream once read; ${chunks.length} chunk(s) came`,
+        () =>
+          `Nothing after ${ms ?? PATIENCE_MS} ms of reading. Expected the ListUsers stream to end with its trailers (grpc-status), once every user was sent; ${users.length} user(s) in ${chunks.length} chunk(s) came, and no trailers.`,
         ms,
-      ).then(() => ({ users: decodeUsers(Buffer.concat(chunks)), trailers }));
+      ).then(() => ({ users, trailers }));
     },
   };
 }
@@ -245,17 +281,20 @@ const userProto = protobuf.loadSync(userProtoPath());
 const UserType = userProto.lookupType("users.v1.User");
 const ListUsersRequestType = userProto.lookupType("users.v1.ListUsersRequest");
 
-/** The User messages of a gRPC response body: each a 5-byte prefix (flag, length) and its bytes. */
-function decodeUsers(body: Buffer): User[] {
-  const users: User[] = [];
+/**
+ * The whole User messages at the start of a gRPC response body, each a 5-byte prefix (flag,
+ * length) and its bytes, and the bytes of the one not yet whole.
+ */
+function decodeUsers(body: Buffer): { whole: User[]; rest: Buffer } {
+  const whole: User[] = [];
   let offset = 0;
-  while (offset + 5 <= body.length) {
+  while (offset + 5 <= body.length && offset + 5 + body.readUInt32BE(offset + 1) <= body.length) {
     const length = body.readUInt32BE(offset + 1);
     const message = body.subarray(offset + 5, offset + 5 + length);
-    users.push(UserType.toObject(UserType.decode(message), { defaults: true }) as User);
+    whole.push(UserType.toObject(UserType.decode(message), { defaults: true }) as User);
     offset += 5 + length;
   }
-  return users;
+  return { whole, rest: body.subarray(offset) };
 }
 
 /** Resolves once `condition()` holds, checking after each turn of the event loop. */

@@ -1,3 +1,4 @@
+import { createHook } from "node:async_hooks";
 import { setImmediate as turn } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
@@ -179,6 +180,33 @@ describe("Step 3: The UserService on grpc-js", () => {
           "shutdown() to resolve once the last call ended (tryShutdown's callback)",
         ),
       ).toBe("drained");
+    });
+
+    test("shutdown() that drained leaves no timer behind: the grace ends with it", async () => {
+      const s = await startService();
+      const GRACE_MS = 600_000;
+      // Every timer made from here on, seen by an async hook: the server runs in this process.
+      const made: { _idleTimeout: number; _destroyed: boolean }[] = [];
+      const hook = createHook({
+        init(_id, type, _trigger, resource) {
+          if (type === "Timeout") made.push(resource as (typeof made)[number]);
+        },
+      }).enable();
+      let outcome: string;
+      try {
+        outcome = await within(
+          shutdown(s.server, GRACE_MS),
+          "shutdown() of a server with no call in flight to resolve (tryShutdown's callback)",
+        );
+      } finally {
+        hook.disable();
+      }
+      expect(outcome).toBe("drained");
+      const left = made.filter((timer) => !timer._destroyed && timer._idleTimeout === GRACE_MS);
+      expect(
+        left,
+        `shutdown() resolved "drained", and its ${GRACE_MS} ms grace timer is still set: it would call forceShutdown() on a server already closed, and keep the process alive until then. Clear it (clearTimeout) once tryShutdown() has finished`,
+      ).toHaveLength(0);
     });
 
     test('shutdown() forces the calls still going after the grace, and resolves "forced"', async () => {

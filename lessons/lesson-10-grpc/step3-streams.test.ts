@@ -155,6 +155,10 @@ describe("Step 3: The UserService on grpc-js", () => {
           ),
         );
         expect(
+          seen!.call.listenerCount("drain"),
+          'onCallEnd("ListUsers", "cancelled") came, and the call still has a "drain" listener: the handler is still waiting for a "drain" that will never come. The cancel must end that wait itself (resolve it from "cancelled" too, and take both listeners off), and the outcome is reported once the loop has returned',
+        ).toBe(0);
+        expect(
           seen!.writesAfterEnd,
           "the handler went on writing to a cancelled call: check call.cancelled (or the 'cancelled' event) before each write",
         ).toBe(0);

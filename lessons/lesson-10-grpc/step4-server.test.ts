@@ -275,6 +275,48 @@ describe("Step 4: The interop cases", () => {
     ).toEqual([3, 1, 4]);
   });
 
+  test("HalfDuplexCall sends nothing before the client half-closes", async () => {
+    const { client, reached } = await startInterop();
+    const { call, done } = bidi<WithPayload>(client.halfDuplexCall, client);
+    const [seen] = await within(reached("HalfDuplexCall"), "the HalfDuplexCall at the server");
+    // The request reaching the handler is its "data" event, seen without reading the stream.
+    const read = new Promise<void>((resolve) => {
+      const emit = seen!.call.emit.bind(seen!.call);
+      seen!.call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+        const result = emit(event, ...args);
+        if (event === "data") resolve();
+        return result;
+      };
+    });
+    call.write({ responseParameters: [{ size: 3 }] });
+    await within(
+      Promise.race([
+        read,
+        done.then((outcome) => {
+          throw new Error(
+            `HalfDuplexCall ended with ${showStatus(outcome.status)} before the client ` +
+              `half-closed: it keeps the call open, and every request, until the half-close.`,
+          );
+        }),
+      ]),
+      "the request at the HalfDuplexCall handler",
+    );
+    // A whole second call on the same connection: whatever the handler does on a request, it
+    // has done by the time another call has come and gone after it.
+    const other = await unary(client.emptyCall, client, {});
+    expect(other.status.code, showStatus(other.status)).toBe(grpc.status.OK);
+    expect(
+      seen!.writes,
+      "HalfDuplexCall wrote a response before the client half-closed: it is half duplex, the " +
+        'requests first, all of them, then the responses. Keep each request until "end" (the ' +
+        "client's half-close), and only then send their responses",
+    ).toBe(0);
+    call.end();
+    const outcome = await done;
+    expect(outcome.status.code, showStatus(outcome.status)).toBe(grpc.status.OK);
+    expect(outcome.messages.map((message) => message.payload?.body.length)).toEqual([3]);
+  });
+
   test("a payload the server will not make is INVALID_ARGUMENT, and the server goes on", async () => {
     const { client } = await startInterop();
     for (const responseSize of [-1, 64 * 1024 * 1024]) {

@@ -92,7 +92,8 @@ type ServerCall = Pick<
   "metadata" | "sendMetadata" | "emit"
 >;
 
-type OutputStream =
+/** The call a streamed response goes to: StreamingOutputCall's, or a duplex call's. */
+export type ResponseStream =
   | grpc.ServerWritableStream<StreamingOutputCallRequest, StreamingOutputCallResponse>
   | grpc.ServerDuplexStream<StreamingOutputCallRequest, StreamingOutputCallResponse>;
 
@@ -194,7 +195,7 @@ export function halfDuplexCall(
  * for "drain"). A cancelled call stops at once: no timer is left running for a client that is gone.
  */
 class Responses {
-  readonly #call: OutputStream;
+  readonly #call: ResponseStream;
   readonly #queue: { type: string; size: number; intervalUs: number }[] = [];
   /** What the next response waits for: nothing, its interval, or the client to read. */
   #state: "ready" | "sleeping" | "draining" | "closed" = "ready";
@@ -202,7 +203,7 @@ class Responses {
   #ending = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(call: OutputStream) {
+  constructor(call: ResponseStream) {
     this.#call = call;
     // grpc-js emits "cancelled" on RST_STREAM from the client, on a passed deadline, and when the
     // connection goes away.
