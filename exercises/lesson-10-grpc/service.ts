@@ -26,7 +26,8 @@ import type {
   ListUsersRequest,
   User,
 } from "./user-proto.ts";
-import { NotImplementedError, todo } from "#shared/todo.ts";
+import { unwrittenFailsTheCall } from "#shared/grpc-todo.ts";
+import { todo } from "#shared/todo.ts";
 
 /** Who each token belongs to: `authorization: Bearer demo-token` is the user "demo". */
 export const DEFAULT_TOKENS: Readonly<Record<string, string>> = { "demo-token": "demo" };
@@ -87,27 +88,6 @@ export function createUserService(options: ServiceOptions = {}): UserServiceHand
     CreateUser: unwrittenFailsTheCall((call, callback) => createUser(service, call, callback)),
     ImportUsers: unwrittenFailsTheCall((call, callback) => importUsers(service, call, callback)),
     Chat: unwrittenFailsTheCall((call) => chat(service, call)),
-  };
-}
-
-/**
- * A handler that throws gets `UNKNOWN: Unknown error` from grpc-js, which says nothing to any
- * client. One you have not written yet ends its call with UNIMPLEMENTED and the name of the
- * function and the README step instead; anything else is thrown on.
- */
-function unwrittenFailsTheCall<
-  A extends [Pick<grpc.ServerUnaryCall<unknown, unknown>, "emit">, ...unknown[]],
->(handler: (...args: A) => void): (...args: A) => void {
-  return (...args: A): void => {
-    try {
-      handler(...args);
-    } catch (error) {
-      if (!(error instanceof NotImplementedError)) throw error;
-      const status = { code: grpc.status.UNIMPLEMENTED, details: error.message };
-      const [call, callback] = args;
-      if (typeof callback === "function") (callback as grpc.sendUnaryData<never>)(status);
-      else call.emit("error", status);
-    }
   };
 }
 

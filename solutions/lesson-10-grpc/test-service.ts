@@ -19,7 +19,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { NotImplementedError } from "#shared/todo.ts";
+import { unwrittenFailsTheCall } from "#shared/grpc-todo.ts";
 import { protosDir } from "./user-proto.ts";
 
 /** The folder the interop protos are imported from: `grpc/testing/test.proto` is in it. */
@@ -352,25 +352,4 @@ export function createInteropServer(): grpc.Server {
     halfDuplexCall: unwrittenFailsTheCall(halfDuplexCall),
   });
   return server;
-}
-
-/**
- * A handler that throws gets `UNKNOWN: Unknown error` from grpc-js, which says nothing. One you
- * have not written yet ends its call with UNIMPLEMENTED and the name of the function and the
- * README step instead; anything else is thrown on.
- */
-function unwrittenFailsTheCall<A extends [ServerCall, ...unknown[]]>(
-  handler: (...args: A) => void,
-): (...args: A) => void {
-  return (...args: A): void => {
-    try {
-      handler(...args);
-    } catch (error) {
-      if (!(error instanceof NotImplementedError)) throw error;
-      const status = { code: grpc.status.UNIMPLEMENTED, details: error.message };
-      const [call, callback] = args;
-      if (typeof callback === "function") (callback as grpc.sendUnaryData<never>)(status);
-      else call.emit("error", status);
-    }
-  };
 }
