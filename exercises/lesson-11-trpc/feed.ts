@@ -38,7 +38,7 @@ export const OnMessageInputSchema = z
 
 export const feedRouter = router({
   /** Stores a message by the caller (UNAUTHORIZED without a token) and answers it, with its id. */
-  post: protectedProcedure.input(PostInputSchema).mutation((): Message => {
+  post: protectedProcedure.input(PostInputSchema).mutation(({ ctx, input }): Message => {
     // TODO: Append { author: the context's user, text } to the context's feed, and answer the
     // message the feed stored (lesson 05's MessageFeed.append).
     return todo("lesson-11-trpc", "post()", "Step 4");
@@ -50,7 +50,8 @@ export const feedRouter = router({
    */
   onMessage: protectedProcedure
     .input(OnMessageInputSchema)
-    .subscription((): AsyncGenerator<TrackedEnvelope<Message>, void> => {
+    .subscription(({ ctx, input, signal }): AsyncGenerator<TrackedEnvelope<Message>, void> => {
+      // An arrow function cannot yield: this one becomes `async function* ({ ctx, input, signal })`.
       // TODO: An async generator. Each value it yields is one event of the stream; yield every
       // message as tracked(String(message.id), message), so that the event has an id (the HTML
       // standard's "Server-sent events": the `id` field sets the last event ID, which the client
@@ -59,7 +60,9 @@ export const feedRouter = router({
       // it, only the live ones. Start listening to the feed before you read what it kept, so that
       // nothing falls in between; the replay is all the feed keeps after the id, not a page. The
       // generator ends when the client goes away (the `signal` of the resolver's options aborts):
-      // its `finally` must remove every listener it added. The tests count the feed's "message"
+      // its `finally` must remove every listener it added, and it runs only once the generator
+      // is at a yield or done: a wait for the next message must end when `signal` aborts too, or
+      // the client is gone and the generator still waits. The tests count the feed's "message"
       // listeners: one per open stream while it is open, none once its client has gone.
       return todo("lesson-11-trpc", "onMessage()", "Step 4");
     }),

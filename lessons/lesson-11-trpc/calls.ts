@@ -92,6 +92,8 @@ export interface Served {
   requests: { method: string; url: string; headers: http.IncomingHttpHeaders }[];
   /** What the server logged as a procedure's bug. */
   log: unknown[];
+  /** The procedure's path the server logged with each bug, in the same order. */
+  logPaths: (string | undefined)[];
   /** Throws the stub's error if the server reached one (and answered 500). */
   rethrowStub(): void;
 }
@@ -101,10 +103,14 @@ export async function serve(options: ServerOptions = {}): Promise<Served> {
   const store = options.store ?? createStore();
   const requests: Served["requests"] = [];
   const log: unknown[] = [];
+  const logPaths: (string | undefined)[] = [];
   const server = createServer({
     onRequest: (req) =>
       requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers }),
-    log: (error) => log.push(error),
+    log: (error, path) => {
+      log.push(error);
+      logPaths.push(path);
+    },
     ...options,
     store,
   });
@@ -114,7 +120,7 @@ export async function serve(options: ServerOptions = {}): Promise<Served> {
     const stub = log.find(isNotWritten);
     if (stub !== undefined) throw stub;
   };
-  return { origin, url: `${origin}/trpc`, store, requests, log, rethrowStub };
+  return { origin, url: `${origin}/trpc`, store, requests, log, logPaths, rethrowStub };
 }
 
 export interface Reply {

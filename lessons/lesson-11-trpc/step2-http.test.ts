@@ -308,6 +308,25 @@ describe("Step 2: tRPC over HTTP", () => {
       }
     });
 
+    // Before the tests of one token each: a context made once would fail those with a message
+    // about the token, when the cause is that the first request's context was kept.
+    test("each request gets its own context: one caller's token is never another's", async () => {
+      const served = await serve();
+      const post = (authorization: string | undefined, email: string): Promise<Reply> =>
+        ask(served, "/trpc/user.createUser", {
+          method: "POST",
+          headers: authorization ? { ...JSON_POST, Authorization: authorization } : JSON_POST,
+          body: JSON.stringify({ name: "Eve", email }),
+        });
+      const first = await post(undefined, "eve1@example.com");
+      const second = await post(`Bearer ${TOKEN}`, "eve2@example.com");
+      const third = await post(undefined, "eve3@example.com");
+      expect(
+        [first.status, second.status, third.status],
+        `without, with, and without a token: createContext runs for each request, from that request's headers${first.shown}${second.shown}${third.shown}`,
+      ).toEqual([401, 200, 401]);
+    });
+
     test("a protected procedure without a token is 401 UNAUTHORIZED; with one, in any case of Bearer, it runs", async () => {
       const served = await serve();
       const post = (authorization: string | undefined, email: string): Promise<Reply> =>
@@ -346,23 +365,6 @@ describe("Step 2: tRPC over HTTP", () => {
       ).toBe(401);
     });
 
-    test("each request gets its own context: one caller's token is never another's", async () => {
-      const served = await serve();
-      const post = (authorization: string | undefined, email: string): Promise<Reply> =>
-        ask(served, "/trpc/user.createUser", {
-          method: "POST",
-          headers: authorization ? { ...JSON_POST, Authorization: authorization } : JSON_POST,
-          body: JSON.stringify({ name: "Eve", email }),
-        });
-      const first = await post(undefined, "eve1@example.com");
-      const second = await post(`Bearer ${TOKEN}`, "eve2@example.com");
-      const third = await post(undefined, "eve3@example.com");
-      expect(
-        [first.status, second.status, third.status],
-        `without, with, and without a token: createContext runs for each request, from that request's headers${first.shown}${second.shown}${third.shown}`,
-      ).toEqual([401, 200, 401]);
-    });
-
     test("a procedure's bug is 500 INTERNAL_SERVER_ERROR, and what it threw goes to the log", async () => {
       const gone = new Error("the database went away");
       const store = createStore({
@@ -379,6 +381,10 @@ describe("Step 2: tRPC over HTTP", () => {
         "the adapter's onError hands options.log the bug's cause, the error the store threw",
       ).toHaveLength(1);
       expect(served.log[0], "the error the store threw, not tRPC's wrapper of it").toBe(gone);
+      expect(
+        served.logPaths,
+        "options.log gets the procedure's path beside the error: onError's path, which says where the bug is",
+      ).toEqual(["user.getUser"]);
     });
 
     test("createServer() with no options serves its own store and logs a bug with console.error", async () => {

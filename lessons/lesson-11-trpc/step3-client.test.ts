@@ -155,9 +155,10 @@ describe("Step 3: A typed client, and types that break the build", () => {
     expectTypeOf(event!.data).toEqualTypeOf<Message>();
     expect(event).toMatchObject({ id: "1", data: { id: 1, text: "hello" } });
     const stream = started.requests.find((r) => r.url.startsWith("/trpc/feed.onMessage"));
-    expect(stream?.headers.accept, "an EventSource asks for text/event-stream").toBe(
-      "text/event-stream",
-    );
+    expect(
+      stream?.headers.accept,
+      "an EventSource asks for text/event-stream: the fetch you give it gets its headers in init.headers (Accept, and Last-Event-ID on a reconnection); merge the token into them, for a fetch that replaces them drops those",
+    ).toBe("text/event-stream");
     expect(
       stream?.headers.authorization,
       "the eventsource package sends what its fetch adds: the token, on the stream too",

@@ -3,8 +3,9 @@
  * the TypeScript compiler against the router, once as it is and once after the server changed the
  * type of what getUser answers. One in-memory program each, over the project's tsconfig settings;
  * the second reuses every source file the change did not touch. The first program also holds the
- * lesson's own test files, so that their type-level assertions (expectTypeOf, @ts-expect-error),
- * which do nothing when vitest runs them, fail a test here as they fail `npm run typecheck`.
+ * lesson's own test files and so your files, so that their type errors and the tests' type-level
+ * assertions (expectTypeOf, @ts-expect-error), which do nothing when vitest runs them, fail a test
+ * here, in the step they belong to, as they fail `npm run typecheck`.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -13,6 +14,11 @@ import ts from "typescript";
 import { describe, expect, test } from "vitest";
 import { createServer as createReferenceServer } from "#reference/lesson-11-trpc/server.ts";
 import { createClient } from "#lesson/lesson-11-trpc/client.ts";
+import { appRouter } from "#lesson/lesson-11-trpc/router.ts";
+import { createServer } from "#lesson/lesson-11-trpc/server.ts";
+import { createCallerFactory, createContext } from "#lesson/lesson-11-trpc/trpc.ts";
+import { MessageFeed } from "#reference/lesson-05-polling/feed.ts";
+import { createStore } from "#reference/lesson-08-rest/store.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { startServer } from "./sse-helpers.ts";
 
@@ -43,14 +49,19 @@ const STORE_FILE = path.join(ROOT, "solutions", "lesson-08-rest", "store.ts");
 // The interface as lesson 08 declares it, whatever the line ends of the checkout (CRLF on Windows).
 const USER_INTERFACE = /(export interface User \{[^}]*?)\bemail: string;/;
 
-/** The lesson's tests whose types say something: checked against your code by the first program. */
+/**
+ * What the first program checks for each step: the step's test file, whose types say something,
+ * and your files of that step. A type error in either is that step's to fix.
+ */
 const LESSON_TESTS = path.join(ROOT, "lessons", "lesson-11-trpc");
-const TYPED_TESTS = [
-  "step1-procedures.test.ts",
-  "step2-http.test.ts",
-  "step3-client.test.ts",
-  "step4-subscription.test.ts",
-].map((name) => path.join(LESSON_TESTS, name));
+const TYPED_BY_STEP = {
+  "Step 1": { test: "step1-procedures.test.ts", yours: ["trpc.ts", "router.ts"] },
+  "Step 2": { test: "step2-http.test.ts", yours: ["server.ts"] },
+  "Step 3": { test: "step3-client.test.ts", yours: ["client.ts"] },
+  "Step 4": { test: "step4-subscription.test.ts", yours: ["feed.ts"] },
+} as const;
+type Step = keyof typeof TYPED_BY_STEP;
+const TYPED_TESTS = Object.values(TYPED_BY_STEP).map(({ test }) => path.join(LESSON_TESTS, test));
 
 function compilerOptions(): ts.CompilerOptions {
   // The settings `npm run typecheck` checks this target with: tsconfig.solutions.json resolves
@@ -173,26 +184,102 @@ describe("Step 3: A typed client, and types that break the build", () => {
     // A compiler run over tRPC's and zod's types, on a shared machine: seconds, not milliseconds.
     30_000,
   );
+});
 
-  test("the type-level assertions of the lesson's tests hold against your code, as npm run typecheck checks them", async () => {
-    // vitest strips the types before it runs a test: an expectTypeOf that does not hold, or an
-    // expected error over a line that compiles, is an error only to the type-checker.
-    const errors = TYPED_TESTS.flatMap((file) => typeErrors(firstProgram(), file));
-    if (errors.length > 0) {
-      throw new Error(
-        `The type-checker refuses the lesson's tests against your code (npm run typecheck says the same):\n\n${errors.join("\n\n")}\n\n` +
-          "An expectTypeOf that does not hold is TS2344, its constraint naming what was expected " +
-          '("Expected: string, Actual: null" may name only the part of a union that is wrong); ' +
-          "an unused @ts-expect-error is TS2578: the line under it compiled, so the types let " +
-          "through what the server refuses. The comment above each line says what it asserts.",
-      );
-    }
-    // And the client at run time, so that this test fails on an unwritten client too.
-    const started = await startServer(createReferenceServer);
-    const user = await within(
-      Promise.race([createClient(started.url).user.getUser.query({ id: "123" }), started.failed]),
-      "an answer to getUser",
+/**
+ * Fails with every type error of a step: in its test file (an expectTypeOf that does not hold, an
+ * expected error over a line that compiles) and in your files of that step. vitest strips the
+ * types before it runs a test, so these are errors only to the type-checker.
+ */
+function assertTypesHold(step: Step): void {
+  const { test: testFile, yours } = TYPED_BY_STEP[step];
+  const p = firstProgram();
+  const files = [path.join(LESSON_TESTS, testFile), ...yours.map((f) => path.join(LESSON_DIR, f))];
+  const errors = files
+    .filter((file) => p.getSourceFile(file) !== undefined)
+    .flatMap((file) => typeErrors(p, file));
+  if (errors.length > 0) {
+    throw new Error(
+      `${step}: the type-checker refuses your code or the step's tests against it (npm run typecheck says the same):\n\n${errors.join("\n\n")}\n\n` +
+        "An expectTypeOf that does not hold is TS2344, its constraint naming what was expected " +
+        '("Expected: string, Actual: null" may name only the part of a union that is wrong); ' +
+        "an unused @ts-expect-error is TS2578: the line under it compiled, so the types let " +
+        "through what the server refuses. The comment above each line says what it asserts.",
     );
-    expect(user.id).toBe("123");
-  }, 30_000);
+  }
+}
+
+const TYPES_HOLD =
+  "the type-level assertions of this step's tests hold against your code, and your files of the step type-check, as npm run typecheck checks them";
+
+describe("Step 1: Procedures, input and context", () => {
+  test(
+    TYPES_HOLD,
+    () => {
+      assertTypesHold("Step 1");
+      // And the context at run time, so that this test fails on unwritten code too.
+      const ctx = createContext(
+        { headers: { authorization: "Bearer demo-token" } },
+        { store: createStore(), feed: new MessageFeed() },
+      );
+      expect(ctx.user, "Bearer demo-token names demo").toBe("demo");
+    },
+    30_000,
+  );
+});
+
+describe("Step 2: tRPC over HTTP", () => {
+  test(
+    TYPES_HOLD,
+    async () => {
+      assertTypesHold("Step 2");
+      // And your server at run time, so that this test fails on unwritten code too.
+      const started = await startServer(createServer);
+      const reply = await within(
+        Promise.race([
+          fetch(`${started.url}/user.getUser?input=${encodeURIComponent('{"id":"123"}')}`),
+          started.failed,
+        ]),
+        "an answer to GET /trpc/user.getUser",
+      );
+      await reply.body?.cancel();
+      expect(reply.status, "GET /trpc/user.getUser for a user the store has").toBe(200);
+    },
+    30_000,
+  );
+});
+
+describe("Step 3: A typed client, and types that break the build", () => {
+  test(
+    TYPES_HOLD,
+    async () => {
+      assertTypesHold("Step 3");
+      // And the client at run time, so that this test fails on an unwritten client too.
+      const started = await startServer(createReferenceServer);
+      const user = await within(
+        Promise.race([createClient(started.url).user.getUser.query({ id: "123" }), started.failed]),
+        "an answer to getUser",
+      );
+      expect(user.id).toBe("123");
+    },
+    30_000,
+  );
+});
+
+describe("Step 4: A subscription over server-sent events", () => {
+  test(
+    TYPES_HOLD,
+    async () => {
+      assertTypesHold("Step 4");
+      // And a post at run time, so that this test fails on unwritten code too.
+      const feed = new MessageFeed();
+      const caller = createCallerFactory(appRouter)({ store: createStore(), feed, user: "demo" });
+      const message = await within(caller.feed.post({ text: "hello" }), "an answer to feed.post");
+      expect(message, "feed.post answers what the feed stored, by the caller").toMatchObject({
+        author: "demo",
+        text: "hello",
+      });
+    },
+    30_000,
+  );
 });

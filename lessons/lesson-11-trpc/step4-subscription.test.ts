@@ -161,6 +161,20 @@ class PostedToWhileRead extends MessageFeed {
   }
 }
 
+/**
+ * The ids of the events the client got, each checked first to be one: a value yielded without
+ * tracked() reaches the client as it is, with no id.
+ */
+function idsOf(events: readonly { id: unknown }[]): unknown[] {
+  for (const event of events) {
+    expect(
+      typeof event.id,
+      `an event without an id (the client got ${JSON.stringify(event)}): yield tracked(String(message.id), message), so that the event has an id: line, which a reconnecting client sends back as Last-Event-ID`,
+    ).toBe("string");
+  }
+  return events.map((e) => e.id);
+}
+
 /** 1, 2, ... count, as the ids of the events. */
 const ids = (count: number): string[] => Array.from({ length: count }, (_, i) => String(i + 1));
 
@@ -201,7 +215,7 @@ describe("Step 4: A subscription over server-sent events", () => {
         post(started, 1, 3);
         const events = await recorder.until(1, "the message posted after subscribing");
         expect(
-          events.map((e) => e.id),
+          idsOf(events),
           "a first connection has nothing to resume: the messages before it are not replayed",
         ).toEqual(["3"]);
       },
@@ -215,7 +229,7 @@ describe("Step 4: A subscription over server-sent events", () => {
       post(started, 1, 5);
       const events = await recorder.until(3, "message 5, live after the replay");
       expect(
-        events.map((e) => e.id),
+        idsOf(events),
         "after 2 comes 3: not 1 and 2 again (a replay of everything), not nothing",
       ).toEqual(["3", "4", "5"]);
       expect(events.map((e) => e.data.text)).toEqual(["hi 3", "hi 4", "hi 5"]);
@@ -232,7 +246,7 @@ describe("Step 4: A subscription over server-sent events", () => {
       post(started, 1, 5);
       const events = await recorder.until(5, "message 5, live after message 4");
       expect(
-        events.map((e) => e.id),
+        idsOf(events),
         "the replay, then what came while it was read, then the live one: each once, in order",
       ).toEqual(ids(5));
     });
@@ -247,10 +261,7 @@ describe("Step 4: A subscription over server-sent events", () => {
         151,
         "messages 1 to 150 replayed, then 151 live: the replay is feed.after(id, limit) with the limit of all the feed keeps (feed.maxMessages), not a page",
       );
-      expect(
-        events.map((e) => e.id),
-        "every message after 0, then the live one",
-      ).toEqual(ids(151));
+      expect(idsOf(events), "every message after 0, then the live one").toEqual(ids(151));
     });
 
     test("after the connection drops, the client reconnects with Last-Event-ID and gets every message exactly once, in order", async () => {
@@ -279,7 +290,7 @@ describe("Step 4: A subscription over server-sent events", () => {
         `the reconnection names the last event it got (${JSON.stringify(reconnect?.headers)})`,
       ).toContain("2");
       expect(
-        events.map((e) => e.id),
+        idsOf(events),
         "each message once, in order: nothing lost in the drop, nothing sent twice",
       ).toEqual(["1", "2", "3", "4", "5"]);
       await untilListeners(
@@ -298,7 +309,7 @@ describe("Step 4: A subscription over server-sent events", () => {
       await untilListeners(
         started,
         0,
-        "no listener once the client has gone: the generator must remove it in its finally",
+        'no listener once the client has gone: the generator must remove it in its finally, and the finally runs only at a yield or once the generator is done: a wait for the next message must end when the signal aborts (on(feed, "message", { signal }) ends so), or the generator waits on and its finally never runs',
       );
     });
 
@@ -358,7 +369,7 @@ describe("Step 4: A subscription over server-sent events", () => {
         post(started, 11);
         const good = subscribe(started, { lastEventId: "10" });
         const events = await good.recorder.until(1, 'message 11 after lastEventId "10"');
-        expect(events.map((e) => e.id)).toEqual(["11"]);
+        expect(idsOf(events)).toEqual(["11"]);
       },
     );
 
