@@ -272,6 +272,8 @@ describe("Step 1: Protocol Buffers by hand", () => {
       ["f3 01 00", "PROTOBUF_BAD_WIRE_TYPE", "wire type 3 (a proto2 group) on an unknown field"],
       ["fe 01 00", "PROTOBUF_BAD_WIRE_TYPE", "wire type 6 on an unknown field"],
       ["52 02 c3 28", "PROTOBUF_BAD_UTF8", "a string whose bytes are not UTF-8"],
+      ["52 01 80", "PROTOBUF_BAD_UTF8", "a string of the one byte 0x80, a continuation byte"],
+      ["62 02 08 80 08 01", "PROTOBUF_TRUNCATED", "a varint cut short at its message's end"],
     ])("refuses %s with %s: %s", (pairs, code, what) => {
       const rule =
         `${what}: decodeMessage(Sample) must throw a ProtobufError with code ${code}, for these ` +
@@ -283,6 +285,18 @@ describe("Step 1: Protocol Buffers by hand", () => {
           : "");
       const error = refusal(() => decodeMessage(SampleSpec, bytesOf(pairs)), rule);
       expect(codeOf(error), rule).toBe(code);
+    });
+
+    test("the error says at which byte of the input it happened", () => {
+      // A 3-byte string record, then a tag at byte 5 whose value is missing.
+      const error = refusal(
+        () => decodeMessage(SampleSpec, bytesOf("52 03 61 62 63 08")),
+        "a tag with no value after it must throw",
+      ) as Error & { offset?: unknown };
+      expect(error.offset, "the ProtobufError's offset: where the cut varint starts").toBe(6);
+      expect(error.message, "the message names the offset too, for a person reading it").toMatch(
+        /\b6\b/,
+      );
     });
 
     test("reads field number 2^29 - 1, whose tag is 2^31 or more", () => {

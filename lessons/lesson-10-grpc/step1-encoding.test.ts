@@ -398,6 +398,60 @@ describe("Step 1: Protocol Buffers by hand", () => {
     });
   });
 
+  describe("lengths at the edge of one varint byte", () => {
+    test("a string of 128 ASCII characters has a 2-byte length, 80 01", () => {
+      expectSample(
+        { stringValue: "a".repeat(128) },
+        "A length of 128 does not fit in 7 bits: its varint is 80 01, even for a string whose " +
+          "characters are all one byte",
+      );
+    });
+
+    test("a packed list of 128 bytes has a 2-byte length, 80 01", () => {
+      expectSample(
+        { int32List: Array.from({ length: 128 }, () => 1) },
+        "128 one-byte values are a LEN record of 128 bytes: its length varint is 80 01",
+      );
+    });
+  });
+
+  describe("a null value, and specs that cannot be written", () => {
+    test("a field whose value is null is left out, as an absent one", () => {
+      const message = { stringValue: null } as unknown as ProtoMessage;
+      expect(
+        hex(encodeMessage(SampleSpec, message)),
+        "null is JSON's absent value: no record for it",
+      ).toBe("");
+    });
+
+    test.each<[string, MessageSpec]>([
+      [
+        "a message field whose spec names no message type",
+        {
+          name: "Bad",
+          fields: [{ name: "m", number: 1, type: "message" }],
+        },
+      ],
+      [
+        "a field of a type the codec does not know (int64)",
+        {
+          name: "Bad",
+          fields: [{ name: "m", number: 1, type: "int64" as FieldSpec["type"] }],
+        },
+      ],
+    ])("refuses %s with PROTOBUF_BAD_VALUE", (_what, spec) => {
+      const error = thrownBy(() => encodeMessage(spec, { m: 5 }));
+      expect(
+        codeOf(error),
+        `encodeMessage(${JSON.stringify(spec)}, { m: 5 }) cannot know how to write m: PROTOBUF_BAD_VALUE`,
+      ).toBe("PROTOBUF_BAD_VALUE");
+      expect(
+        (error as Error).message,
+        "an encoding error has no input offset: its message shows none",
+      ).not.toContain("undefined");
+    });
+  });
+
   describe("values a field cannot hold", () => {
     test.each<[string, ProtoMessage]>([
       ["a string in an int32", { int32Value: "12" }],
@@ -409,6 +463,13 @@ describe("Step 1: Protocol Buffers by hand", () => {
       ["a number in a string", { stringValue: 12 }],
       ["a string in a bool", { boolValue: "true" }],
       ["a number in a repeated field", { int32List: 1 }],
+      ["2^31 in an sint32", { sint32Value: 2 ** 31 }],
+      ["2^31 in an sfixed32", { sfixed32Value: 2 ** 31 }],
+      ["a string in a float", { floatValue: "1" }],
+      ["a string in a bytes field", { bytesValue: "ab" }],
+      ["a string in a message field", { point: "x" }],
+      ["a list in a message field", { point: [] }],
+      ["bytes in a message field", { point: new Uint8Array([8, 1]) }],
     ])("refuses %s with PROTOBUF_BAD_VALUE", (_what, message) => {
       expect(
         codeOf(thrownBy(() => encodeMessage(SampleSpec, message))),

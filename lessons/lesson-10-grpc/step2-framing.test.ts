@@ -170,6 +170,34 @@ describe("Step 2: gRPC on the wire", () => {
       ).not.toThrow();
     });
 
+    test("end() right after a prefix that announced bytes is a truncated message too", () => {
+      const deframer = new MessageDeframer();
+      expect(shown(deframer.feed(hex("00 00000005"))), "a prefix alone is no message").toEqual([]);
+      const rule =
+        "end() is the stream's END_STREAM: a prefix announced 5 bytes and none came, so " +
+        "end() throws GRPC_TRUNCATED_MESSAGE even with no message byte buffered";
+      expect(codeOf(refusal(() => deframer.end(), rule)), rule).toBe("GRPC_TRUNCATED_MESSAGE");
+    });
+
+    test("the truncation says how far the stream got: 3 bytes of a 9-byte message, 2 of the 5-byte prefix", () => {
+      const mid = new MessageDeframer();
+      mid.feed(hex("00 00000009 0a 03 31"));
+      const midRule = "end() 3 bytes into a 9-byte message throws, naming both counts";
+      const midMessage = String((refusal(() => mid.end(), midRule) as Error).message);
+      expect(
+        midMessage,
+        `${midRule}: the bytes that came (3) and the length announced (9)`,
+      ).toMatch(/\b3\b.*\b9\b/);
+      const inPrefix = new MessageDeframer();
+      inPrefix.feed(hex("00 00"));
+      const prefixRule = "end() 2 bytes into the 5-byte prefix throws, naming both counts";
+      const prefixMessage = String((refusal(() => inPrefix.end(), prefixRule) as Error).message);
+      expect(
+        prefixMessage,
+        `${prefixRule}: the bytes that came (2) and the prefix's size (5)`,
+      ).toMatch(/\b2\b.*\b5\b/);
+    });
+
     test("any cut of a run of messages gives the same messages (random cuts)", () => {
       assertProperty(
         fc.property(

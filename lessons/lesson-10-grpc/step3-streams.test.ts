@@ -97,6 +97,26 @@ describe("Step 3: The UserService on grpc-js", () => {
     });
 
     test(
+      "a limit larger than a page is counted across the pages: 1,550 of 10,040 users",
+      async () => {
+        const s = await startService({ store: largeStore() });
+        const { messages, status } = await collect(
+          s,
+          "ListUsers({ limit: 1550 })",
+          quiet(s.client.ListUsers({ limit: 1550 })),
+          LARGE_MS,
+        );
+        expect(statusName(status.code), status.details).toBe(statusName(grpc.status.OK));
+        expect(
+          messages.length,
+          "limit: 1550 is 1,550 users in all: each page asks the store for at most what is still to send",
+        ).toBe(1550);
+        expect(ids(messages)).toEqual([...range(101, 140), ...range(141, 1650)]);
+      },
+      LARGE_TEST_MS,
+    );
+
+    test(
       "a client that does not read leaves the server waiting, having written a bounded part of 10,040 users; reading on gets them all, in order",
       async () => {
         const s = await startService({ store: largeStore() });

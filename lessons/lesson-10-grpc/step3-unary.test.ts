@@ -15,7 +15,9 @@ import {
   withToken,
   type Started,
 } from "./service-helpers.ts";
+import { createStore, StoreError } from "#reference/lesson-08-rest/store.ts";
 import type { User } from "#reference/lesson-10-grpc/user-proto.ts";
+import { todo } from "#shared/todo.ts";
 
 const getUser = (s: Started, id: string) =>
   ended<User>(s, `GetUser({ id: ${JSON.stringify(id)} })`, (cb) => s.client.GetUser({ id }, cb));
@@ -113,6 +115,8 @@ describe("Step 3: The UserService on grpc-js", () => {
         })(),
       ],
       ["a Basic scheme", withToken("demo-token", "Basic")],
+      ["a scheme that only ends in Bearer (xBearer)", withToken("demo-token", "xBearer")],
+      ["a token with more after it (Bearer demo-token extra)", withToken("demo-token extra")],
     ])("%s is UNAUTHENTICATED (16), and nothing is created", async (_what, metadata) => {
       const s = await startService();
       const error = statusOf(
@@ -139,6 +143,16 @@ describe("Step 3: The UserService on grpc-js", () => {
         replyOf(outcome, `CreateUser with authorization: ${scheme} demo-token`);
       },
     );
+
+    test("the scheme and the token may be apart by more than one space (RFC 6750 §2.1: 1*SP)", async () => {
+      const s = await startService();
+      const outcome = await createUser(
+        s,
+        { name: "Alan Turing", email: "alan@example.com" },
+        withToken("demo-token", "Bearer "),
+      );
+      replyOf(outcome, "CreateUser with authorization: Bearer  demo-token (two spaces)");
+    });
 
     test("the tokens of the options are the ones accepted", async () => {
       const s = await startService({ tokens: { "other-token": "someone" } });
@@ -199,6 +213,57 @@ describe("Step 3: The UserService on grpc-js", () => {
       );
       expect(error.details).toContain(email);
       expect(s.store.listUsers({ limit: 100 }).filter((u) => u.email === email)).toHaveLength(1);
+    });
+  });
+
+  describe("when the store fails", () => {
+    // startService() fails a test at once when a handler throws or reaches a stub. These tests
+    // are about what the client gets then, so they read the call's own status instead.
+    const asClient = { failed: new Promise<never>(() => {}) };
+
+    test("a store error other than a taken email is the server's fault: UNKNOWN or INTERNAL, not ALREADY_EXISTS, and the server goes on serving", async () => {
+      const store = createStore();
+      store.createUser = () => {
+        throw new StoreError("STORE_NO_SUCH_USER", "the store broke");
+      };
+      const s = await startService({ store });
+      const input = { name: "Grace Hopper", email: "grace@example.com" };
+      const error = statusOf(
+        await ended<User>(asClient, "CreateUser while the store fails", (cb) =>
+          s.client.CreateUser(input, withToken(), {}, cb),
+        ),
+        "CreateUser while the store fails",
+      );
+      expect(
+        [statusName(grpc.status.UNKNOWN), statusName(grpc.status.INTERNAL)],
+        `only STORE_EMAIL_TAKEN is ALREADY_EXISTS, a refusal the client can act on; any other store failure is the server's own (UNKNOWN, or INTERNAL): throw it on. The call ended with ${statusName(error.code)} ${JSON.stringify(error.details)}`,
+      ).toContain(statusName(error.code));
+      replyOf(
+        await ended<User>(asClient, "GetUser 123 after the failed CreateUser", (cb) =>
+          s.client.GetUser({ id: "123" }, cb),
+        ),
+        "GetUser 123 after the failed CreateUser",
+      );
+    });
+
+    test("a store function not written yet ends the call with UNIMPLEMENTED, naming it, not UNKNOWN", async () => {
+      const store = createStore();
+      store.getUser = () => todo("lesson-08-rest", "store.getUser()", "Step 2");
+      const s = await startService({ store });
+      const error = statusOf(
+        await ended<User>(asClient, "GetUser while store.getUser is a stub", (cb) =>
+          s.client.GetUser({ id: "123" }, cb),
+        ),
+        "GetUser while store.getUser is a stub",
+      );
+      expectStatus(
+        error,
+        grpc.status.UNIMPLEMENTED,
+        "a handler that reaches unwritten code ends its call with UNIMPLEMENTED (the given unwrittenFailsTheCall does it), so the client learns what to write, not UNKNOWN",
+      );
+      expect(error.details, "the message names the unwritten function").toContain(
+        "store.getUser()",
+      );
     });
   });
 

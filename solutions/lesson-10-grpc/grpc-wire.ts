@@ -100,10 +100,8 @@ export class MessageDeframer {
 
   feed(chunk: Uint8Array): LengthPrefixedMessage[] {
     const messages: LengthPrefixedMessage[] = [];
-    if (chunk.length > 0) {
-      this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-      this.buffered += chunk.length;
-    }
+    this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.buffered += chunk.length;
     for (;;) {
       if (this.state === "prefix") {
         if (this.buffered < PREFIX_BYTES) break;
@@ -146,7 +144,7 @@ export class MessageDeframer {
         "GRPC_TRUNCATED_MESSAGE",
         Status.INTERNAL,
         this.state === "message"
-          ? `The stream ended ${this.length - this.buffered} bytes into a ${this.length}-byte message`
+          ? `The stream ended ${this.buffered} bytes into a ${this.length}-byte message`
           : `The stream ended ${this.buffered} bytes into a 5-byte message prefix`,
       );
     }

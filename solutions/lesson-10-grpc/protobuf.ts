@@ -226,7 +226,7 @@ function writeField(
     }
     case "bytes":
       if (!(value instanceof Uint8Array)) throw badValue(spec, field, value, "a Uint8Array");
-      out.bytes(value, true);
+      out.bytes(value);
       return;
     case "message": {
       const inner = messageSpecOf(spec, field);
@@ -456,12 +456,12 @@ class Writer {
       for (let i = 0; i < value.length; i++) this.buf[this.pos++] = value.charCodeAt(i);
       return;
     }
-    this.bytes(textEncoder.encode(value), true);
+    this.bytes(textEncoder.encode(value));
   }
 
-  /** The bytes, after their length as a varint when `withLength`. */
-  bytes(bytes: Uint8Array, withLength = false): void {
-    if (withLength) this.varint(bytes.length);
+  /** A LEN record's contents: their length as a varint, then the bytes. */
+  bytes(bytes: Uint8Array): void {
+    this.varint(bytes.length);
     this.reserve(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;

@@ -124,8 +124,8 @@ function unauthenticated(): grpc.ServerErrorResponse {
 function problemOf(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
   const issue = error.issues[0];
   if (issue === undefined) return "invalid input";
-  const field = issue.path.map(String).join(".");
-  return field === "" ? issue.message : `${field}: ${issue.message}`;
+  // The input is always an object, so a problem is always with one of its fields.
+  return `${issue.path.map(String).join(".")}: ${issue.message}`;
 }
 
 function getUser(
@@ -178,7 +178,6 @@ async function streamUsers(
   let sent = 0;
   let after: string | undefined;
   while (sent < limit) {
-    if (call.cancelled) return "cancelled";
     const page = service.store.listUsers({ after, limit: Math.min(PAGE_SIZE, limit - sent) });
     for (const user of page) {
       if (call.cancelled) return "cancelled";
