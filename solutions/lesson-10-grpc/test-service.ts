@@ -20,18 +20,14 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { unwrittenFailsTheCall } from "#shared/grpc-todo.ts";
-import { protosDir } from "./user-proto.ts";
+import { LOADER_OPTIONS as USER_LOADER_OPTIONS, protosDir } from "./user-proto.ts";
 
 /** The folder the interop protos are imported from: `grpc/testing/test.proto` is in it. */
 export const PROTO_DIR = protosDir();
 
-/** proto-loader's options, the same as the UserService's: camelCase names, enums as strings. */
+/** proto-loader's options: the UserService's (camelCase names, enums as strings), from PROTO_DIR. */
 export const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: false,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
+  ...USER_LOADER_OPTIONS,
   includeDirs: [PROTO_DIR],
 };
 
