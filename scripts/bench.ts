@@ -1,5 +1,7 @@
-// npm run bench -- <lesson> [--solution]: runs a lesson's benchmark against your code, or with
-// --solution against the reference, as `npm run serve` does.
+// npm run bench -- <lesson> [--solution] [--option value ...]: runs a lesson's benchmark against
+// your code, or with --solution against the reference, as `npm run serve` does. A lesson's own
+// options (lesson.json's "benchOptions", such as lesson 12's --rtt) reach its bench as JSON in
+// the environment, COURSE_BENCH_OPTIONS: `{"rtt":"150"}`.
 //
 // A benchmark imports the code it measures as `#lesson/...`, which points at exercises/ unless
 // Node runs with the `solutions` condition (see "imports" in package.json). So --solution starts
@@ -11,11 +13,20 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "./lib/args.ts";
 import { findLesson, ROOT } from "./lib/lessons.ts";
 
+// The lesson first (it is the first word, or --help), for the options it takes.
+const named = process.argv.slice(2).find((arg) => !arg.startsWith("--"));
+const options = named === undefined ? {} : (findLesson(named).benchOptions ?? {});
 const args = parseArgs(process.argv.slice(2), {
-  usage: "npm run bench -- <lesson> [--solution]",
+  usage:
+    "npm run bench -- <lesson> [--solution]" +
+    Object.entries(options)
+      .map(([name, what]) => `\n  --${name} <value>  ${what}`)
+      .join(""),
   flags: ["solution"],
+  values: Object.keys(options),
 });
 const lesson = findLesson(args.positional[0]);
+process.env.COURSE_BENCH_OPTIONS = JSON.stringify(Object.fromEntries(args.values));
 const short = `lesson-${lesson.number}`;
 if (!lesson.bench) {
   console.log(`${lesson.name} has no benchmark.`);

@@ -20,6 +20,8 @@ export interface LessonManifest {
   servers?: Record<string, ServerManifest>;
   /** A script in lessons/<name>/ that `npm run bench` runs against the reference solution. */
   bench?: string;
+  /** Options the bench takes beyond --solution, each with what it does: `{ "rtt": "..." }`. */
+  benchOptions?: Record<string, string>;
 }
 
 /** A server `npm run serve` can start. */
