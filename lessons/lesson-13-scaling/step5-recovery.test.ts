@@ -43,7 +43,11 @@ describe("Step 5: Socket.IO across instances", () => {
     const resent = await within(
       (async () => {
         for (;;) {
-          const answer = await ack(ada, "chat", { room, id: "during", text: "while Redis is down" });
+          const answer = await ack(ada, "chat", {
+            room,
+            id: "during",
+            text: "while Redis is down",
+          });
           if (answer.ok) return answer;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
