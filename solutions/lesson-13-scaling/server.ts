@@ -56,7 +56,6 @@ export function createInstance(options: InstanceOptions): InstanceServer {
   // Socket.IO takes the server's "request" listeners over: /socket.io/ is its own, anything else it
   // hands on to the listeners already there. So ours is registered first.
   server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
-    response.setHeader("X-Instance", options.name);
     const { pathname } = new URL(request.url ?? "/", "http://localhost");
     if (pathname.startsWith("/socket.io/")) return;
     if (pathname === "/healthz") {
@@ -68,6 +67,14 @@ export function createInstance(options: InstanceOptions): InstanceServer {
     else events.handle(request, response);
   });
   const socketIo = part(() => attachClusterSocketIo(server, settings));
+  // Socket.IO moves itself in front of the "request" listeners and answers /socket.io/ without
+  // calling them: the header goes on in a listener put before Socket.IO's.
+  server.prependListener(
+    "request",
+    (_request: http.IncomingMessage, response: http.ServerResponse) => {
+      response.setHeader("X-Instance", options.name);
+    },
+  );
   if (socketIo instanceof Error) {
     // Registered after the listener above, so it sees /socket.io/ requests that one left alone.
     server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
