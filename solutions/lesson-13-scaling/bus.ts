@@ -26,6 +26,11 @@ import { Redis } from "ioredis";
 export interface BusOptions {
   /** Where Redis is, as ioredis takes it: `redis://127.0.0.1:6379`. */
   redisUrl: string;
+  /**
+   * Called when the subscribing connection is back after a drop and subscribed again: whatever
+   * was published meanwhile is gone (at most once), and the caller may want to catch up.
+   */
+  onReconnect?: () => void;
 }
 
 export interface Bus {
@@ -65,6 +70,20 @@ export function createBus(options: BusOptions): Bus {
   const subscriber = connectRedis(options.redisUrl);
   // Channel names come from the network (room names): a Map, never a plain object.
   const listeners = new Map<string, Set<(message: string) => void>>();
+  let dropped = false;
+  subscriber.on("close", () => {
+    dropped = true;
+  });
+  subscriber.on("ready", () => {
+    if (!dropped) return;
+    dropped = false;
+    // ioredis sent SUBSCRIBE again before "ready"; a PING after them on the same connection
+    // (allowed in the subscribed state) answers once they are all in place.
+    subscriber.ping().then(
+      () => options.onReconnect?.(),
+      () => {},
+    );
+  });
   subscriber.on("message", (channel: string, message: string) => {
     for (const listener of listeners.get(channel) ?? []) listener(message);
   });

@@ -174,7 +174,7 @@ export function createClusterChat(options: ClusterChatOptions): ClusterChat {
     options: settings,
     wss,
     redis,
-    bus: createBus({ redisUrl: options.redisUrl }),
+    bus: createBus({ redisUrl: options.redisUrl, onReconnect: () => void catchUp(state) }),
     presence: createPresence({
       redisUrl: options.redisUrl,
       instance: options.instance,
@@ -430,6 +430,26 @@ async function tellPresence(state: State, room: Room, always: boolean): Promise<
 /** After each presence heartbeat: members of other instances may have expired, unannounced. */
 async function heartbeat(state: State): Promise<void> {
   await Promise.all([...state.rooms.values()].map((room) => tellPresence(state, room, false)));
+}
+
+/**
+ * After the bus was cut off, each room's history has what its members here may have missed:
+ * pub/sub kept nothing for a subscriber that was away.
+ */
+async function catchUp(state: State): Promise<void> {
+  for (const room of state.rooms.values()) {
+    if (room.members.size === 0) continue;
+    let kept: ChatMessage[];
+    try {
+      kept = (await state.redis.lrange(historyOf(room.name), 0, -1)).map(toMessage);
+    } catch {
+      continue; // down again: the next reconnection tries again
+    }
+    for (const [connection, membership] of room.members) {
+      if (membership.phase === "live")
+        for (const message of kept) deliver(connection, membership, message);
+    }
+  }
 }
 
 function onClose(state: State, connection: Connection): void {
