@@ -18,7 +18,7 @@
  *
  * When Redis goes away, ioredis reconnects (retryStrategy below) and, with autoResubscribe, sends
  * SUBSCRIBE again for every channel it had: listeners need not know. Commands given while it is
- * down fail at once (enableOfflineQueue: false) instead of waiting in memory for a Redis that may
+ * down fail at once (enableOfflineQueue: false, once connected) instead of waiting in memory for a Redis that may
  * not come back: the caller decides what a failure means.
  */
 import { Redis } from "ioredis";
@@ -53,7 +53,8 @@ function reconnectDelay(attempt: number): number {
  */
 export function connectRedis(redisUrl: string): Redis {
   const redis = new Redis(redisUrl, {
-    enableOfflineQueue: false,
+    // Commands given before the first connection is up wait for it: the process has just started.
+    enableOfflineQueue: true,
     // A command in flight when the connection dropped fails too: it may or may not have run, and
     // only the caller knows whether it is safe to send again.
     autoResendUnfulfilledCommands: false,
@@ -62,6 +63,11 @@ export function connectRedis(redisUrl: string): Redis {
   // ioredis reports each failed reconnection as "error"; it goes on trying, and the commands
   // given meanwhile fail with their own error. Without a listener each would be printed.
   redis.on("error", () => {});
+  // From then on, a command given while Redis is away fails at once: ioredis reads this option
+  // each time a command is sent.
+  redis.once("ready", () => {
+    redis.options.enableOfflineQueue = false;
+  });
   return redis;
 }
 

@@ -22,6 +22,7 @@
  * IANA registry). Lesson 06's client resends what has no ack when it reconnects, so the message
  * goes out once Redis is back, once.
  */
+import { once } from "node:events";
 import http from "node:http";
 import type stream from "node:stream";
 import type { Redis } from "ioredis";
@@ -437,6 +438,8 @@ async function heartbeat(state: State): Promise<void> {
  * pub/sub kept nothing for a subscriber that was away.
  */
 async function catchUp(state: State): Promise<void> {
+  // Each connection reconnects on its own: the one that reads may not be back yet.
+  if (state.redis.status !== "ready") await once(state.redis, "ready");
   for (const room of state.rooms.values()) {
     if (room.members.size === 0) continue;
     let kept: ChatMessage[];

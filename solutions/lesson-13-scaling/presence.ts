@@ -15,7 +15,6 @@
  * The scores are this machine's clock: instances whose clocks disagree by more than the ttl
  * would see each other's users come and go. (A real deployment runs NTP.)
  */
-import type { Redis } from "ioredis";
 import { connectRedis } from "./bus.ts";
 
 export interface PresenceOptions {
