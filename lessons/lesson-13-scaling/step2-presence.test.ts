@@ -92,10 +92,25 @@ describeCluster(["redis-server"])("Step 2: Presence that expires", () => {
 
   test("a live instance's members outlast the ttl: its heartbeat moves their expiry on", async () => {
     const room = uniqueRoom("alive");
-    const a = presence("a", { ttlMs: 200 });
+    // Three ttls' worth of heartbeats (one every ttl / 4), with nothing else that would refresh
+    // ada: the wait is on the heartbeats themselves, bounded.
+    let beats = 0;
+    let twelfth: () => void = () => {};
+    const twelveBeats = new Promise<void>((resolve) => (twelfth = resolve));
+    const a = presence("a", {
+      ttlMs: 200,
+      onHeartbeat: () => {
+        if (++beats === 12) twelfth();
+      },
+    });
     await a.join(room, "ada");
-    // Time has to pass for this: three ttls, with nothing that would refresh ada but the heartbeat.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    const started = Date.now();
+    await within(
+      twelveBeats,
+      () => `12 heartbeats (one every 50 ms); there were ${beats}`,
+      600 + PATIENCE_MS,
+    );
+    expect(Date.now() - started, "12 heartbeats of 50 ms: three ttls").toBeGreaterThanOrEqual(550);
     expect(await a.list(room), "ada is still there after 3 ttls").toEqual(["ada"]);
   });
 
