@@ -29,10 +29,19 @@ export interface Measurement {
   traffic: Traffic;
 }
 
+/**
+ * Runs `options.warmup` operations, then `options.operations` more with `options.concurrency` in
+ * flight, and says how long each of those took and what they sent.
+ */
 export function measure(
   session: Session,
   meter: Meter,
   options: MeasureOptions,
 ): Promise<Measurement> {
+  // TODO: First the warm-up, the same operations, neither timed nor counted. Then read the meter,
+  // and run the measured operations, never more than `concurrency` at once and each started as
+  // soon as one ends, timing each with performance.now(). Throughput is operations per second of
+  // that run; the traffic is what the meter counted during it (since()), and per operation its
+  // bytes divided by the operations. An operation that fails rejects measure() with its error.
   return todo("lesson-12-choosing", "measure()", "Step 4");
 }

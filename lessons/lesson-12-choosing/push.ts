@@ -155,6 +155,8 @@ async function serve(server: net.Server): Promise<RunningServer> {
 /** Lessons 05, 07 and 11: a server over a feed; publishing appends to the feed. */
 async function feedServer(create: (feed: MessageFeed) => http.Server): Promise<PushServer> {
   const feed = new MessageFeed({ maxMessages: FEED_CAPACITY });
+  // One "message" listener per open stream, 50 or more here: that many is the workload, not a leak.
+  feed.setMaxListeners(0);
   const running = await serve(create(feed));
   return {
     ...running,

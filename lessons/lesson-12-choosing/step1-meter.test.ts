@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import net from "node:net";
 import { describe, expect, test } from "vitest";
 import { Meter, since, type Traffic } from "#lesson/lesson-12-choosing/meter.ts";

@@ -53,6 +53,11 @@ export async function startNetwork(
     meter?.track(client);
     const acceptedAt = performance.now();
     const upstream = net.connect({ ...target, allowHalfOpen: true });
+    // No Nagle on either side: a network adds its delay once, where Nagle's algorithm (RFC 9293
+    // §3.7.4) would hold a small write back for the ACK of the last, which the other side's
+    // delayed ACK sends up to 40 ms late. The client and the server still choose for themselves.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const up = new DelayLine(client, upstream, acceptedAt + rttMs, rttMs / 2);
     const down = new DelayLine(upstream, client, acceptedAt + 1.5 * rttMs, rttMs / 2);
     for (const line of [up, down]) {
