@@ -10,7 +10,7 @@
  * Ports are picked free by the OS (a listen on port 0, closed again) and then given to the
  * process: redis-server and HAProxy read theirs from their command line and config.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -156,7 +156,9 @@ export async function startHaproxy(config: string, port: number): Promise<Haprox
   const file = path.join(dir, "haproxy.cfg");
   writeFileSync(file, config);
   // -db: stay in the foreground, log to stderr; -W: master-worker, so SIGTERM stops it all.
-  const child = spawn("haproxy", ["-db", "-W", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(haproxyCommand() ?? "haproxy", ["-db", "-W", "-f", file], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const log = collect(child);
   const exited = new Promise<never>((_resolve, reject) => {
     child.once("exit", (code) =>
@@ -164,6 +166,7 @@ export async function startHaproxy(config: string, port: number): Promise<Haprox
         new Error(`haproxy exited (${code}) with this config:\n${config}\nIt said:\n${log()}`),
       ),
     );
+    child.once("error", (error) => reject(new Error(`haproxy did not start: ${error.message}`)));
   });
   exited.catch(() => {});
   try {
@@ -184,6 +187,19 @@ export async function startHaproxy(config: string, port: number): Promise<Haprox
   };
 }
 
+/**
+ * Where haproxy is: on the PATH, or where Debian and Homebrew put it. Debian installs it in
+ * /usr/sbin, which is not on an ordinary user's PATH. Undefined if it is nowhere.
+ */
+export function haproxyCommand(): string | undefined {
+  return [
+    "haproxy",
+    "/usr/sbin/haproxy",
+    "/usr/local/sbin/haproxy",
+    "/opt/homebrew/bin/haproxy",
+  ].find((command) => spawnSync(command, ["-v"], { stdio: "ignore" }).error === undefined);
+}
+
 /** Whether the outside programs the cluster runs on are here (under CI they must be). */
 const INSTALL =
   "install redis-server and haproxy (Debian and Ubuntu: apt-get install redis-server haproxy; macOS: brew install redis haproxy)";
@@ -195,7 +211,9 @@ const INSTALL =
 export function describeCluster(
   tools: readonly string[] = ["redis-server", "haproxy"],
 ): typeof describe {
-  const missing = tools.filter((tool) => !hasTool(tool));
+  const missing = tools.filter((tool) =>
+    tool === "haproxy" ? haproxyCommand() === undefined : !hasTool(tool),
+  );
   if (missing.length === 0 || isCI) return describe;
   return ((name: string, ...rest: unknown[]) =>
     (describe.skip as (...args: unknown[]) => void)(

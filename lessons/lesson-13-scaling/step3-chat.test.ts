@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, onTestFinished, test } from "vitest";
 import { haproxyConfig } from "#lesson/lesson-13-scaling/haproxy.ts";
-import { describeCluster } from "./cluster.ts";
+import { describeCluster, haproxyCommand } from "./cluster.ts";
 import {
   isPresence,
   openPeer,
@@ -170,7 +170,9 @@ describeCluster()("Step 3: The chat across instances, behind HAProxy", () => {
       writeFileSync(path.join(dir, "haproxy.cfg"), config);
       let verdict = "valid";
       try {
-        execFileSync("haproxy", ["-c", "-f", path.join(dir, "haproxy.cfg")], { stdio: "pipe" });
+        execFileSync(haproxyCommand() ?? "haproxy", ["-c", "-f", path.join(dir, "haproxy.cfg")], {
+          stdio: "pipe",
+        });
       } catch (error) {
         verdict = String((error as { stderr?: Buffer }).stderr ?? error);
       }
