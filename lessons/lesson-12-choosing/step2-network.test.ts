@@ -154,6 +154,8 @@ describe("Step 2: A network with a round-trip time", () => {
 
   test("counts every connection through it with the meter it is given", async () => {
     const meter = new Meter();
+    // Step 1 first: an unwritten Meter fails here, not inside the network's connection handler.
+    meter.read();
     const address = await network(await echo(), { rttMs: 0, meter });
     for (const text of ["one", "two"]) {
       const client = quiet(await connect(address));

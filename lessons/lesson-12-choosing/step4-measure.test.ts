@@ -29,6 +29,8 @@ function countingSession(options: { fail?: number } = {}) {
 
 /** A session over a real connection: each operation sends "get\n" and waits for 10 bytes. */
 async function echoSession(meter: Meter): Promise<Session> {
+  // Step 1 first: an unwritten Meter fails here, not inside the network's connection handler.
+  meter.read();
   const server = net.createServer((socket) => {
     socket.on("data", () => socket.write("0123456789"));
   });

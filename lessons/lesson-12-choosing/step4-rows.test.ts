@@ -27,6 +27,9 @@ async function run(row: RequestTransport): Promise<{ measurement: Measurement; m
   const server: RunningServer = await row.start();
   opened.push(server);
   const meter = new Meter();
+  // Step 1 first: the network calls the meter in its connection handler, where an unwritten Meter
+  // would throw outside the test and leave the row's client waiting.
+  meter.read();
   const network: Network = await startNetwork(
     { host: "127.0.0.1", port: server.port },
     { rttMs: 0, meter },
