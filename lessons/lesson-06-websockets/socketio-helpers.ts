@@ -9,6 +9,8 @@ import { attachSocketIo, type SocketIoChatOptions } from "#lesson/lesson-06-webs
 import { listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 
+export { record } from "../../shared/testing/recorder.ts";
+
 export interface Started {
   server: http.Server;
   io: ReturnType<typeof attachSocketIo>;
@@ -68,36 +70,4 @@ export function next(socket: ClientSocket, event: string, why: string): Promise<
     }),
     `a "${event}" event: ${why}`,
   );
-}
-
-/** Every `event` a socket gets, each as its list of arguments, and a bounded wait for more. */
-export interface Record {
-  seen: unknown[][];
-  until(count: number, why: string): Promise<unknown[][]>;
-}
-
-export function record(socket: ClientSocket, event: string): Record {
-  const seen: unknown[][] = [];
-  const waiters = new Set<() => void>();
-  socket.on(event, (...args: unknown[]) => {
-    seen.push(args);
-    for (const wake of [...waiters]) wake();
-  });
-  return {
-    seen,
-    until: (count, why) =>
-      within(
-        new Promise<unknown[][]>((resolve) => {
-          const check = (): void => {
-            if (seen.length < count) return;
-            waiters.delete(check);
-            resolve(seen);
-          };
-          waiters.add(check);
-          check();
-        }),
-        () =>
-          `Expected ${count} "${event}" events (${why}), got ${seen.length}: ${JSON.stringify(seen)}`,
-      ),
-  };
 }

@@ -23,7 +23,6 @@
  * a subscriber that never writes uses it as a server stream, every message of the room sent to it.
  */
 import http from "node:http";
-import type net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { EventSource } from "eventsource";
 import { io as connectSocketIo, type Socket as SocketIoClient } from "socket.io-client";
@@ -43,7 +42,7 @@ import { createServer as createGrpcServer } from "#reference/lesson-10-grpc/serv
 import { createUserClient, type ChatMessage } from "#reference/lesson-10-grpc/user-proto.ts";
 import { createClient as createTrpcClient } from "#reference/lesson-11-trpc/client.ts";
 import { createServer as createTrpcServer } from "#reference/lesson-11-trpc/server.ts";
-import type { PushServer, PushTransport, RunningServer } from "./transport.ts";
+import { serve, type PushServer, type PushTransport } from "./transport.ts";
 
 /** Room enough in a feed for the warm-up and the 1,000 updates, several times over. */
 const FEED_CAPACITY = 100_000;
@@ -123,34 +122,6 @@ function deliver(received: (index: number) => void, text: string): void {
 }
 
 // --- Servers ------------------------------------------------------------------------------------
-
-/**
- * Listens on 127.0.0.1 and a free port; close() ends the connections still open (a held long
- * poll or an event stream would otherwise keep the server from closing), then waits for it.
- */
-async function serve(server: net.Server): Promise<RunningServer> {
-  const sockets = new Set<net.Socket>();
-  server.on("connection", (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        for (const socket of sockets) socket.destroy();
-      }),
-  };
-}
 
 /** Lessons 05, 07 and 11: a server over a feed; publishing appends to the feed. */
 async function feedServer(create: (feed: MessageFeed) => http.Server): Promise<PushServer> {

@@ -47,7 +47,7 @@ import { createUserClient } from "#reference/lesson-10-grpc/user-proto.ts";
 import type { AppRouter } from "#reference/lesson-11-trpc/router.ts";
 import { createServer as createTrpcServer } from "#reference/lesson-11-trpc/server.ts";
 import type { Session } from "#lesson/lesson-12-choosing/harness.ts";
-import type { RequestTransport, RunningServer } from "./transport.ts";
+import { serve, type RequestTransport, type RunningServer } from "./transport.ts";
 
 const USER_ID = "123";
 /** Lesson 08's user 123, as every row must answer it. */
@@ -139,35 +139,6 @@ function expectUser123(row: string, value: unknown): void {
 }
 
 // --- Servers ------------------------------------------------------------------------------------
-
-/**
- * Listens on 127.0.0.1 and a free port. close() ends the connections still open (an idle
- * keep-alive connection would otherwise hold the server open for its idle timeout), then waits
- * for the server to close.
- */
-async function serve(server: net.Server): Promise<RunningServer> {
-  const sockets = new Set<net.Socket>();
-  server.on("connection", (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        for (const socket of sockets) socket.destroy();
-      }),
-  };
-}
 
 /** GET /users/123, for lessons 03 and 04, whose own API has profiles, not users. */
 function usersHandler(store: Store = createStore()): (request: HttpRequest) => HttpResponse {

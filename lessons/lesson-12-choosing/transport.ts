@@ -8,6 +8,7 @@
  * sender and receiver), and alone in a child process for the memory figure (memory.ts), which is
  * why a row starts its server by itself, from nothing but its name.
  */
+import type net from "node:net";
 import type { Session } from "#lesson/lesson-12-choosing/harness.ts";
 
 /** A row's server, listening on 127.0.0.1. */
@@ -41,4 +42,33 @@ export interface PushTransport {
   start(): Promise<PushServer>;
   /** One subscriber of the server at 127.0.0.1:`port`; `received(index)` on each update. */
   subscribe(port: number, received: (index: number) => void): Promise<{ close(): Promise<void> }>;
+}
+
+/**
+ * Starts a row's server on 127.0.0.1 and a free port. close() ends the connections still open
+ * (an idle keep-alive connection, a held long poll or an event stream would otherwise keep the
+ * server from closing), then waits for the server to close.
+ */
+export async function serve(server: net.Server): Promise<RunningServer> {
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
 }

@@ -7,6 +7,8 @@ import { io as connectClient, type Socket as ClientSocket } from "socket.io-clie
 import { onTestFinished } from "vitest";
 import { spawnInstance, type InstanceProcess } from "#lesson/lesson-13-scaling/instance.ts";
 import { within } from "#shared/testing/patience.ts";
+
+export { record } from "#shared/testing/recorder.ts";
 import {
   freePort,
   startHaproxy,
@@ -174,42 +176,4 @@ export function ack(
     `an acknowledgement of "${event}" ${JSON.stringify(args)}: the handler calls the ack callback, its last argument`,
     4_000,
   );
-}
-
-/** Every `event` a socket gets, each as its list of arguments, and a bounded wait for more. */
-export interface Recorded {
-  seen: unknown[][];
-  until(count: number, why: string, ms?: number): Promise<unknown[][]>;
-}
-
-export function record(socket: ClientSocket, event: string): Recorded {
-  const seen: unknown[][] = [];
-  const waiters = new Set<() => void>();
-  socket.on(event, (...args: unknown[]) => {
-    seen.push(args);
-    for (const wake of [...waiters]) wake();
-  });
-  return {
-    seen,
-    until: (count, why, ms) =>
-      within(
-        new Promise<unknown[][]>((resolve) => {
-          const check = (): void => {
-            if (seen.length < count) return;
-            waiters.delete(check);
-            resolve(seen);
-          };
-          waiters.add(check);
-          check();
-        }),
-        () =>
-          `Expected ${count} "${event}" events (${why}), got ${seen.length}: ${JSON.stringify(seen.slice(-5))}`,
-        ms,
-      ),
-  };
-}
-
-/** A room name of its own for each test: the cluster is shared by a file's tests. */
-export function roomName(what: string): string {
-  return `${what}-${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -22,9 +22,22 @@ function presence(instance: string, options: Partial<PresenceOptions> = {}): Pre
   return opened;
 }
 
-/** Resolves once `presence.list(room)` is `expected`, asking again after each answer. */
+/**
+ * A presence's heartbeats as events: give `onHeartbeat` in its options, and `next()` resolves at
+ * its next heartbeat. Expiry has no event of its own in Redis; a heartbeat is when the list moves.
+ */
+function heartbeats() {
+  let wake: () => void = () => {};
+  return {
+    onHeartbeat: () => wake(),
+    next: () => new Promise<void>((resolve) => (wake = resolve)),
+  };
+}
+
+/** Resolves once `presence.list(room)` is `expected`, asking at once and after each heartbeat. */
 async function listed(
   p: Presence,
+  beats: ReturnType<typeof heartbeats>,
   room: string,
   expected: string[],
   ms = PATIENCE_MS,
@@ -33,10 +46,11 @@ async function listed(
   let stop = false;
   const ask = async () => {
     while (!stop) {
-      // While Redis is coming back, list() fails at once: ask again.
+      const beat = beats.next();
+      // While Redis is coming back, list() fails at once: ask again at the next heartbeat.
       last = await p.list(room).catch(() => last);
       if (JSON.stringify(last) === JSON.stringify(expected)) return;
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await beat;
     }
   };
   try {
@@ -76,14 +90,15 @@ describeCluster(["redis-server"])("Step 2: Presence that expires", () => {
 
   test("a member whose heartbeat stops (its instance died) drops out within the ttl, though nobody removed it", async () => {
     const room = uniqueRoom("dead");
-    const alive = presence("a", { ttlMs: 300 });
+    const beats = heartbeats();
+    const alive = presence("a", { ttlMs: 300, onHeartbeat: beats.onHeartbeat });
     // An instance that joined and then stopped beating, as a killed one does.
     const dead = presence("b", { ttlMs: 300, heartbeatMs: 60_000 });
     await alive.join(room, "ada");
     await dead.join(room, "bob");
     expect(await alive.list(room)).toEqual(["ada", "bob"]);
     const started = Date.now();
-    await listed(alive, room, ["ada"], 300 + PATIENCE_MS);
+    await listed(alive, beats, room, ["ada"], 300 + PATIENCE_MS);
     expect(
       Date.now() - started,
       "bob was listed until his ttl ran out, no sooner",
@@ -128,11 +143,17 @@ describeCluster(["redis-server"])("Step 2: Presence that expires", () => {
     const own = await startRedis();
     onTestFinished(() => own.stop());
     const room = uniqueRoom("restart");
-    const a = createPresence({ redisUrl: own.url, instance: "a", ttlMs: 400 });
+    const beats = heartbeats();
+    const a = createPresence({
+      redisUrl: own.url,
+      instance: "a",
+      ttlMs: 400,
+      onHeartbeat: beats.onHeartbeat,
+    });
     onTestFinished(() => a.close());
     await a.join(room, "ada");
     await own.kill();
     await own.start();
-    await listed(a, room, ["ada"], 400 + 3 * PATIENCE_MS);
+    await listed(a, beats, room, ["ada"], 400 + 3 * PATIENCE_MS);
   }, 10_000);
 });

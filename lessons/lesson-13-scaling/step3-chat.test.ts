@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, onTestFinished, test } from "vitest";
 import { haproxyConfig } from "#lesson/lesson-13-scaling/haproxy.ts";
-import { describeCluster, haproxyCommand } from "./cluster.ts";
+import { describeCluster, freePort, haproxyCommand } from "./cluster.ts";
 import {
   isPresence,
   openPeer,
@@ -159,13 +159,15 @@ describeCluster()("Step 3: The chat across instances, behind HAProxy", () => {
     ).toEqual(["a", "b", "c"]);
   });
 
-  test("haproxyConfig() is a config HAProxy accepts: health checks, redispatch, a tunnel timeout", () => {
+  test("haproxyConfig() is a config HAProxy accepts: health checks, redispatch, a tunnel timeout", async () => {
+    // `haproxy -c` only reads the config, but its ports are free ones all the same.
     const instances = [
-      { name: "a", port: 9001 },
-      { name: "b", port: 9002 },
+      { name: "a", port: await freePort() },
+      { name: "b", port: await freePort() },
     ];
+    const port = await freePort();
     for (const sticky of [false, true]) {
-      const config = haproxyConfig({ port: 9000, instances, sticky });
+      const config = haproxyConfig({ port, instances, sticky });
       const dir = mkdtempSync(path.join(os.tmpdir(), "lesson-13-cfg-"));
       writeFileSync(path.join(dir, "haproxy.cfg"), config);
       let verdict = "valid";
@@ -190,11 +192,13 @@ describeCluster()("Step 3: The chat across instances, behind HAProxy", () => {
         /^\s*timeout tunnel \S+/m,
       );
       expect(config, "each instance named, on its port, checked").toMatch(
-        /server a 127\.0\.0\.1:9001\b/,
+        new RegExp(`server a 127\\.0\\.0\\.1:${instances[0]?.port}\\b`),
       );
       if (sticky) {
         expect(config, "sticky: a cookie naming the instance").toMatch(/^\s*cookie \w+ insert\b/m);
-        expect(config).toMatch(/server b 127\.0\.0\.1:9002\b.*\bcookie b\b/);
+        expect(config).toMatch(
+          new RegExp(`server b 127\\.0\\.0\\.1:${instances[1]?.port}\\b.*\\bcookie b\\b`),
+        );
       } else expect(config).not.toMatch(/^\s*cookie /m);
     }
   });

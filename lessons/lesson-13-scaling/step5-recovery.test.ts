@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { within } from "#shared/testing/patience.ts";
 import { describeCluster } from "./cluster.ts";
-import { ack, client, record, roomName, startCluster, type Cluster } from "./socketio-cluster.ts";
+import { uniqueRoom } from "./chat-helpers.ts";
+import { ack, client, record, startCluster, type Cluster } from "./socketio-cluster.ts";
 
 const describe = describeCluster();
 
@@ -22,7 +23,7 @@ describe("Step 5: Socket.IO across instances", () => {
   test("Redis restarted: a message sent while it is down is refused with SIO_UNAVAILABLE, neither stored nor sent; once Redis is back the instances carry on and the resend is delivered once", async () => {
     const { a, b } = cluster.instances as Record<"a" | "b", { origin: string }>;
     const [ada, bob] = await Promise.all([client(a.origin, "ada"), client(b.origin, "bob")]);
-    const room = roomName("lobby");
+    const room = uniqueRoom("lobby");
     await ack(ada, "join", room);
     await ack(bob, "join", room);
     const toBob = record(bob, "chat");
@@ -82,7 +83,7 @@ describe("Step 5: Socket.IO across instances", () => {
       reconnectionDelayMax: 1_000,
       randomizationFactor: 0,
     });
-    const room = roomName("stream");
+    const room = uniqueRoom("stream");
     const landed = String((await ack(sub, "join", room)).instance);
     const victim = cluster.instances[landed];
     const publisherOn = Object.values(cluster.instances).find((i) => i.name !== landed);

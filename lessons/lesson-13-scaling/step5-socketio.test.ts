@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { describeCluster } from "./cluster.ts";
-import { ack, client, record, roomName, startCluster, type Cluster } from "./socketio-cluster.ts";
+import { uniqueRoom } from "./chat-helpers.ts";
+import { ack, client, record, startCluster, type Cluster } from "./socketio-cluster.ts";
 
 const describe = describeCluster();
 
@@ -16,7 +17,7 @@ describe("Step 5: Socket.IO across instances", () => {
   test("a client on instance a hears a client on instance b: the room's broadcast goes through the Redis stream, its offset a stream entry id", async () => {
     const { a, b } = cluster.instances as Record<"a" | "b", { origin: string }>;
     const [ada, bob] = await Promise.all([client(a.origin, "ada"), client(b.origin, "bob")]);
-    const room = roomName("lobby");
+    const room = uniqueRoom("lobby");
     expect(await ack(ada, "join", room)).toEqual({ ok: true, instance: "a" });
     expect(await ack(bob, "join", room)).toEqual({ ok: true, instance: "b" });
     const toBob = record(bob, "chat");
@@ -55,7 +56,7 @@ describe("Step 5: Socket.IO across instances", () => {
       client(b.origin, "ada"),
       client(c.origin, "cy"),
     ]);
-    const room = roomName("lobby");
+    const room = uniqueRoom("lobby");
     for (const socket of [ada, ada2, cy]) await ack(socket, "join", room);
     const toCy = record(cy, "chat");
     const first = await ack(ada, "chat", { room, id: "dup", text: "once" });
@@ -93,7 +94,7 @@ describe("Step 5: Socket.IO across instances", () => {
     expect(ada.io.engine.transport.name, "polling first, then the upgrade to a WebSocket").toBe(
       "websocket",
     );
-    const room = roomName("lobby");
+    const room = uniqueRoom("lobby");
     const joined = await ack(ada, "join", room);
     const other = Object.values(cluster.instances).find((i) => i.name !== joined.instance);
     const bob = await client(other?.origin as string, "bob");
@@ -146,6 +147,6 @@ describe("Step 5: Socket.IO across instances", () => {
     const ada = await client(cluster.roundRobin?.origin as string, "ada", {
       transports: ["websocket"],
     });
-    expect((await ack(ada, "join", roomName("lobby"))).ok).toBe(true);
+    expect((await ack(ada, "join", uniqueRoom("lobby"))).ok).toBe(true);
   });
 });
