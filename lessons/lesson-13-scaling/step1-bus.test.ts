@@ -30,7 +30,11 @@ async function nextOn(b: Bus, channel: string): Promise<() => Promise<string>> {
   return () =>
     within(
       new Promise<string>((resolve) => {
-        wake = () => resolve(got.shift() as string);
+        // One message per call: once it has taken its message, a later one waits in `got`.
+        wake = () => {
+          wake = () => {};
+          resolve(got.shift() as string);
+        };
         if (got.length > 0) wake();
       }),
       `a message on ${channel}, delivered to the subscribe() listener`,
