@@ -228,6 +228,18 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       );
     });
 
+    test("the store keeps a copy of a value: the bytes it was given may be a view of a chunk", () => {
+      const store = new Store();
+      const chunk = Buffer.from("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n");
+      const view = chunk.subarray(chunk.indexOf("hello"), chunk.indexOf("hello") + 5);
+      store.set(Buffer.from("k"), view);
+      chunk.fill(0x21); // the chunk's memory used for something else
+      expect(
+        show(store.get(Buffer.from("k")) ?? ""),
+        "set() copies the value: a stored view would change with the chunk under it, and keep the whole chunk in memory",
+      ).toBe(show("hello"));
+    });
+
     test("sweeps expired keys that nobody reads, with no timer per key", () => {
       let now = 0;
       const store = new Store({ now: () => now });

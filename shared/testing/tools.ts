@@ -1,20 +1,11 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { describe, test } from "vitest";
+import { hasTool } from "#shared/processes.ts";
 
-const found = new Map<string, boolean>();
+export { hasTool };
 
 /** Whether this is a CI run: CI=true (or any value but "false" and "0"). */
 export const isCI = !!process.env.CI && process.env.CI !== "false" && process.env.CI !== "0";
-
-/** Whether a command-line tool is on the PATH. */
-export function hasTool(tool: string): boolean {
-  let present = found.get(tool);
-  if (present === undefined) {
-    present = spawnSync(tool, ["--version"], { stdio: "ignore" }).error === undefined;
-    found.set(tool, present);
-  }
-  return present;
-}
 
 /**
  * `test` for a check that drives an outside client such as curl or redis-cli. Under CI the test

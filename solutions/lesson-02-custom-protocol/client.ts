@@ -126,8 +126,11 @@ function toReply(value: RespValue): Reply {
       // Only reachable inside an array (a transaction's replies); kept as text there.
       return value.message;
     case "integer":
-    case "bulk":
       return value.value;
+    case "bulk":
+      // A copy: the parser's bulk values are views of the network chunk, and the caller may keep
+      // this one for as long as it likes.
+      return value.value === null ? null : Buffer.from(value.value);
     case "array":
       return value.value === null ? null : value.value.map(toReply);
   }

@@ -6,9 +6,16 @@ import { array, bulk, RespError, type RespValue } from "./resp.ts";
  * 5, but it is 6 bytes on the wire, and `$5` would cut it short.
  */
 
-const CRLF = Buffer.from("\r\n");
+const CR = 0x0d;
+const LF = 0x0a;
 const NULL_BULK_BYTES = Buffer.from("$-1\r\n");
 const NULL_ARRAY_BYTES = Buffer.from("*-1\r\n");
+/**
+ * Canned replies: the simple strings a server sends most, encoded once. Every `SET` is answered
+ * `+OK\r\n`; making those 5 bytes anew each time is work for nothing. (Node's HTTP server does the
+ * same with its status lines.)
+ */
+const CANNED = new Map(["OK", "PONG"].map((text) => [text, Buffer.from(`+${text}\r\n`)]));
 
 export function encode(value: RespValue): Buffer {
   const parts: Buffer[] = [];
@@ -24,7 +31,7 @@ export function encodeCommand(args: readonly (string | Buffer)[]): Buffer {
 function encodeInto(value: RespValue, parts: Buffer[]): void {
   switch (value.type) {
     case "simple":
-      parts.push(Buffer.from(`+${line(value.value)}\r\n`));
+      parts.push(CANNED.get(value.value) ?? Buffer.from(`+${line(value.value)}\r\n`));
       return;
     case "error":
       parts.push(Buffer.from(`-${line(value.message)}\r\n`));
@@ -34,7 +41,7 @@ function encodeInto(value: RespValue, parts: Buffer[]): void {
       return;
     case "bulk":
       if (value.value === null) parts.push(NULL_BULK_BYTES);
-      else parts.push(Buffer.from(`$${value.value.length}\r\n`), value.value, CRLF);
+      else parts.push(bulkBytes(value.value));
       return;
     case "array":
       if (value.value === null) {
@@ -45,6 +52,17 @@ function encodeInto(value: RespValue, parts: Buffer[]): void {
       for (const item of value.value) encodeInto(item, parts);
       return;
   }
+}
+
+/** `$<length>\r\n<bytes>\r\n` in one Buffer: one allocation, where three parts would need a join. */
+function bulkBytes(bytes: Buffer): Buffer {
+  const header = `$${bytes.length}\r\n`;
+  const out = Buffer.allocUnsafe(header.length + bytes.length + 2);
+  out.write(header, 0, "latin1");
+  bytes.copy(out, header.length);
+  out[out.length - 2] = CR;
+  out[out.length - 1] = LF;
+  return out;
 }
 
 /** RESP2: a simple string "mustn't contain a CR (\r) or LF (\n) character". A bulk string can. */

@@ -44,6 +44,8 @@ const MINUS = 0x2d; // -
 const COLON = 0x3a; // :
 const DOLLAR = 0x24; // $
 const STAR = 0x2a; // *
+const ZERO = 0x30; // 0
+const TYPE_BYTES = [PLUS, MINUS, COLON, DOLLAR, STAR];
 
 /** The parser's states. Each names what the bytes at the read position are expected to be. */
 type State =
@@ -201,7 +203,7 @@ export class RespParser {
           `Protocol error: expected '$', got '${String.fromCharCode(byte)}'`,
         );
       }
-    } else if (![PLUS, MINUS, COLON, DOLLAR, STAR].includes(byte)) {
+    } else if (!TYPE_BYTES.includes(byte)) {
       throw new RespError(
         "RESP_UNKNOWN_TYPE",
         `Protocol error: unknown type byte 0x${byte.toString(16).padStart(2, "0")}`,
@@ -214,58 +216,61 @@ export class RespParser {
   }
 
   #readHeader(): Step {
-    const line = this.#readLine();
-    if (line === NEED_MORE) return NEED_MORE;
+    // The line is read where it lies: no copy, and no string unless the value is text.
+    const start = this.#offset;
+    const end = this.#readLine();
+    if (end === NEED_MORE) return NEED_MORE;
+    const buffer = this.#buffer;
     switch (this.#type) {
       case PLUS:
-        return simple(line.toString("utf8"));
+        return simple(buffer.toString("utf8", start, end));
       case MINUS:
-        return error(line.toString("utf8"));
+        return error(buffer.toString("utf8", start, end));
       case COLON: {
-        const value = parseInteger(line);
+        const value = parseInteger(buffer.subarray(start, end));
         if (value === undefined) {
           throw new RespError(
             "RESP_INVALID_INTEGER",
-            `Protocol error: invalid integer ${quote(line)}`,
+            `Protocol error: invalid integer ${quote(buffer.subarray(start, end))}`,
           );
         }
         return integer(value);
       }
       case DOLLAR:
-        return this.#startBulk(parseInteger(line));
+        return this.#startBulk(parseLength(buffer, start, end));
       default:
-        return this.#startArray(parseInteger(line));
+        return this.#startArray(parseLength(buffer, start, end));
     }
   }
 
-  #startBulk(length: bigint | undefined): Step {
+  #startBulk(length: number | undefined): Step {
     // `$-1` is RESP2's null bulk string, a value that does not exist (GET of a missing key).
     // Clients never send one: a command's words exist.
-    if (length === -1n && !this.#commands) return NULL_BULK;
-    if (length === undefined || length < 0n || length > BigInt(this.#maxBulkLength)) {
+    if (length === -1 && !this.#commands) return NULL_BULK;
+    if (length === undefined || length < 0 || length > this.#maxBulkLength) {
       throw new RespError("RESP_INVALID_BULK_LENGTH", "Protocol error: invalid bulk length");
     }
-    this.#bulkLength = Number(length);
+    this.#bulkLength = length;
     this.#state = "BULK_DATA";
     return CONTINUE;
   }
 
-  #startArray(count: bigint | undefined): Step {
-    if (count === undefined || count > BigInt(this.#maxArrayLength)) {
+  #startArray(count: number | undefined): Step {
+    if (count === undefined || count > this.#maxArrayLength) {
       throw new RespError("RESP_INVALID_ARRAY_LENGTH", "Protocol error: invalid multibulk length");
     }
-    if (this.#commands && count <= 0n) {
+    if (this.#commands && count <= 0) {
       // Redis skips `*0\r\n`, `*-1\r\n` (any count below 1) from a client: an empty command,
       // with no reply.
       this.#state = "TYPE";
       return CONTINUE;
     }
-    if (count < -1n) {
+    if (count < -1) {
       throw new RespError("RESP_INVALID_ARRAY_LENGTH", "Protocol error: invalid multibulk length");
     }
-    if (count === -1n) return NULL_ARRAY;
-    if (count === 0n) return array([]);
-    this.#open.push({ length: Number(count), items: [] });
+    if (count === -1) return NULL_ARRAY;
+    if (count === 0) return array([]);
+    this.#open.push({ length: count, items: [] });
     this.#state = "TYPE";
     return CONTINUE;
   }
@@ -280,8 +285,10 @@ export class RespParser {
         `Protocol error: expected '\\r\\n' after ${this.#bulkLength} bytes of bulk data`,
       );
     }
-    // A copy, so that a stored value does not keep the whole network chunk alive.
-    const data = Buffer.from(this.#buffer.subarray(this.#offset, end));
+    // A view of the chunk, not a copy: most words (a command's name, a key to look up) are read
+    // once and dropped. Whoever keeps a value copies it (the store does, and the client), so that
+    // a kept value does not hold the whole network chunk in memory.
+    const data = this.#buffer.subarray(this.#offset, end);
     this.#offset = end + 2;
     return bulk(data);
   }
@@ -305,8 +312,11 @@ export class RespParser {
     return array(words.map(bulk));
   }
 
-  /** The line at the read position without its CRLF, or NEED_MORE. */
-  #readLine(): Buffer | typeof NEED_MORE {
+  /**
+   * Reads past the line at the read position and its CRLF, and returns where the line's CR is:
+   * the line is `#buffer` from the old read position to there. NEED_MORE if the LF has not come.
+   */
+  #readLine(): number | typeof NEED_MORE {
     const lf = this.#buffer.indexOf(LF, this.#offset);
     if (lf === -1) {
       if (this.#buffer.length - this.#offset > this.#maxLineLength + 1) throw this.#lineTooLong();
@@ -320,9 +330,8 @@ export class RespParser {
       );
     }
     if (lf - 1 - this.#offset > this.#maxLineLength) throw this.#lineTooLong();
-    const line = this.#buffer.subarray(this.#offset, lf - 1);
     this.#offset = lf + 1;
-    return line;
+    return lf - 1;
   }
 
   #lineTooLong(): RespError {
@@ -337,6 +346,31 @@ export class RespParser {
             : `line longer than ${this.#maxLineLength} bytes`;
     return new RespError("RESP_LINE_TOO_LONG", `Protocol error: ${what}`);
   }
+}
+
+/**
+ * A `$` length or `*` count, `buffer[start..end)`, by the same rule as parseInteger(), as a
+ * number. Every header of every command has one, so the common case, up to 15 digits (exact in a
+ * double), is read digit by digit from the bytes: no string, no regular expression, no bigint. A
+ * longer one is above every cap, or not a number: parseInteger() decides which, exactly.
+ */
+function parseLength(buffer: Buffer, start: number, end: number): number | undefined {
+  const negative = buffer[start] === MINUS;
+  const first = negative ? start + 1 : start;
+  const digits = end - first;
+  if (digits < 1 || digits > 15) {
+    const value = parseInteger(buffer.subarray(start, end));
+    return value === undefined ? undefined : Number(value);
+  }
+  // No leading zero, and no "-0": `0` is written only as itself.
+  if (buffer[first] === ZERO && (digits > 1 || negative)) return undefined;
+  let value = 0;
+  for (let i = first; i < end; i++) {
+    const digit = (buffer[i] as number) - ZERO;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
 }
 
 const INT64_MIN = -(2n ** 63n);

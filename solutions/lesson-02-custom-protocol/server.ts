@@ -35,6 +35,8 @@ interface Connection {
    * ignores what follows QUIT.
    */
   state: "open" | "closing";
+  /** Replies made in this turn of the event loop, not yet written. */
+  replies: Buffer[];
 }
 
 export function createServer(options: ServerOptions = {}): net.Server {
@@ -51,6 +53,7 @@ export function createServer(options: ServerOptions = {}): net.Server {
       }),
       store,
       state: "open",
+      replies: [],
     };
     socket.on("data", (chunk: Buffer) => socketOnData(connection, chunk));
     socket.on("drain", () => socketOnDrain(connection));
@@ -78,13 +81,13 @@ export function createServer(options: ServerOptions = {}): net.Server {
 
 function socketOnData(connection: Connection, chunk: Buffer): void {
   if (connection.state !== "open") return;
-  // Every command in this chunk is answered, in order, and the replies go out in one write:
-  // a pipelined batch of 1,000 commands costs one write, not 1,000.
-  const replies: Buffer[] = [];
+  // Every command in this chunk is answered, in order, and the replies wait on the connection
+  // for writeReplies(): a pipelined batch of 1,000 commands costs one write, not 1,000.
+  const { replies } = connection;
   try {
     for (const command of connection.parser.feed(chunk)) {
       const args = wordsOf(command);
-      if (args[0]?.toString("latin1").toLowerCase() === "quit") {
+      if (isQuit(args[0] as Buffer)) {
         // QUIT is about the connection, not the store: reply, then close.
         replies.push(encode(simple("OK")));
         return close(connection, replies);
@@ -102,8 +105,28 @@ function socketOnData(connection: Connection, chunk: Buffer): void {
     return close(connection, replies);
   }
   if (replies.length === 0) return;
-  // Backpressure: when the client does not read its replies, stop reading its commands.
-  if (!connection.socket.write(Buffer.concat(replies))) connection.socket.pause();
+  if (unwritten.size === 0) setImmediate(writeReplies);
+  unwritten.add(connection);
+}
+
+/**
+ * Connections with replies not yet written. They are written once every socket with input in this
+ * turn of the event loop has been read (setImmediate runs after the turn's I/O callbacks), as Redis
+ * writes in beforeSleep(): a client is woken once for its replies, not while others are still
+ * being read.
+ */
+const unwritten = new Set<Connection>();
+
+function writeReplies(): void {
+  for (const connection of unwritten) {
+    const replies = Buffer.concat(connection.replies);
+    connection.replies = [];
+    // A client that reset its connection in the meantime has no one left to read its replies.
+    if (connection.socket.destroyed) continue;
+    // Backpressure: when the client does not read its replies, stop reading its commands.
+    if (!connection.socket.write(replies)) connection.socket.pause();
+  }
+  unwritten.clear();
 }
 
 function socketOnDrain(connection: Connection): void {
@@ -116,7 +139,13 @@ function socketOnError(): void {
 
 function close(connection: Connection, replies: Buffer[]): void {
   connection.state = "closing";
+  unwritten.delete(connection);
   connection.socket.end(Buffer.concat(replies));
+}
+
+/** QUIT, in any case. The length first: almost every command is some other word. */
+function isQuit(name: Buffer): boolean {
+  return name.length === 4 && name.toString("latin1").toLowerCase() === "quit";
 }
 
 /**

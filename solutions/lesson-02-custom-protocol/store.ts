@@ -43,7 +43,9 @@ export class Store {
   set(key: Buffer, value: Buffer, expiresAt?: number | "keep"): void {
     const id = idOf(key);
     this.#expireIfDue(id);
-    this.#values.set(id, value);
+    // A copy: `value` may be a view of a network chunk (the parser does not copy), and a stored
+    // view would keep the whole chunk in memory for as long as the key lives.
+    this.#values.set(id, Buffer.from(value));
     if (expiresAt === undefined) this.#expiresAt.delete(id);
     else if (expiresAt !== "keep") this.#expiresAt.set(id, expiresAt);
   }
