@@ -12,20 +12,27 @@
  * One small load generator on node:net drives both: raw request bytes out, responses counted with
  * lesson 03's ResponseParser.
  *
- * Part 2: Nagle's algorithm meets delayed ACKs. A POST written as two small writes (head, then
+ * Part 2: the same two servers under wrk (https://github.com/wg/wrk), a load generator in C that
+ * is faster than either server: 50 keep-alive connections, then the same with 16 requests per
+ * write (wrk/pipeline.lua). Both servers close a connection after 100 requests, this lesson's
+ * default. Skipped, with a line that says how to install it, where wrk is not on the PATH.
+ *
+ * Part 3: Nagle's algorithm meets delayed ACKs. A POST written as two small writes (head, then
  * body) on a keep-alive connection, with Nagle on and off, and the same POST in one write.
  *
  * Everything listens on 127.0.0.1 port 0. The figures depend on the machine; nothing is asserted.
  */
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { ResponseParser, type ClientResponse } from "#reference/lesson-03-http/client.ts";
 import type { HttpRequest } from "#reference/lesson-03-http/parser.ts";
 import { createProfileApi } from "#reference/lesson-03-http/routes.ts";
-import { createServer, type Handler } from "#lesson/lesson-04-keep-alive/server.ts";
+import { createServer, DEFAULTS, type Handler } from "#lesson/lesson-04-keep-alive/server.ts";
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 1_500);
 /** Each closed connection leaves a TIME_WAIT entry behind for a minute: keep them few. */
@@ -171,7 +178,10 @@ const variants: { name: string; run: (port: number) => Promise<Figures> }[] = [
 ];
 
 /** node:http with the same handler: the body read whole, the handler's response written back. */
-function nodeHttpServer(handler: Handler): http.Server {
+function nodeHttpServer(
+  handler: Handler,
+  maxRequests: number = MAX_REQUESTS_PER_CONNECTION,
+): http.Server {
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -183,10 +193,13 @@ function nodeHttpServer(handler: Handler): http.Server {
       body: Buffer.concat(chunks),
     };
     const response = await handler(request);
-    res.writeHead(response.status, response.headers);
-    res.end(response.body);
+    // Content-Length, as lesson 03's writer sends: without it node:http would chunk the body,
+    // and the two servers would not send the same bytes.
+    const body = Buffer.from(response.body ?? "");
+    res.writeHead(response.status, { ...response.headers, "Content-Length": body.length });
+    res.end(body);
   });
-  server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
+  server.maxRequestsPerSocket = maxRequests;
   return server;
 }
 
@@ -261,7 +274,87 @@ for (const variant of variants) {
   }
 }
 
-// Part 2. With Nagle on, the body (a small segment) waits until the head is acknowledged. The
+// Part 2. wrk drives both servers harder than the load generator above can: it is written in C,
+// and its own time per request is small next to a server's.
+const WRK_SECONDS = Math.max(1, Math.round(DURATION_MS / 500));
+const PIPELINE_LUA = fileURLToPath(new URL("./wrk/pipeline.lua", import.meta.url));
+const WRK_DEPTH = 16;
+
+/**
+ * Runs wrk against the URL; its Requests/sec, or undefined when wrk is not installed. `options`
+ * go before the URL; `scriptArgs` after it and `--`, where wrk hands them to the Lua script.
+ */
+async function wrk(
+  url: string,
+  options: string[],
+  scriptArgs: string[],
+): Promise<number | undefined> {
+  // An argument list, no shell: the same on every OS. Where wrk is missing (Windows, a fresh
+  // Mac), spawn() emits "error" with ENOENT, and the rows are skipped.
+  const child = spawn(
+    "wrk",
+    ["-t1", "-c50", `-d${WRK_SECONDS}s`, ...options, url, "--", ...scriptArgs],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  let output = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (text: string) => (output += text));
+  const missing = once(child, "error").then(([error]) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  });
+  const exited = once(child, "close").then(() => {
+    const rate = /Requests\/sec:\s+([\d.]+)/.exec(output)?.[1];
+    if (rate === undefined) throw new Error(`wrk printed no Requests/sec:\n${output}`);
+    return Number(rate);
+  });
+  return Promise.race([missing, exited]);
+}
+
+console.log(
+  `\nUnder wrk: -t1 -c50 -d${WRK_SECONDS}s, GET /profile/123, ` +
+    `${DEFAULTS.maxRequestsPerConnection} requests per connection on both servers\n`,
+);
+const wrkWidths = [30, 14, 10, 10];
+const wrkModes = [
+  { name: "keep-alive, 50 connections", options: [], scriptArgs: [] },
+  {
+    name: `pipelined, depth ${WRK_DEPTH}`,
+    options: ["-s", PIPELINE_LUA],
+    scriptArgs: [String(WRK_DEPTH)],
+  },
+];
+let wrkMissing = false;
+for (const mode of wrkModes) {
+  if (wrkMissing) break;
+  const rates: number[] = [];
+  for (const [name, make] of [
+    ["lesson 04", () => createServer()],
+    ["node:http", () => nodeHttpServer(createProfileApi(), DEFAULTS.maxRequestsPerConnection)],
+  ] as const) {
+    const { port, stop } = await start(make());
+    const rate = await wrk(`http://127.0.0.1:${port}/profile/123`, mode.options, mode.scriptArgs);
+    await stop();
+    if (rate === undefined) {
+      console.log(
+        "wrk is not installed, so the wrk rows are skipped: apt-get install wrk (Debian, " +
+          "Ubuntu), brew install wrk (macOS), or build it from https://github.com/wg/wrk",
+      );
+      wrkMissing = true;
+      break;
+    }
+    rates.push(rate);
+    if (mode === wrkModes[0] && rates.length === 1) {
+      console.log(row(["mode", "server", "req/s", "lesson 04 / node:http"], wrkWidths));
+    }
+    const ratio = rates.length === 2 ? `${((rates[0] ?? 0) / rate).toFixed(2)}` : "";
+    console.log(row([mode.name, name, Math.round(rate), ratio], wrkWidths));
+  }
+}
+
+// Part 3. With Nagle on, the body (a small segment) waits until the head is acknowledged. The
 // server has nothing to send before the body arrives, so its ACK is a delayed one (up to ~40 ms
 // on Linux). The "median ms" column is per request (for the pipelined row above, per batch).
 console.log("\nNagle's algorithm and delayed ACKs: POST /profile, keep-alive, one at a time\n");

@@ -331,10 +331,15 @@ export abstract class MessageParser<Message> {
       this.lineSize += chunk.length - from;
       return undefined;
     }
-    this.lineParts.push(chunk.subarray(from, lf));
-    const line = Buffer.concat(this.lineParts, this.lineSize + (lf - from));
-    this.lineParts = [];
-    this.lineSize = 0;
+    // A line that lies whole in this chunk (the usual case) is a view of the chunk's bytes, not a
+    // copy; only a line split across chunks is put together from its pieces.
+    let line = chunk.subarray(from, lf);
+    if (this.lineParts.length > 0) {
+      this.lineParts.push(line);
+      line = Buffer.concat(this.lineParts, this.lineSize + (lf - from));
+      this.lineParts = [];
+      this.lineSize = 0;
+    }
     // RFC 9112 §2.2: the line terminator is CRLF, and "a recipient MAY recognize a single LF as a
     // line terminator". This parser does not: like Node's own, it refuses a bare LF, so it never
     // splits lines where a stricter server behind or in front of it would not.
@@ -365,7 +370,12 @@ export abstract class MessageParser<Message> {
   }
 
   private finish(): Message {
-    const body = Buffer.concat(this.bodyParts, this.bodySize);
+    // A body that came in one piece (or none) is that piece, a view of the chunk: copying is only
+    // needed to join pieces from several chunks.
+    const body =
+      this.bodyParts.length === 1
+        ? (this.bodyParts[0] as Buffer)
+        : Buffer.concat(this.bodyParts, this.bodySize);
     const message = this.message(this.headers, body);
     this.state = "start-line";
     this.headBytes = 0;

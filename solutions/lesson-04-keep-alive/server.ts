@@ -206,6 +206,9 @@ function readRequests(connection: Connection, chunk: Buffer): void {
   // A framing error leaves the rest of the stream meaningless: answer it after every request
   // before it, then close.
   if (failure !== undefined) finish(connection, errorResponse(failure));
+  // Once per chunk, not once per request: the pipelined requests of one chunk are all queued
+  // before progress() writes, so their responses leave together, in one write.
+  progress(connection);
 }
 
 /** A complete request, in arrival order: it takes its place in the queue. */
@@ -221,7 +224,6 @@ function accept(connection: Connection, request: HttpRequest): void {
   const fields = connectionFields({ open, idleTimeoutMs: settings.idleTimeoutMs, remaining });
   connection.queue.push({ request, fields, state: "waiting" });
   if (!open) connection.state = "closing";
-  progress(connection);
 }
 
 /** The server's own last answer (an error, a timeout), after every response before it. */
@@ -275,7 +277,23 @@ function startHandlers(connection: Connection): void {
 
 function run(connection: Connection, exchange: Exchange, request: HttpRequest): void {
   exchange.state = "running";
-  void answer(connection.settings.handler, request, exchange.fields).then((bytes) => {
+  const { handler } = connection.settings;
+  let response: ReturnType<Handler>;
+  try {
+    response = handler(request);
+  } catch (error) {
+    response = Promise.reject(error);
+  }
+  // A handler that answers at once (the profile API does) is served at once: its response is
+  // ready before flush() runs, in the same turn as the bytes that asked for it. Waiting for a
+  // promise, even one already resolved, would cost a microtask per request, and the responses of
+  // one pipelined chunk would leave one write each instead of together.
+  if (!(response instanceof Promise)) {
+    exchange.bytes = responseBytes(response, request, exchange.fields);
+    exchange.state = "ready";
+    return;
+  }
+  void answer(response, request, exchange.fields).then((bytes) => {
     exchange.bytes = bytes;
     exchange.state = "ready";
     progress(connection);
@@ -386,20 +404,43 @@ function onLingerTimeout(connection: Connection): void {
   destroy(connection);
 }
 
-/** The response's bytes; a handler that throws or rejects gets a 500, not a dead connection. */
+/** The response's bytes, once it comes; a handler that rejects gets a 500. */
 async function answer(
-  handler: Handler,
+  pending: Promise<HttpResponse>,
   request: HttpRequest,
   fields: Record<string, string>,
 ): Promise<Buffer> {
-  const head = request.method === "HEAD";
+  let response: HttpResponse;
   try {
-    return serializeResponse(await handler(request), { connection: fields, head });
+    response = await pending;
   } catch (error) {
-    console.error(`${request.method} ${request.target} failed:`, error);
-    return serializeResponse(json(500, { error: "Internal server error" }), {
-      connection: fields,
-      head,
-    });
+    return internalError(request, fields, error);
   }
+  return responseBytes(response, request, fields);
+}
+
+/** The bytes of a handler's response; one the writer refuses (a bad status, a bad field) is a 500. */
+function responseBytes(
+  response: HttpResponse,
+  request: HttpRequest,
+  fields: Record<string, string>,
+): Buffer {
+  try {
+    return serializeResponse(response, { connection: fields, head: request.method === "HEAD" });
+  } catch (error) {
+    return internalError(request, fields, error);
+  }
+}
+
+/** A bug in the handler, not in the request: logged, and answered 500, not a dead connection. */
+function internalError(
+  request: HttpRequest,
+  fields: Record<string, string>,
+  error: unknown,
+): Buffer {
+  console.error(`${request.method} ${request.target} failed:`, error);
+  return serializeResponse(json(500, { error: "Internal server error" }), {
+    connection: fields,
+    head: request.method === "HEAD",
+  });
 }
