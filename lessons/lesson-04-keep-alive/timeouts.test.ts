@@ -1,5 +1,6 @@
 import { once } from "node:events";
-import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
+import type net from "node:net";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { json } from "#reference/lesson-03-http/response.ts";
 import type { Handler } from "#lesson/lesson-04-keep-alive/server.ts";
 import { explain, show } from "../../shared/testing/bytes.ts";
@@ -9,6 +10,28 @@ import { type HttpClient, responsesIn, serve, summary } from "./helpers.ts";
 
 const GET_123 = crlf("GET /profile/123 HTTP/1.1\nHost: x\n\n");
 const GET_124 = crlf("GET /profile/124 HTTP/1.1\nHost: x\n\n");
+
+/**
+ * Fakes setTimeout and clearTimeout, the timers the server uses: the test moves the clock, so
+ * no real time passes (a test never waits for a timeout), and a request never arrives late on a
+ * loaded machine. Sockets work as usual.
+ */
+function fakeTimers(): void {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+}
+
+/**
+ * Moves the faked clock on by `ms`: the timers due fire, and what they set off (promise
+ * continuations, a turn of the event loop after each timer) runs before this resolves.
+ */
+async function after(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
+}
+
+/** Whether the server has closed its side of a connection it accepted: end() (FIN) or destroy(). */
+function closedByServer(peer: net.Socket): boolean {
+  return peer.writableEnded || peer.destroyed;
+}
 
 /** Sends one GET and checks that its response keeps the connection open. */
 async function servedAndKept(client: HttpClient): Promise<void> {
@@ -26,12 +49,20 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("closes a connection left idle for idleTimeoutMs, without a response of its own", async () => {
-    // Long enough that the request surely arrives before the connection counts as idle, even on a
-    // loaded machine: the idle timer runs from the moment the connection is accepted.
-    const client = await (await serve({ idleTimeoutMs: 300 })).open();
+    fakeTimers();
+    const served = await serve({ idleTimeoutMs: 300 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
     await client.send(GET_123);
     const [response] = await client.responses(1);
     expect(response.headers["keep-alive"], summary(response)).toBe("timeout=0, max=99");
+    await after(300);
+    expect(
+      closedByServer(peer),
+      "the server's FIN 300 ms (idleTimeoutMs) after its response: once the last response is " +
+        "written and no request has started, the connection is idle, and its idle timer runs",
+    ).toBe(true);
     const bytes = await client.closed(
       "the server's FIN 300 ms (idleTimeoutMs) after its response, with no response of its own " +
         "(RFC 9112 §9.5: a graceful close). Once the last response is written and no request has " +
@@ -46,7 +77,17 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("closes a connection that never sends a byte after idleTimeoutMs, with a FIN and no response", async () => {
-    const client = await (await serve({ idleTimeoutMs: 50 })).open();
+    fakeTimers();
+    const served = await serve({ idleTimeoutMs: 50 });
+    const accepted = nextConnection(served.server);
+    const client = await served.open();
+    const peer = await accepted;
+    await after(50);
+    expect(
+      closedByServer(peer),
+      "the server's FIN 50 ms (idleTimeoutMs) after the connection opened: a connection that " +
+        "never sends a byte is idle from the start, so its idle timer starts when it is accepted",
+    ).toBe(true);
     const bytes = await client.closed(
       "the server's FIN 50 ms (idleTimeoutMs) after the connection opened: a connection that " +
         "never sends a byte is idle from the start, so its idle timer starts when it is accepted.",
@@ -80,15 +121,24 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("cuts off a client trickling its next head in with 408 and Connection: close, while another client is served", async () => {
+    fakeTimers();
     const served = await serve({ headersTimeoutMs: 150, idleTimeoutMs: 10_000 });
+    const accepted = nextConnection(served.server);
     const slow = await served.open();
+    const peer = await accepted;
     await servedAndKept(slow);
-    // A slowloris: a head that never ends, one byte at a time. The bytes must not restart the
-    // clock. (This interval makes load, it synchronizes nothing.)
-    await slow.send("GET /profile/124 HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-    const trickle = setInterval(() => void slow.send("a"), 10);
-    // Cleared when the test ends, even when it ends by failing or timing out.
-    onTestFinished(() => clearInterval(trickle));
+    // A slowloris: a head that never ends, one byte every 10 ms. The bytes must not restart the
+    // clock.
+    const trickle = async (bytes: string): Promise<void> => {
+      const read = serverHasRead(peer, bytes.length);
+      await slow.send(bytes);
+      await served.wait(read, "the server to read the slow client's next byte");
+    };
+    await trickle("GET /profile/124 HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    for (let elapsed = 0; elapsed < 70; elapsed += 10) {
+      await after(10);
+      await trickle("a");
+    }
 
     const other = await served.open();
     await other.send(GET_123);
@@ -99,6 +149,17 @@ describe("Step 3: Timeouts and limits", () => {
     );
     expect(answered.status).toBe(200);
 
+    for (let elapsed = 70; elapsed < 150; elapsed += 10) {
+      await after(10);
+      if (closedByServer(peer)) break;
+      await trickle("a");
+    }
+    expect(
+      closedByServer(peer),
+      "408 Request Timeout with Connection: close, then a FIN, 150 ms (headersTimeoutMs) after " +
+        "the head's first byte, while a byte arrives every 10 ms: later bytes of the same head " +
+        "must not restart its clock (slowloris)",
+    ).toBe(true);
     const bytes = await slow.closed(
       "408 Request Timeout with Connection: close, then a FIN, 150 ms (headersTimeoutMs) after " +
         "the head's first byte, while a byte arrives every 10 ms. The clock for a head starts " +
@@ -121,8 +182,7 @@ describe("Step 3: Timeouts and limits", () => {
     { when: "in a write of its own, on an idle connection", together: false },
     { when: "in the same write as the request before it", together: true },
   ])("keeps the idle timer off while a head arrives slowly, $when", async ({ together }) => {
-    // 200 ms: the half head below must reach the server before the connection has been idle
-    // that long, even on a loaded machine.
+    fakeTimers();
     const served = await serve({ idleTimeoutMs: 200, headersTimeoutMs: 10_000 });
     const accepted = nextConnection(served.server);
     const client = await served.open();
@@ -136,13 +196,23 @@ describe("Step 3: Timeouts and limits", () => {
     await client.send(first);
     await served.wait(read, "the server to read half a head");
     await client.responses(1, "the response to the first request");
-    // The sign that idleTimeoutMs has passed: a silent connection opened after the head began,
-    // closed by its own idle timer.
-    const silent = await served.open();
-    await silent.closed(
+    // The sign that the server's idle timers run: a silent connection opened after the head
+    // began, closed by its own idle timer once idleTimeoutMs has passed.
+    const silentAccepted = nextConnection(served.server);
+    await served.open();
+    const silent = await silentAccepted;
+    await after(200);
+    expect(
+      closedByServer(silent),
       "a silent second connection closed by its idle timer (200 ms): a connection that never " +
         "sends a byte is idle from the start",
-    );
+    ).toBe(true);
+    expect(
+      closedByServer(peer),
+      "the connection whose head is still arriving, closed 200 ms (idleTimeoutMs) later: a " +
+        "connection with a request under way is not idle (the headers timeout, not the idle " +
+        "one, bounds a head)",
+    ).toBe(false);
     await client.send("Host: x\r\n\r\n");
     const [, second] = await client.responses(
       2,
@@ -153,6 +223,7 @@ describe("Step 3: Timeouts and limits", () => {
   });
 
   test("stops the headers timer once the head is complete, while the body still arrives", async () => {
+    fakeTimers();
     const served = await serve({ headersTimeoutMs: 100, idleTimeoutMs: 10_000 });
     const accepted = nextConnection(served.server);
     const client = await served.open();
@@ -167,11 +238,25 @@ describe("Step 3: Timeouts and limits", () => {
       await client.send(piece);
       await served.wait(read, "the server to read the POST's head");
     }
-    // The sign that headersTimeoutMs has passed: a second connection whose head never ends,
-    // answered 408 by its own headers timer.
+    // The sign that the server's headers timers run: a second connection whose head never ends,
+    // answered 408 by its own headers timer once headersTimeoutMs has passed.
+    const otherAccepted = nextConnection(served.server);
     const other = await served.open();
-    await other.send("GET / HTTP/1.1\r\n");
-    await other.closed("408 and a FIN for a head left unfinished for 100 ms (headersTimeoutMs)");
+    const otherPeer = await otherAccepted;
+    const half = "GET / HTTP/1.1\r\n";
+    const otherRead = serverHasRead(otherPeer, half.length);
+    await other.send(half);
+    await served.wait(otherRead, "the server to read the second connection's half head");
+    await after(100);
+    expect(
+      closedByServer(otherPeer),
+      "408 and a FIN for a head left unfinished for 100 ms (headersTimeoutMs)",
+    ).toBe(true);
+    expect(
+      closedByServer(peer),
+      "the POST's connection closed 100 ms (headersTimeoutMs) after its head began: its head " +
+        "was complete in time, and a body is not bounded by the headers timeout",
+    ).toBe(false);
     await client.send(body.slice(4));
     const [response] = await client.responses(
       1,
@@ -405,26 +490,29 @@ describe("Step 3: Timeouts and limits", () => {
     const accepted = nextConnection(served.server);
     const client = await served.open();
     const serverSide = await accepted;
-    const pausedNow = once(serverSide, "pause");
-    await client.send(Buffer.concat([GET_123, GET_124]));
-    await served.wait(
-      pausedNow,
+    const sent = Buffer.concat([GET_123, GET_124]);
+    const read = serverHasRead(serverSide, sent.length);
+    await client.send(sent);
+    // The server's "data" listener has handled both requests by the time the test hears of them.
+    await served.wait(read, "the server to read both requests");
+    expect(
+      serverSide.isPaused(),
       "the server to stop reading (socket.pause()) with exactly 2 (maxPipelinedRequests) " +
-        "requests unanswered: at the cap, not one past it",
-    );
+        "requests unanswered, once it has read them: at the cap, not one past it",
+    ).toBe(true);
     release.resolve();
     await client.responses(2);
   });
 
   test("destroys a half-closed connection whose client never closes its side, after idleTimeoutMs", async () => {
-    // The request must arrive before the connection counts as idle: 300 ms holds on a loaded machine.
+    fakeTimers();
     const served = await serve({ idleTimeoutMs: 300 });
     const accepted = nextConnection(served.server);
     // allowHalfOpen: this client reads the server's FIN and never sends its own.
     const client = await served.open({ allowHalfOpen: true });
     const serverSide = await accepted;
     // Not once(): that would also reject on the server's own "error", with nobody awaiting yet.
-    const closedByServer = new Promise((resolve) => serverSide.once("close", resolve));
+    const destroyed = new Promise((resolve) => serverSide.once("close", resolve));
     await client.send(crlf("GET /profile/123 HTTP/1.1\nHost: x\nConnection: close\n\n"));
     const bytes = await client.closed();
     expect(
@@ -432,8 +520,15 @@ describe("Step 3: Timeouts and limits", () => {
       explain("a request with Connection: close", client.sent, "one response, then FIN", bytes),
     ).toEqual(["close"]);
     expect(client.socket.writableEnded, "the client has not closed its side").toBe(false);
+    await after(300);
+    expect(
+      serverSide.destroyed,
+      "the server to destroy the connection 300 ms (idleTimeoutMs) after its FIN: the client " +
+        "never closes its side, and a half-closed connection must not linger forever. After " +
+        "socket.end(), give the client the idle timeout to send its FIN, then destroy the socket.",
+    ).toBe(true);
     await served.wait(
-      closedByServer,
+      destroyed,
       "the server to destroy the connection 300 ms (idleTimeoutMs) after its FIN: the client " +
         "never closes its side, and a half-closed connection must not linger forever. After " +
         "socket.end(), give the client the idle timeout to send its FIN, then destroy the socket.",
@@ -449,8 +544,7 @@ describe("Step 3: Timeouts and limits", () => {
       await release.promise;
       return json(200, { path: "/slow" });
     };
-    // The first request must arrive before the connection counts as idle: 300 ms holds on a
-    // loaded machine.
+    fakeTimers();
     const served = await serve({ handler, idleTimeoutMs: 300 });
     const accepted = nextConnection(served.server);
     const client = await served.open();
@@ -463,11 +557,15 @@ describe("Step 3: Timeouts and limits", () => {
     // The event that says idleTimeoutMs has passed while /slow runs: a second connection of the
     // same server, opened after /slow started and silent, closed by its own idle timer. An idle
     // timer left running on the first connection was armed earlier, so it would have fired first.
-    const silent = await served.open();
-    await silent.closed(
+    const silentAccepted = nextConnection(served.server);
+    await served.open();
+    const silent = await silentAccepted;
+    await after(300);
+    expect(
+      closedByServer(silent),
       "a silent second connection closed by its idle timer (300 ms), the sign that the idle " +
         "period has passed: a connection that never sends a byte is idle from the start",
-    );
+    ).toBe(true);
     // A next request, read by the server before /slow is answered: a connection the idle timer
     // has finished would drop it.
     const read = serverHasRead(serverSide, GET_124.length);
