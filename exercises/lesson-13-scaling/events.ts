@@ -56,7 +56,8 @@ export const EVENT_DEFAULTS = {
 
 export function createEventStream(options: EventStreamOptions): ClusterEventStream {
   // TODO: Two Redis connections (a connection blocked in XREAD can send nothing else), and one
-  // reader loop per instance: XREAD BLOCK ... STREAMS <key> <last id seen>, starting from "$",
+  // reader loop per instance: XREAD BLOCK ... STREAMS <key> <last id seen>, starting after the
+  // stream's last entry when the instance starts (no stream opens before the reader knows it),
   // each entry written to every open stream of this instance. handle() answers:
   //   POST /messages: lesson 05's message (parseMessageInput), XADD <key> MAXLEN ~ maxMessages *
   //     (Redis docs, XADD, "Capped streams"); 201 with { id: the entry id, author, text, at };

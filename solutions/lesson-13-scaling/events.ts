@@ -81,11 +81,15 @@ interface Context {
   /** The one blocking reader of this instance. A connection in XREAD BLOCK can do nothing else. */
   readonly reader: Redis;
   readonly streams: Set<Stream>;
+  /** Settles once the reader knows where it starts: no stream opens before. */
+  readonly reading: Promise<void>;
   state: "open" | "closed";
 }
 
 export function createEventStream(options: EventStreamOptions): ClusterEventStream {
   const settings = { ...EVENT_DEFAULTS, ...options };
+  let started = () => {};
+  const reading = new Promise<void>((resolve) => (started = resolve));
   const context: Context = {
     settings,
     // Commands wait for the first connection; after it, no offline queue: a command sent while
@@ -93,6 +97,7 @@ export function createEventStream(options: EventStreamOptions): ClusterEventStre
     redis: new Redis(settings.redisUrl, { maxRetriesPerRequest: 0 }),
     reader: new Redis(settings.redisUrl, { maxRetriesPerRequest: null }),
     streams: new Set(),
+    reading,
     state: "open",
   };
   // ioredis reports each failed reconnection; it goes on trying, which is all there is to do.
@@ -101,7 +106,7 @@ export function createEventStream(options: EventStreamOptions): ClusterEventStre
     context.redis.options.enableOfflineQueue = false;
   });
   context.reader.on("error", () => {});
-  void readLive(context);
+  void readLive(context, started);
   return {
     handle: (request, response) => void handle(context, request, response),
     close: () => close(context),
@@ -206,6 +211,9 @@ async function openStream(
   // Listen first, read the history second: an event added in between is in both, and the ids
   // keep it from being written twice.
   context.streams.add(stream);
+  // And listen to a reader that is reading: one that has not asked Redis yet would miss what is
+  // added before it does.
+  await context.reading;
   response.on("close", () => release(context, stream));
 
   let first = formatRetry(context.settings.retryMs);
@@ -264,9 +272,23 @@ async function replay(context: Context, stream: Stream, from: string): Promise<s
 }
 
 /** This instance's one reader: every new entry, to every open stream here, in order. */
-async function readLive(context: Context): Promise<void> {
+async function readLive(context: Context, started: () => void): Promise<void> {
   const { key } = context.settings;
-  let lastId = "$"; // "$": only entries added from now on
+  // Where to start: after the stream's last entry now. Not "$" in the first XREAD, which means
+  // "after the last entry when this XREAD arrives": a message posted before it arrived, once a
+  // stream here was open, would be missed. (ioredis holds this until the reader is connected.)
+  let lastId = "0-0";
+  while (context.state === "open") {
+    try {
+      const [last] = await context.reader.xrevrange(key, "+", "-", "COUNT", 1);
+      lastId = last?.[0] ?? "0-0";
+      break;
+    } catch {
+      if (context.state !== "open") break;
+      await new Promise((resolve) => context.reader.once("ready", resolve));
+    }
+  }
+  started();
   while (context.state === "open") {
     let reply: [string, [string, string[]][]][] | null;
     try {
