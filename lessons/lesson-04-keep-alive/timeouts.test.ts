@@ -33,6 +33,22 @@ function closedByServer(peer: net.Socket): boolean {
   return peer.writableEnded || peer.destroyed;
 }
 
+/**
+ * Opens a silent connection, moves the clock on by `ms`, and says whether the server has closed
+ * it: the sign that the server's idle timers run (a connection that never sends a byte is idle
+ * from the start), for a test that checks another connection's timer did not fire.
+ */
+async function silentConnectionClosedAfter(
+  served: Awaited<ReturnType<typeof serve>>,
+  ms: number,
+): Promise<boolean> {
+  const accepted = nextConnection(served.server);
+  await served.open();
+  const silent = await accepted;
+  await after(ms);
+  return closedByServer(silent);
+}
+
 /** Sends one GET and checks that its response keeps the connection open. */
 async function servedAndKept(client: HttpClient): Promise<void> {
   await client.send(GET_123);
@@ -198,12 +214,8 @@ describe("Step 3: Timeouts and limits", () => {
     await client.responses(1, "the response to the first request");
     // The sign that the server's idle timers run: a silent connection opened after the head
     // began, closed by its own idle timer once idleTimeoutMs has passed.
-    const silentAccepted = nextConnection(served.server);
-    await served.open();
-    const silent = await silentAccepted;
-    await after(200);
     expect(
-      closedByServer(silent),
+      await silentConnectionClosedAfter(served, 200),
       "a silent second connection closed by its idle timer (200 ms): a connection that never " +
         "sends a byte is idle from the start",
     ).toBe(true);
@@ -557,12 +569,8 @@ describe("Step 3: Timeouts and limits", () => {
     // The event that says idleTimeoutMs has passed while /slow runs: a second connection of the
     // same server, opened after /slow started and silent, closed by its own idle timer. An idle
     // timer left running on the first connection was armed earlier, so it would have fired first.
-    const silentAccepted = nextConnection(served.server);
-    await served.open();
-    const silent = await silentAccepted;
-    await after(300);
     expect(
-      closedByServer(silent),
+      await silentConnectionClosedAfter(served, 300),
       "a silent second connection closed by its idle timer (300 ms), the sign that the idle " +
         "period has passed: a connection that never sends a byte is idle from the start",
     ).toBe(true);
