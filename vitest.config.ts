@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defaultServerConditions, normalizePath } from "vite";
 import { defineConfig } from "vitest/config";
@@ -47,6 +48,11 @@ export default defineConfig(({ mode: cliMode }) => {
       hookTimeout: 5_000,
       teardownTimeout: 2_000,
       server: { deps: { inline: [/@graphql-tools\//] } },
+      // Test files share a worker's loaded modules (every test closes what it opens), and run two
+      // or more at a time: most of a file's time is spent waiting on sockets and child processes.
+      isolate: false,
+      setupFiles: ["shared/testing/setup.ts"],
+      maxWorkers: Math.max(2, availableParallelism()),
     },
   };
 });

@@ -255,9 +255,17 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
     test("the server sweeps on one timer, every sweepInterval ms, and stops when it closes", async () => {
       // Only the interval timers are faked: the network and within() run on real time.
       vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
-      const intervals = vi.spyOn(globalThis, "setInterval");
+      // Each interval timer the server starts, seen through a wrapper of the fake setInterval. Not
+      // vi.spyOn: vitest may restore a spy again after this file, which would put the fake back.
+      const fakeSetInterval = globalThis.setInterval;
+      const timers: NodeJS.Timeout[] = [];
+      globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+        const timer = fakeSetInterval(...args);
+        timers.push(timer);
+        return timer;
+      }) as typeof setInterval;
       onTestFinished(() => {
-        intervals.mockRestore();
+        globalThis.setInterval = fakeSetInterval;
         vi.useRealTimers();
       });
       let now = 0;
@@ -271,7 +279,6 @@ describe("Step 3: A key-value server that Redis clients can use", () => {
       const store = new CountingStore({ now: () => now });
       const server = createServer({ store, sweepInterval: 50 });
       await listen(server);
-      const timers = intervals.mock.results.map((result) => result.value as NodeJS.Timeout);
       expect(timers.length, "one setInterval for the whole server").toBe(1);
       expect(
         timers[0]?.hasRef(),
