@@ -53,6 +53,9 @@ export default defineConfig(({ mode: cliMode }) => {
       isolate: false,
       setupFiles: ["shared/testing/setup.ts"],
       maxWorkers: Math.max(2, availableParallelism()),
+      // Transformed modules are kept on disk (in node_modules), keyed by their content and the
+      // config, so a run does not compile TypeScript the last run compiled already.
+      experimental: { fsModuleCache: true },
     },
   };
 });
