@@ -29,7 +29,8 @@ export interface BusOptions {
   redisUrl: string;
   /**
    * Called when the subscribing connection is back after a drop and subscribed again: whatever
-   * was published meanwhile is gone (at most once), and the caller may want to catch up.
+   * was published meanwhile is gone (at most once), and the caller may want to catch up. What
+   * came on the new connection before this call is handed to the listeners just after it.
    */
   onReconnect?: () => void;
 }

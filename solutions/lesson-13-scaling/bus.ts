@@ -28,7 +28,8 @@ export interface BusOptions {
   redisUrl: string;
   /**
    * Called when the subscribing connection is back after a drop and subscribed again: whatever
-   * was published meanwhile is gone (at most once), and the caller may want to catch up.
+   * was published meanwhile is gone (at most once), and the caller may want to catch up. What
+   * came on the new connection before this call is handed to the listeners just after it.
    */
   onReconnect?: () => void;
 }
@@ -55,9 +56,13 @@ export function connectRedis(redisUrl: string): Redis {
   const redis = new Redis(redisUrl, {
     // Commands given before the first connection is up wait for it: the process has just started.
     enableOfflineQueue: true,
-    // A command in flight when the connection dropped fails too: it may or may not have run, and
-    // only the caller knows whether it is safe to send again.
+    // A command in flight when the connection dropped fails too, as the connection closes: it may
+    // or may not have run, and only the caller knows whether it is safe to send again. Not sent
+    // again (autoResendUnfulfilledCommands) and not kept for the next connections (by default
+    // ioredis keeps it through 20 reconnection attempts, and once one succeeds, it is forgotten
+    // with its promise never settled: its caller would wait for ever).
     autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
     retryStrategy: reconnectDelay,
   });
   // ioredis reports each failed reconnection as "error"; it goes on trying, and the commands
@@ -76,22 +81,32 @@ export function createBus(options: BusOptions): Bus {
   const subscriber = connectRedis(options.redisUrl);
   // Channel names come from the network (room names): a Map, never a plain object.
   const listeners = new Map<string, Set<(message: string) => void>>();
-  let dropped = false;
+  // From a drop until onReconnect has been called, what the new connection brings is held: a
+  // caller that catches up there sees it after it has begun, not before.
+  let held: [channel: string, message: string][] | undefined;
+  const dispatch = (channel: string, message: string) => {
+    for (const listener of listeners.get(channel) ?? []) listener(message);
+  };
   subscriber.on("close", () => {
-    dropped = true;
+    held ??= [];
   });
   subscriber.on("ready", () => {
-    if (!dropped) return;
-    dropped = false;
+    if (held === undefined) return;
     // ioredis sent SUBSCRIBE again before "ready"; a PING after them on the same connection
     // (allowed in the subscribed state) answers once they are all in place.
     subscriber.ping().then(
-      () => options.onReconnect?.(),
-      () => {},
+      () => {
+        const messages = held ?? [];
+        held = undefined;
+        options.onReconnect?.();
+        for (const [channel, message] of messages) dispatch(channel, message);
+      },
+      () => {}, // dropped again: the next "ready" asks again
     );
   });
   subscriber.on("message", (channel: string, message: string) => {
-    for (const listener of listeners.get(channel) ?? []) listener(message);
+    if (held === undefined) dispatch(channel, message);
+    else held.push([channel, message]);
   });
   return {
     async publish(channel, message) {

@@ -129,6 +129,8 @@ interface Room {
   readonly subscribed: Promise<void>;
   /** The last presence list sent here, to tell only changes after a heartbeat. */
   presence: string;
+  /** While the chat catches up after the bus was cut off: what the bus brings, held back. */
+  held: ChatMessage[] | undefined;
 }
 
 interface State {
@@ -140,6 +142,8 @@ interface State {
   readonly connections: Set<Connection>;
   readonly rooms: Map<string, Room>;
   phase: "open" | "closed";
+  /** Catch-ups begun: only the latest lets held messages go. */
+  catchUps: number;
 }
 
 /** Redis could not be reached: the client is told to try again later. */
@@ -185,6 +189,7 @@ export function createClusterChat(options: ClusterChatOptions): ClusterChat {
     connections: new Set(),
     rooms: new Map(),
     phase: "open",
+    catchUps: 0,
   };
   return {
     handleUpgrade: (request, socket, head) => handleUpgrade(state, request, socket, head),
@@ -282,6 +287,7 @@ async function openRoom(state: State, name: string): Promise<Room> {
       name,
       members,
       presence: "",
+      held: undefined,
       subscribed: state.bus.subscribe(channelOf(name), (text) => onEnvelope(state, created, text)),
     };
     room = created;
@@ -392,6 +398,12 @@ function onEnvelope(state: State, room: Room, text: string): void {
     return;
   }
   const message = toMessage(text);
+  if (room.held !== undefined) room.held.push(message);
+  else toMembers(room, message);
+}
+
+/** A message for every member here: now to those live, after their replay to those joining. */
+function toMembers(room: Room, message: ChatMessage): void {
   for (const [connection, membership] of room.members) {
     if (membership.phase === "replaying") membership.queue.push(message);
     else deliver(connection, membership, message);
@@ -435,24 +447,34 @@ async function heartbeat(state: State): Promise<void> {
 
 /**
  * After the bus was cut off, each room's history has what its members here may have missed:
- * pub/sub kept nothing for a subscriber that was away.
+ * pub/sub kept nothing for a subscriber that was away. What the bus brings from now on waits
+ * until the history is sent: a later id sent first would make a missed one look seen, and both
+ * deliver() and lesson 06's client drop an id at or below the last one.
  */
 async function catchUp(state: State): Promise<void> {
+  const turn = ++state.catchUps;
+  // A room still held by an earlier catch-up that is waiting is this one's to let go.
+  const rooms = [...state.rooms.values()].filter(
+    (room) => room.members.size > 0 || room.held !== undefined,
+  );
+  for (const room of rooms) room.held ??= [];
   // Each connection reconnects on its own: the one that reads may not be back yet.
   if (state.redis.status !== "ready") await once(state.redis, "ready");
-  for (const room of state.rooms.values()) {
-    if (room.members.size === 0) continue;
-    let kept: ChatMessage[];
-    try {
-      kept = (await state.redis.lrange(historyOf(room.name), 0, -1)).map(toMessage);
-    } catch {
-      continue; // down again: the next reconnection tries again
-    }
-    for (const [connection, membership] of room.members) {
-      if (membership.phase === "live")
-        for (const message of kept) deliver(connection, membership, message);
-    }
-  }
+  const histories = await Promise.all(
+    rooms.map((room) =>
+      state.redis.lrange(historyOf(room.name), 0, -1).then(
+        (kept) => kept.map(toMessage),
+        () => [], // down again: what was missed stays missed, and the next reconnection reads
+      ),
+    ),
+  );
+  if (turn !== state.catchUps) return; // a later catch-up reads again, and lets them go
+  rooms.forEach((room, i) => {
+    for (const message of histories[i]!) toMembers(room, message);
+    const held = room.held ?? [];
+    room.held = undefined;
+    for (const message of held) toMembers(room, message);
+  });
 }
 
 function onClose(state: State, connection: Connection): void {
