@@ -12,7 +12,14 @@ import type {
 import { DEFAULT_PRESENCE_TTL_MS } from "#lesson/lesson-13-scaling/presence.ts";
 import { PATIENCE_MS, within } from "#shared/testing/patience.ts";
 import { describeCluster } from "./cluster.ts";
-import { isPresence, openPeer, startCluster, uniqueRoom, type Cluster } from "./chat-helpers.ts";
+import {
+  isPresence,
+  openPeer,
+  redisCli,
+  startCluster,
+  uniqueRoom,
+  type Cluster,
+} from "./chat-helpers.ts";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -92,6 +99,24 @@ async function clients(users: string[], room: string): Promise<Watched[]> {
 }
 
 const texts = (watched: Watched) => watched.messages.map((message) => message.text);
+
+/** Runs redis-cli again, each time once the last has printed, until `done(output)`; bounded. */
+async function untilRedisCli(
+  port: number,
+  args: string[],
+  done: (output: string) => boolean,
+  expected: string,
+): Promise<void> {
+  const deadline = Date.now() + PATIENCE_MS;
+  for (;;) {
+    const output = await redisCli(port, ...args);
+    if (done(output)) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `Nothing after ${PATIENCE_MS} ms. Expected ${expected}; redis-cli ${args.join(" ")} printed:\n${output}`,
+      );
+  }
+}
 
 describeCluster()("Step 3: Faults: an instance killed, Redis restarted, a slow instance", () => {
   test("a killed instance's users drop out of presence within the ttl", async () => {
@@ -208,5 +233,41 @@ describeCluster()("Step 3: Faults: an instance killed, Redis restarted, a slow i
       "presence rebuilt by the heartbeats after Redis came back empty",
       6_000,
     );
+  }, 20_000);
+
+  test("a say in flight when Redis dies fails with it: its connection closes with 1013, and it arrives once Redis is back", async () => {
+    const room = uniqueRoom("inflight");
+    const [ada, bob] = await clients(["ada", "bob"], room);
+    const { port } = cluster.redis;
+    onTestFinished(async () => {
+      if (cluster.redis.running) await redisCli(port, "CLIENT", "UNPAUSE");
+      else await cluster.redis.start();
+    });
+    // While writes are paused, Redis reads the say's script and holds it, unanswered: the
+    // command is in flight, on the instance's connection, when Redis dies.
+    await redisCli(port, "CLIENT", "PAUSE", "10000", "WRITE");
+    const drops = ada!.drops;
+    ada!.chat.say(room, "in flight");
+    await untilRedisCli(
+      port,
+      ["CLIENT", "LIST"],
+      (list) => /\bflags=b\b.*\bcmd=eval(sha)?\b/.test(list),
+      "the say's script held by the paused Redis (CLIENT LIST: flags=b, cmd=evalsha)",
+    );
+    await cluster.redis.kill();
+    await ada!.until(
+      () => ada!.drops > drops,
+      "its connection closed (1013 Try Again Later): the command in flight failed as Redis's " +
+        "connection closed. By default ioredis keeps such a command for 20 reconnection " +
+        "attempts (maxRetriesPerRequest), and forgets it unanswered once one succeeds",
+    );
+    await cluster.redis.start();
+    await ada!.until(
+      () => ada!.chat.unacknowledged === 0,
+      '"in flight" acknowledged once Redis is back',
+      6_000,
+    );
+    await bob!.until(() => texts(bob!).includes("in flight"), '"in flight"', 6_000);
+    expect(texts(bob!), "said once, heard once").toEqual(["in flight"]);
   }, 20_000);
 });
