@@ -183,6 +183,26 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
   return out;
 }
 
+/**
+ * Runs `probe` again, each time once it has answered, until `done(answer)`: for what has no event
+ * to wait on, such as Redis's own view of its clients. Each probe runs redis-cli (a process), so
+ * the loop leaves the event loop free between tries. Fails after `ms` with the last answer.
+ */
+export async function untilAnswer(
+  probe: () => Promise<string>,
+  done: (answer: string) => boolean,
+  expected: string,
+  ms = PATIENCE_MS,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const answer = await probe();
+    if (done(answer)) return;
+    if (Date.now() > deadline)
+      throw new Error(`Nothing after ${ms} ms. Expected ${expected}; the last answer:\n${answer}`);
+  }
+}
+
 export const isPresence = (room: string, members: string[]) => (message: ServerMessage) =>
   message.type === "presence" &&
   message.room === room &&

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, onTestFinished, test } from "vitest";
 import { createBus, type Bus } from "#lesson/lesson-13-scaling/bus.ts";
 import { within } from "#shared/testing/patience.ts";
 import { describeCluster, startRedis, type RedisProcess } from "./cluster.ts";
-import { redisCli, uniqueRoom } from "./chat-helpers.ts";
+import { redisCli, uniqueRoom, untilAnswer } from "./chat-helpers.ts";
 
 let redis: RedisProcess;
 beforeAll(async () => {
@@ -111,18 +111,21 @@ describeCluster(["redis-server", "redis-cli"])("Step 1: A bus over Redis pub/sub
     expect(outcome, "at most once: nothing is queued while Redis is away").toMatch(/^rejected/);
     await own.start();
     // ioredis reconnects and subscribes again by itself; until then a publish reaches no one.
-    const deadline = Date.now() + 5_000;
-    let heard: string | undefined;
-    while (heard === undefined && Date.now() < deadline) {
-      const receivers = await pub.publish(channel, "back").then(
-        () => redisCli(own.port, "PUBSUB", "NUMSUB", channel),
-        () => "",
-      );
-      if (/\n1\s*$/.test(receivers)) {
-        await pub.publish(channel, "back again");
-        heard = await next();
-      } else await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(heard, "the subscriber is subscribed again after Redis came back").toMatch(/^back/);
+    await untilAnswer(
+      async () => {
+        const published = await pub.publish(channel, "back").then(
+          () => "published",
+          (error: Error) => `publish rejected: ${error.message}`,
+        );
+        return `${published}\n${await redisCli(own.port, "PUBSUB", "NUMSUB", channel)}`;
+      },
+      (answer) => answer.startsWith("published") && /\n1\s*$/.test(answer),
+      "publish() to work again and the subscriber to be subscribed again (PUBSUB NUMSUB: 1)",
+      5_000,
+    );
+    await pub.publish(channel, "back again");
+    expect(await next(), "the subscriber is subscribed again after Redis came back").toMatch(
+      /^back/,
+    );
   }, 10_000);
 });

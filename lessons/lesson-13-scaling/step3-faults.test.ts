@@ -18,6 +18,7 @@ import {
   redisCli,
   startCluster,
   uniqueRoom,
+  untilAnswer,
   type Cluster,
 } from "./chat-helpers.ts";
 
@@ -99,24 +100,6 @@ async function clients(users: string[], room: string): Promise<Watched[]> {
 }
 
 const texts = (watched: Watched) => watched.messages.map((message) => message.text);
-
-/** Runs redis-cli again, each time once the last has printed, until `done(output)`; bounded. */
-async function untilRedisCli(
-  port: number,
-  args: string[],
-  done: (output: string) => boolean,
-  expected: string,
-): Promise<void> {
-  const deadline = Date.now() + PATIENCE_MS;
-  for (;;) {
-    const output = await redisCli(port, ...args);
-    if (done(output)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `Nothing after ${PATIENCE_MS} ms. Expected ${expected}; redis-cli ${args.join(" ")} printed:\n${output}`,
-      );
-  }
-}
 
 describeCluster()("Step 3: Faults: an instance killed, Redis restarted, a slow instance", () => {
   test("a killed instance's users drop out of presence within the ttl", async () => {
@@ -248,9 +231,8 @@ describeCluster()("Step 3: Faults: an instance killed, Redis restarted, a slow i
     await redisCli(port, "CLIENT", "PAUSE", "10000", "WRITE");
     const drops = ada!.drops;
     ada!.chat.say(room, "in flight");
-    await untilRedisCli(
-      port,
-      ["CLIENT", "LIST"],
+    await untilAnswer(
+      () => redisCli(port, "CLIENT", "LIST"),
       (list) => /\bflags=b\b.*\bcmd=eval(sha)?\b/.test(list),
       "the say's script held by the paused Redis (CLIENT LIST: flags=b, cmd=evalsha)",
     );
