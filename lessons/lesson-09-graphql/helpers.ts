@@ -7,11 +7,11 @@ import http from "node:http";
 import { onTestFinished } from "vitest";
 import { createStore, type Store } from "#reference/lesson-08-rest/store.ts";
 import { createGraphQLHandler, type HandlerOptions } from "#lesson/lesson-09-graphql/handler.ts";
-import { createSchema } from "#lesson/lesson-09-graphql/schema.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { loggedStub, watchServerLog } from "../../shared/testing/server-log.ts";
+import { schema } from "./schema-helpers.ts";
 
 export { serverLog } from "../../shared/testing/server-log.ts";
 
@@ -33,14 +33,16 @@ export interface Started {
 
 /**
  * createGraphQLHandler over createSchema() and a fresh store, mounted at /graphql (anything else
- * is 404). What the handler throws is logged and answered 500, as a server in production would:
- * a stub reached that way fails the test with its own message (rethrowStub).
+ * is 404). The schema is built once and shared, as a server builds it once when it starts: what
+ * differs between requests is in the context. What the handler throws is logged and answered
+ * 500, as a server in production would: a stub reached that way fails the test with its own
+ * message (rethrowStub).
  */
 export async function startGraphQL(options: Partial<HandlerOptions> = {}): Promise<Started> {
   watchServerLog();
   const store = createStore();
   const handler = createGraphQLHandler({
-    schema: createSchema(),
+    schema: schema(),
     context: () => ({ store }),
     ...options,
   });

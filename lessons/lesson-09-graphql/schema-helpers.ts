@@ -19,7 +19,7 @@ import { within } from "../../shared/testing/patience.ts";
 
 let built: GraphQLSchema | undefined;
 
-/** Your createSchema(), built once for a test file (it throws for as long as it is a stub). */
+/** Your createSchema(), built once and shared by the tests (it throws while it is a stub). */
 export function schema(): GraphQLSchema {
   built ??= createSchema();
   return built;
