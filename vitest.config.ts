@@ -22,6 +22,8 @@ function literal(text: string): string {
  */
 const target = process.env.COURSE_TARGET;
 const onlyLesson = process.env.COURSE_LESSON;
+/** `npm run test-speed` times the lessons against vitest on one trivial file, which it names here. */
+const baseline = process.env.COURSE_BASELINE;
 
 export default defineConfig(({ mode: cliMode }) => {
   const mode = target ?? cliMode;
@@ -42,7 +44,9 @@ export default defineConfig(({ mode: cliMode }) => {
       },
     },
     test: {
-      include: [onlyLesson ? `lessons/${onlyLesson}/**/*.test.ts` : "lessons/**/*.test.ts"],
+      include: [
+        baseline ?? (onlyLesson ? `lessons/${onlyLesson}/**/*.test.ts` : "lessons/**/*.test.ts"),
+      ],
       // A stub throws at once; a short timeout keeps a test that waits on a stub's silence quick.
       testTimeout: mode === "stubs" ? 2_000 : 5_000,
       hookTimeout: 5_000,

@@ -8,12 +8,14 @@ const require = createRequire(path.join(ROOT, "package.json"));
 
 /**
  * Runs a dev tool from node_modules with this Node, the same way on every OS (no shell, no
- * `.cmd` shims). Resolves with its exit code and what it printed.
+ * `.cmd` shims), in this process's environment or `env`. Resolves with its exit code and what it
+ * printed.
  */
 export function runBin(
   pkg: string,
   bin: string,
   args: string[],
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number; output: string }> {
   const manifestPath = require.resolve(`${pkg}/package.json`);
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
@@ -25,6 +27,7 @@ export function runBin(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
       cwd: ROOT,
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
