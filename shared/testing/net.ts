@@ -47,7 +47,12 @@ export async function connect(
  * shows the bytes that did arrive.
  */
 export class Inbox {
-  private chunks: Buffer[] = [];
+  /**
+   * What arrived is copied into one buffer that doubles when full, so a check after every chunk
+   * costs no more than the bytes themselves (joining every chunk anew for each check would copy a
+   * large transfer over and over).
+   */
+  private buffer = Buffer.alloc(0);
   private size = 0;
   private ended = false;
   private readonly waiters = new Set<() => void>();
@@ -57,7 +62,14 @@ export class Inbox {
   constructor(socket: net.Socket) {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => {
-      this.chunks.push(chunk);
+      if (this.size + chunk.length > this.buffer.length) {
+        const grown = Buffer.allocUnsafe(
+          Math.max(2 * this.buffer.length, this.size + chunk.length),
+        );
+        this.buffer.copy(grown, 0, 0, this.size);
+        this.buffer = grown;
+      }
+      chunk.copy(this.buffer, this.size);
       this.size += chunk.length;
       this.wake();
     });
@@ -73,8 +85,8 @@ export class Inbox {
 
   /** Everything received so far. */
   bytes(): Buffer {
-    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
-    return this.chunks[0] ?? Buffer.alloc(0);
+    // A view: the bytes it shows stay as they are, since later ones go after them or elsewhere.
+    return this.buffer.subarray(0, this.size);
   }
 
   /** Resolves with all bytes received once `done(bytes)` holds; rejects if the peer closes first. */
