@@ -4,7 +4,7 @@
  * the reply against the API's documented contract.
  */
 import http from "node:http";
-import { isNotWritten } from "#shared/testing/server-log.ts";
+import { isNotWritten, notWrittenIn } from "#shared/testing/server-log.ts";
 import { listen } from "#shared/testing/net.ts";
 import { within } from "#shared/testing/patience.ts";
 import { createApp, type AppOptions } from "#lesson/lesson-08-rest/app.ts";
@@ -98,8 +98,8 @@ export async function request(
   const stub = api.log.map((entry) => entry.error).find(isNotWritten);
   if (stub) throw stub;
   // A stub reached in an error handler ends in express's own handler, whose page shows the error.
-  const unwritten = /[^\s>]+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
-  if (response.status === 500 && unwritten) throw new Error(unwritten[0]);
+  const unwritten = response.status === 500 ? notWrittenIn(text) : undefined;
+  if (unwritten) throw new Error(unwritten);
   let json: unknown;
   try {
     json = text === "" ? undefined : JSON.parse(text);

@@ -4,7 +4,7 @@
  */
 import { expect } from "vitest";
 import { ProblemSchema, type Problem } from "#lesson/lesson-08-rest/schemas.ts";
-import { isNotWritten } from "../../shared/testing/server-log.ts";
+import { isNotWritten, notWrittenIn } from "../../shared/testing/server-log.ts";
 import { show } from "../../shared/testing/bytes.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { connect, Inbox } from "../../shared/testing/net.ts";
@@ -84,7 +84,7 @@ export async function rawExchange(api: Api, head: string, body = ""): Promise<st
   const text = bytes.toString("utf8");
   const stub = api.log.map((entry) => entry.error).find(isNotWritten);
   if (stub) throw stub;
-  const unwritten = /\S+ is not written yet\. Read Step \d+ in \S+/.exec(text);
-  if (text.startsWith("HTTP/1.1 500 ") && unwritten) throw new Error(unwritten[0]);
+  const unwritten = text.startsWith("HTTP/1.1 500 ") ? notWrittenIn(text) : undefined;
+  if (unwritten) throw new Error(unwritten);
   return text;
 }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { Agent, interceptors, request as undiciRequest, type Dispatcher } from "undici";
 import { within } from "../../shared/testing/patience.ts";
-import { isNotWritten } from "../../shared/testing/server-log.ts";
+import { isNotWritten, notWrittenIn } from "../../shared/testing/server-log.ts";
 import { CACHE_CONTROL } from "#lesson/lesson-08-rest/caching.ts";
 import { request, startApi, type Api } from "./helpers.ts";
 
@@ -77,8 +77,8 @@ async function get(
   // As helpers.ts request() does: a stub reached behind a 500 fails the test with its own message.
   const stub = api.log.map((entry) => entry.error).find(isNotWritten);
   if (stub) throw stub;
-  const unwritten = /\S+ is not written yet\. Read Step \d+ in \S+/.exec(text);
-  if (response.statusCode === 500 && unwritten) throw new Error(unwritten[0]);
+  const unwritten = response.statusCode === 500 ? notWrittenIn(text) : undefined;
+  if (unwritten) throw new Error(unwritten);
   return { status: response.statusCode, headers: response.headers, text };
 }
 

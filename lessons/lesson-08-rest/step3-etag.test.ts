@@ -3,6 +3,7 @@ import express from "express";
 import { describe, expect, test } from "vitest";
 import { listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
+import { notWrittenIn } from "../../shared/testing/server-log.ts";
 import {
   CACHE_CONTROL,
   etagOf,
@@ -174,8 +175,8 @@ describe("Step 3: Caching and concurrency control", () => {
         `${method} ${path}`,
       );
       const text = await within(response.text(), `the body of ${method} ${path}`);
-      const unwritten = /\S+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
-      if (unwritten) throw new Error(unwritten[0]);
+      const unwritten = notWrittenIn(text);
+      if (unwritten) throw new Error(unwritten);
       expect(response.status, `${method} ${path}: ${text}`).toBe(status);
       expect(text).toBe('{"a":1}');
     }

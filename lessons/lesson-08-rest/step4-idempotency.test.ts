@@ -6,7 +6,7 @@ import { show } from "../../shared/testing/bytes.ts";
 import { listen } from "../../shared/testing/net.ts";
 import { within } from "../../shared/testing/patience.ts";
 import { deferred, RawClient } from "../../shared/testing/raw.ts";
-import { isNotWritten } from "../../shared/testing/server-log.ts";
+import { isNotWritten, notWrittenIn } from "../../shared/testing/server-log.ts";
 import { idempotency, type IdempotencyOptions } from "#lesson/lesson-08-rest/idempotency.ts";
 import { problemHandler } from "#lesson/lesson-08-rest/problem.ts";
 import { createStore } from "#lesson/lesson-08-rest/store.ts";
@@ -117,8 +117,8 @@ async function startSlowApp(options: IdempotencyOptions): Promise<SlowApp> {
 function throwIfStub(app: SlowApp, status: number, text: string): void {
   const stub = app.logged.find(isNotWritten);
   if (stub) throw stub;
-  const unwritten = /\S+ is not written yet\. Read Step \d+ in [^\s<]+/.exec(text);
-  if (status === 500 && unwritten) throw new Error(unwritten[0]);
+  const unwritten = status === 500 ? notWrittenIn(text) : undefined;
+  if (unwritten) throw new Error(unwritten);
 }
 
 /** A request to the test's app with a key, bounded, the whole reply read. */

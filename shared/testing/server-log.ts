@@ -13,6 +13,25 @@ export function isNotWritten(value: unknown): value is Error {
   return (value as { code?: unknown } | null)?.code === "COURSE_NOT_IMPLEMENTED";
 }
 
+const NOT_WRITTEN = " is not written yet. Read Step ";
+/** The message from its function's name on, read from where the name starts. */
+const MESSAGE = /[^\s>]+ is not written yet\. Read Step \d+ in [^\s<]+/y;
+
+/**
+ * A stub's message as a body shows it (express's error page, a problem's detail): from the name
+ * of the function, `createApp() is not written yet. Read Step 1 in lessons/...`, or undefined.
+ * The fixed words are looked for first: a pattern free to start anywhere would scan a long body
+ * without spaces, such as a JSON document, again from every position.
+ */
+export function notWrittenIn(text: string): string | undefined {
+  const at = text.indexOf(NOT_WRITTEN);
+  if (at === -1) return undefined;
+  let start = at;
+  while (start > 0 && !/[\s>]/.test(text[start - 1] as string)) start--;
+  MESSAGE.lastIndex = start;
+  return MESSAGE.exec(text)?.[0];
+}
+
 const logged: unknown[] = [];
 let watching = false;
 /** Set by a test that expects the server to log a bug: keep the log, print nothing. */
