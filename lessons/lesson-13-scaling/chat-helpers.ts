@@ -185,8 +185,9 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 
 /**
  * Runs `probe` again, each time once it has answered, until `done(answer)`: for what has no event
- * to wait on, such as Redis's own view of its clients. Each probe runs redis-cli (a process), so
- * the loop leaves the event loop free between tries. Fails after `ms` with the last answer.
+ * to wait on, such as Redis's own view of its clients or another process's reconnection. Each
+ * probe is a round trip (redis-cli, a request), so the loop leaves the event loop free between
+ * tries. Fails after `ms` with the last answer.
  */
 export async function untilAnswer(
   probe: () => Promise<string>,

@@ -11,7 +11,7 @@ import {
 } from "#lesson/lesson-13-scaling/events.ts";
 import { within } from "#shared/testing/patience.ts";
 import { describeCluster, startRedis, type RedisProcess } from "./cluster.ts";
-import { redisCli, startCluster, type Cluster } from "./chat-helpers.ts";
+import { redisCli, startCluster, untilAnswer, type Cluster } from "./chat-helpers.ts";
 
 /** One instance's event stream on an http.Server of this process, on port 0. */
 async function serve(redis: RedisProcess, options: Partial<EventStreamOptions> = {}) {
@@ -261,17 +261,17 @@ describeCluster(["redis-server"])("Step 4: An event stream whose history is in R
       await redis.start();
     }
     // The instance's reader comes back by itself; the post after the outage reaches the stream.
-    const after = async () => {
-      for (;;) {
-        try {
-          return await post(origin, "after");
-        } catch {
-          // Until ioredis has reconnected, the POST is 503: try again.
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-    };
-    await within(after(), "a POST to succeed once Redis is back", 4_000);
+    // Until the instance's ioredis has reconnected, which nothing outside it shows, a POST is 503.
+    await untilAnswer(
+      () =>
+        within(post(origin, "after"), "an answer to POST /messages").then(
+          () => "201",
+          (error: Error) => error.message,
+        ),
+      (answer) => answer === "201",
+      "a POST to succeed once Redis is back",
+      4_000,
+    );
     await client.messages(2, "the message posted after Redis came back");
     expect(client.texts()).toEqual(["before", "after"]);
   });
