@@ -29,10 +29,16 @@ export default defineConfig(({ mode: cliMode }) => {
   const mode = target ?? cliMode;
   return {
     resolve: {
-      alias:
-        mode === "stubs"
+      alias: [
+        // graphql 16 ships two copies of itself, index.mjs ("module") and index.js ("main"). Node
+        // loads index.js for every `import "graphql"`, @graphql-tools' and graphql-http's too; Vite
+        // would pick index.mjs for the tests. Two copies refuse each other's schemas, so the tests
+        // load the one Node loads, as the servers do when a learner runs them.
+        { find: /^graphql$/, replacement: "graphql/index.js" },
+        ...(mode === "stubs"
           ? [{ find: /^#lesson\/(.*)$/, replacement: `${literal(stubsPath)}$1` }]
-          : [],
+          : []),
+      ],
     },
     ssr: {
       resolve: {
@@ -51,7 +57,6 @@ export default defineConfig(({ mode: cliMode }) => {
       testTimeout: mode === "stubs" ? 2_000 : 5_000,
       hookTimeout: 5_000,
       teardownTimeout: 2_000,
-      server: { deps: { inline: [/@graphql-tools\//] } },
       // Test files share a worker's loaded modules (every test closes what it opens), and run two
       // or more at a time: most of a file's time is spent waiting on sockets and child processes.
       isolate: false,
