@@ -31,9 +31,12 @@ async function failure(result: AuditResult): Promise<string> {
   return `${result.status}: ${result.reason}\n  received: ${result.response.status} (${type}) ${body}`;
 }
 
-/** Every audit against `url` at once, as graphql-http's auditServer() does. */
-function auditAll(url: string): Promise<AuditResult[]> {
-  return Promise.all(serverAudits({ url, fetchFn: fetch }).map((audit) => audit.fn()));
+/** The audits against `url` at once, as graphql-http's auditServer() does; `only`: these ids. */
+function auditAll(url: string, only?: string[]): Promise<AuditResult[]> {
+  const chosen = serverAudits({ url, fetchFn: fetch }).filter(
+    (audit) => only === undefined || only.includes(audit.id),
+  );
+  return Promise.all(chosen.map((audit) => audit.fn()));
 }
 
 const ids = (results: AuditResult[], status: AuditResult["status"]): string[] =>
@@ -68,14 +71,15 @@ describe("Step 3: GraphQL over HTTP", () => {
     });
     const naive = await listen(http.createServer(app));
     const { url } = await startGraphQL();
+    // Yours answers every audit in the tests above; here, the seven the plain handler fails.
+    const SEVEN = ["22EB", "9ABE", "865D", "556A", "51FE", "74FF", "86EE"];
     const [theirs, yours] = await within(
-      Promise.all([auditAll(`http://${naive.host}:${naive.port}/graphql`), auditAll(url)]),
-      `answers to the ${audits.length} audits' requests, to both handlers`,
+      Promise.all([auditAll(`http://${naive.host}:${naive.port}/graphql`), auditAll(url, SEVEN)]),
+      `answers to the audits' requests: all ${audits.length} to the plain handler, 7 to yours`,
       3_500,
     );
     rethrowStub();
 
-    const SEVEN = ["22EB", "9ABE", "865D", "556A", "51FE", "74FF", "86EE"];
     expect(ids(theirs, "error"), "the plain handler passes every MUST").toEqual([]);
     expect(ids(theirs, "warn").sort(), "the SHOULDs the plain handler fails").toEqual(
       [...SEVEN].sort(),
