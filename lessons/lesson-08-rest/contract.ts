@@ -71,6 +71,40 @@ const isJson = (mediaType: string): boolean =>
 /** A JSON Pointer (RFC 6901) token: "~" is "~0" and "/" is "~1". */
 const token = (key: string): string => key.replaceAll("~", "~0").replaceAll("/", "~1");
 
+/**
+ * What is made from a document, kept by the document's text: tests fetch the same document from
+ * apps of their own, and what is compiled from it is compiled once.
+ */
+export function byText<T>(make: (document: Json) => T): (document: Json) => T {
+  const made = new Map<string, T>();
+  return (document) => {
+    const text = JSON.stringify(document);
+    let value = made.get(text);
+    if (value === undefined) made.set(text, (value = make(document)));
+    return value;
+  };
+}
+
+/** Where ajvFor() puts a document's paths and components: `${DOCUMENT_ID}#/components/...`. */
+export const DOCUMENT_ID = "urn:contract:openapi";
+
+/**
+ * An ajv holding the document's paths and components as one schema, under DOCUMENT_ID, so that
+ * every "#/components/..." in them resolves inside them. To ajv the two are keywords with nothing
+ * to check: it compiles only the parts a pointer names, once each. One per document, shared by
+ * every contract of it and by Step 5's tests: a new ajv compiles the JSON Schema 2020-12
+ * meta-schema again before its first schema.
+ */
+export const ajvFor = byText((document: Json): Ajv2020 => {
+  // verbose: each error carries the schema object it came from, which `places` can name.
+  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+  addFormats(ajv);
+  ajv.addKeyword("paths");
+  ajv.addKeyword("components");
+  ajv.addSchema({ paths: document.paths, components: document.components }, DOCUMENT_ID);
+  return ajv;
+});
+
 /** The contract of one document: each schema is compiled once, when a reply first needs it. */
 export function contractFor(
   document: Json,
@@ -79,21 +113,13 @@ export function contractFor(
   /** What the learner has not written yet, and so is not asked of a reply (see checkContract). */
   pending: Pending = {},
 ): Check {
-  // verbose: each error carries the schema object it came from, which `places` can name.
-  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-  addFormats(ajv);
-  // The document's paths and components are added as one schema, under a name of its own, so
-  // that every "#/components/..." in them resolves inside them. To ajv the two are keywords with
-  // nothing to check: it compiles only the parts a pointer names.
-  ajv.addKeyword("paths");
-  ajv.addKeyword("components");
-  ajv.addSchema({ paths: document.paths, components: document.components }, "urn:contract:openapi");
+  const ajv = ajvFor(document);
   const places = placesOf(document);
   const compiled = new Map<string, ValidateFunction>();
   const validatorAt = (pointer: string): ValidateFunction => {
     let validate = compiled.get(pointer);
     if (validate === undefined) {
-      validate = ajv.getSchema(`urn:contract:openapi#${pointer}`);
+      validate = ajv.getSchema(`${DOCUMENT_ID}#${pointer}`);
       if (validate === undefined)
         throw new ContractError(`The document has no schema at #${pointer}`);
       compiled.set(pointer, validate);

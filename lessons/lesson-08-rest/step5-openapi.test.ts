@@ -1,7 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { z } from "zod";
 import { createApp } from "#lesson/lesson-08-rest/app.ts";
@@ -15,11 +13,8 @@ import {
   UserSchema,
 } from "#lesson/lesson-08-rest/schemas.ts";
 import { createStore } from "#lesson/lesson-08-rest/store.ts";
-import { contractFor, type Check } from "./contract.ts";
+import { ajvFor, byText, contractFor, DOCUMENT_ID, type Check } from "./contract.ts";
 import { request, startApi, type Api, type Reply, type RequestInit } from "./helpers.ts";
-
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
 type Json = Record<string, unknown>;
 
@@ -117,30 +112,6 @@ function appOperations(): Map<string, string> {
   walk(app.router.stack, "");
   return operations;
 }
-
-/**
- * Each test fetches the document from an app of its own; what is compiled from it is kept by its
- * text, so that ajv compiles each schema of the same document once.
- */
-function byText<T>(make: (document: Json) => T): (document: Json) => T {
-  const made = new Map<string, T>();
-  return (document) => {
-    const text = JSON.stringify(document);
-    let value = made.get(text);
-    if (value === undefined) made.set(text, (value = make(document)));
-    return value;
-  };
-}
-
-/** An ajv for the document: its paths and components as one schema, so that its $refs resolve. */
-const ajvFor = byText((document: Json): Ajv2020 => {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
-  addFormats(ajv);
-  ajv.addKeyword("paths");
-  ajv.addKeyword("components");
-  ajv.addSchema({ paths: document.paths, components: document.components }, "urn:step5:openapi");
-  return ajv;
-});
 
 /** The contract of your document: every reply checked against it (contract.ts). */
 const yourContract = byText((document: Json) => contractFor(document, YOURS));
@@ -473,7 +444,7 @@ describe("Step 5: The OpenAPI document", () => {
       ).toBe(true);
       let problem = "";
       try {
-        if (ajv.getSchema(`urn:step5:openapi#${pointer}`) === undefined) problem = "not found";
+        if (ajv.getSchema(`${DOCUMENT_ID}#${pointer}`) === undefined) problem = "not found";
       } catch (error) {
         problem = (error as Error).message;
       }
@@ -521,7 +492,7 @@ describe("Step 5: The OpenAPI document", () => {
         isObject(at(document, pointer)),
         `components.schemas has ${id}, the schema schemas.ts names with .meta({ id: "${id}" })`,
       ).toBe(true);
-      const validate = ajv.getSchema(`urn:step5:openapi#${pointer}`);
+      const validate = ajv.getSchema(`${DOCUMENT_ID}#${pointer}`);
       for (const value of values) {
         const parsed = zod.safeParse(value);
         const zodSays = parsed.success;
