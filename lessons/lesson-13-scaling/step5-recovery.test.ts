@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { within } from "#shared/testing/patience.ts";
 import { describeCluster } from "./cluster.ts";
-import { uniqueRoom } from "./chat-helpers.ts";
+import { uniqueRoom, untilAnswer } from "./chat-helpers.ts";
 import { ack, client, record, startCluster, type Cluster } from "./socketio-cluster.ts";
 
 const describe = describeCluster();
@@ -40,19 +40,14 @@ describe("Step 5: Socket.IO across instances", () => {
 
     await cluster.redis.start();
     // The sender's part: a message refused for SIO_UNAVAILABLE is sent again, same id, until
-    // Redis is back. Each try is bounded by its ack; the pause between tries is the client's.
-    const resent = await within(
-      (async () => {
-        for (;;) {
-          const answer = await ack(ada, "chat", {
-            room,
-            id: "during",
-            text: "while Redis is down",
-          });
-          if (answer.ok) return answer;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })(),
+    // Redis is back. Each try is bounded by its ack, and the next waits for it.
+    let resent: Record<string, unknown> = {};
+    await untilAnswer(
+      async () =>
+        JSON.stringify(
+          (resent = await ack(ada, "chat", { room, id: "during", text: "while Redis is down" })),
+        ),
+      () => resent.ok === true,
       "the resend to be accepted once Redis is back: ioredis reconnects on its own",
       8_000,
     );
